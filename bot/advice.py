@@ -1,0 +1,160 @@
+"""The one place that turns errors into what a Slack user reads.
+
+Wording for iCloud comes from the setup guide (../shared/seed); other providers'
+wording comes from their preset. Server replies are quoted (code and text), never
+secrets: no exception text that could carry one is shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.errors import (
+    HostLookupFailed,
+    HostNotAllowed,
+    SecretKeyError,
+    SendFailure,
+    SlackDataError,
+    Stage,
+)
+from bot.presets import Preset
+
+STAGE_LABELS = {
+    Stage.CONNECT: "Connecting",
+    Stage.TLS: "Securing the connection (TLS)",
+    Stage.LOGIN: "Logging in",
+    Stage.SENDER: "Sender (From)",
+    Stage.RECIPIENTS: "Recipients (To)",
+    Stage.MESSAGE: "Sending the message",
+}
+
+
+@dataclass(frozen=True)
+class Advice:
+    headline: str  # what failed, one line
+    detail: str  # the server's words or what we saw
+    fixes: tuple[str, ...]  # what to do, in the guide's words
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where we tried to send: for wording only."""
+
+    preset: Preset
+    host: str
+    port: int
+
+
+def server_words(failure: SendFailure, target: Target) -> str:
+    reply = f"{failure.code} {failure.text}" if failure.code else failure.text
+    who = "iCloud" if target.preset.key == "icloud" else target.host
+    return f"{who} answered: {reply[:300]}" if failure.code else reply[:300]
+
+
+def for_send_failure(failure: SendFailure, target: Target) -> Advice:
+    headline = f"{STAGE_LABELS[failure.stage]} failed"
+    return Advice(headline, server_words(failure, target), _fixes(failure, target))
+
+
+def _fixes(failure: SendFailure, target: Target) -> tuple[str, ...]:
+    preset, text = target.preset, failure.text.lower()
+    if "no permission to send" in text:
+        return (preset.warmup_advice or "Your provider does not let this account send yet: "
+                "wait a few hours and try again.",)
+    if "daily sending limit" in text:
+        return ("The account reached its daily sending limit (iCloud: 1,000 messages a day). "
+                "Try again tomorrow.",)
+    if failure.code == 552 or "too big" in text or "size" in text and failure.code:
+        return ("The message is larger than the server accepts (iCloud: about 20 MB of "
+                "attachments). Send only this message, or fewer files.",)
+    handler = _BY_STAGE.get(failure.stage)
+    return handler(failure, target) if handler else ()
+
+
+def _connect(failure: SendFailure, target: Target) -> tuple[str, ...]:
+    if failure.code:
+        return ("The server is temporarily unavailable. It usually recovers on its own: "
+                "try again in a few minutes.",)
+    usual = f" ({target.preset.label}: {target.preset.host}, port {target.preset.port})" if (
+        target.preset.host) else ""
+    return (f"Could not reach {target.host}:{target.port}. Check SMTP Host and SMTP Port"
+            f"{usual}.",)
+
+
+def _tls(failure: SendFailure, target: Target) -> tuple[str, ...]:
+    if "starttls" in failure.text.lower():
+        return ("The server did not offer STARTTLS, so your password was not sent. Check "
+                "Security and Port (587 uses STARTTLS, 465 uses SSL/TLS).",)
+    if not failure.transient:
+        return ("The server's certificate could not be verified. Check the SMTP Host "
+                "spelling; if your server uses a private CA, the operator can point "
+                "SSL_CERT_FILE at it.",)
+    return ("The secure connection broke off. Check Security and Port (587 uses STARTTLS, "
+            "465 uses SSL/TLS) and try again.",)
+
+
+def _login(failure: SendFailure, target: Target) -> tuple[str, ...]:
+    fixes = [target.preset.auth_advice]
+    if "2fa" in target.preset.extra_advice:
+        fixes.append(target.preset.extra_advice["2fa"])
+    if not failure.code:
+        fixes.insert(0, "The server offered no way to log in on this connection. Check "
+                        "Security (STARTTLS on 587, SSL/TLS on 465).")
+    return tuple(fixes)
+
+
+def _sender(failure: SendFailure, target: Target) -> tuple[str, ...]:
+    if failure.transient:
+        return ("The server asked us to try again later.",)
+    from_advice = target.preset.extra_advice.get(
+        "from", "The server does not let this login send as the From address. Use an "
+        "address your account owns.")
+    return (from_advice, "Edit the destination and set From to an address your account owns.")
+
+
+def _recipients(failure: SendFailure, _target: Target) -> tuple[str, ...]:
+    if failure.transient:
+        return ("The server refused the recipients for now; it will be retried.",)
+    return ("Check the To addresses of this destination.",)
+
+
+def _message(failure: SendFailure, _target: Target) -> tuple[str, ...]:
+    if failure.transient:
+        return ("The server or the connection failed while taking the message. It is "
+                "usually temporary.",)
+    return ("The server refused the message itself.",)
+
+
+_BY_STAGE = {
+    Stage.CONNECT: _connect,
+    Stage.TLS: _tls,
+    Stage.LOGIN: _login,
+    Stage.SENDER: _sender,
+    Stage.RECIPIENTS: _recipients,
+    Stage.MESSAGE: _message,
+}
+
+
+def for_error(error: BaseException, target: Target | None = None) -> Advice:
+    """Advice for anything else that stops a send; unknown errors get a neutral text."""
+    if isinstance(error, SendFailure) and target is not None:
+        return for_send_failure(error, target)
+    if isinstance(error, HostNotAllowed):
+        return Advice("This SMTP host is not allowed",
+                      f"{error.host} resolves to {error.address}, a private or local address.",
+                      ("The bot only connects to public mail servers. Ask the operator to "
+                       "list this host in XENOCEPT_SMTP_ALLOW_HOSTS if it is meant to be "
+                       "used.",))
+    if isinstance(error, HostLookupFailed):
+        return Advice("SMTP host not found", f"{error.host} could not be found.",
+                      ("Check the SMTP Host spelling (iCloud: smtp.mail.me.com).",))
+    if isinstance(error, SecretKeyError):
+        return Advice(f"The password of {error.label!r} cannot be read",
+                      f"It was encrypted with key {error.key_id}, which {error.reason}.",
+                      ("Ask the operator to restore the key (XENOCEPT_SECRET_KEY or the key "
+                       "file), or edit the destination and enter the password again.",))
+    if isinstance(error, SlackDataError):
+        return Advice("Slack did not give us the conversation", f"Slack answered {error.error}.",
+                      ("Try again in a minute.",))
+    return Advice("Something went wrong on our side", "The error was logged for the operator.",
+                  ("Try again in a minute.",))

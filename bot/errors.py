@@ -1,0 +1,87 @@
+"""Errors raised by the bot package.
+
+Every error the bot raises derives from :class:`XenoceptError`; the text a Slack user
+reads for any of them comes from :mod:`bot.advice`, never from ``str(error)`` directly,
+so exception texts stay free of secrets and of stack details.
+
+XenoceptError
+├── SettingsError            configuration missing or malformed (CLI exits 2)
+├── SecretKeyError           a stored secret cannot be decrypted with the configured keys
+├── HostNotAllowed           an SMTP host resolves to a non-public address
+├── HostLookupFailed         an SMTP host name does not resolve
+├── SendFailure              an SMTP exchange failed at a known stage
+└── SlackDataError           Slack refused to give us the conversation
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class XenoceptError(Exception):
+    """Root of every error raised by the bot package."""
+
+
+class SettingsError(XenoceptError):
+    """A setting is missing or malformed; the message is one plain sentence."""
+
+
+class SecretKeyError(XenoceptError):
+    """A stored secret could not be decrypted (wrong or missing key)."""
+
+    def __init__(self, *, label: str, key_id: str, reason: str) -> None:
+        self.label = label
+        self.key_id = key_id
+        self.reason = reason
+        super().__init__(f"cannot decrypt the password of {label!r} (key id {key_id}): {reason}")
+
+
+class HostNotAllowed(XenoceptError):
+    """The SMTP host resolves to an address the bot must not connect to."""
+
+    def __init__(self, *, host: str, address: str) -> None:
+        self.host = host
+        self.address = address
+        super().__init__(f"{host} resolves to {address}, which is not a public address")
+
+
+class HostLookupFailed(XenoceptError):
+    """The SMTP host name could not be resolved."""
+
+    def __init__(self, *, host: str) -> None:
+        self.host = host
+        super().__init__(f"could not find the host {host}")
+
+
+class Stage(StrEnum):
+    """Where in the SMTP exchange a send failed."""
+
+    CONNECT = "connect"
+    TLS = "tls"
+    LOGIN = "login"
+    SENDER = "sender"
+    RECIPIENTS = "recipients"
+    MESSAGE = "message"
+
+
+class SendFailure(XenoceptError):
+    """An SMTP send failed; ``transient`` failures are worth retrying."""
+
+    def __init__(
+        self, *, stage: Stage, code: int | None, text: str, transient: bool
+    ) -> None:
+        self.stage = stage
+        self.code = code
+        self.text = text
+        self.transient = transient
+        reply = f"{code} {text}" if code else text
+        super().__init__(f"{stage.value}: {reply}")
+
+
+class SlackDataError(XenoceptError):
+    """Slack refused a read the delivery needs (history, users, files)."""
+
+    def __init__(self, *, error: str, method: str) -> None:
+        self.error = error
+        self.method = method
+        super().__init__(f"{method}: {error}")

@@ -1,0 +1,178 @@
+"""The destination form: parse the modal's state and check every field.
+
+Pure functions: what a user typed in, either valid fields or errors keyed by the
+input block to show them under (``response_action: errors``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+
+from bot import ids
+from bot.presets import MISMATCHES, Preset, preset_for_host
+from storage.models import DestinationFields, ScreenshotMode, Security
+
+MAX_RECIPIENTS = 50
+NAME_MAX = 40
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+FormErrors = dict[str, str]
+
+
+@dataclass(frozen=True)
+class DestinationForm:
+    """Raw values from the modal, as strings."""
+
+    name: str = ""
+    host: str = ""
+    port: str = ""
+    security: str = ""
+    username: str = ""
+    password: str = ""
+    from_address: str = ""
+    to: str = ""
+    screenshot_mode: str = ""
+
+    @classmethod
+    def from_state(cls, values: Mapping[str, Mapping[str, Any]]) -> DestinationForm:
+        def read(block: str) -> str:
+            element = values.get(block, {}).get(ids.VALUE, {})
+            option = element.get("selected_option") or {}
+            return str(element.get("value") or option.get("value") or "").strip()
+
+        return cls(
+            name=read(ids.BLOCK_NAME), host=read(ids.BLOCK_HOST), port=read(ids.BLOCK_PORT),
+            security=read(ids.BLOCK_SECURITY), username=read(ids.BLOCK_USERNAME),
+            password=read(ids.BLOCK_PASSWORD), from_address=read(ids.BLOCK_FROM),
+            to=read(ids.BLOCK_TO), screenshot_mode=read(ids.BLOCK_SCREENSHOT),
+        )
+
+
+@dataclass(frozen=True)
+class ValidDestination:
+    fields: DestinationFields
+    password: str | None  # None: keep the stored one (editing, left empty)
+
+
+def validate(
+    form: DestinationForm, *, preset: Preset, editing: bool
+) -> ValidDestination | FormErrors:
+    errors: FormErrors = {}
+    rules = preset_for_host(form.host) or preset
+    name = _check(errors, ids.BLOCK_NAME, _name, form.name)
+    host = _check(errors, ids.BLOCK_HOST, _host, form.host)
+    port = _check(errors, ids.BLOCK_PORT, _port, form.port)
+    security = _check(errors, ids.BLOCK_SECURITY, _security, form.security, rules)
+    if port is not None and security is not None and (port, security) in MISMATCHES:
+        errors[ids.BLOCK_SECURITY] = MISMATCHES[(port, security)]
+    username = _check(errors, ids.BLOCK_USERNAME, _username, form.username, rules)
+    password = _check(errors, ids.BLOCK_PASSWORD, _password, form.password, rules, editing)
+    sender = None
+    if form.from_address or username:  # left empty, From is the Username
+        sender = _check(errors, ids.BLOCK_FROM, _address, form.from_address or username)
+    to = _check(errors, ids.BLOCK_TO, _recipients, form.to)
+    if errors:
+        return errors
+    assert name and host and port and security and username and sender and to
+    fields = DestinationFields(
+        name=name, provider=rules.key, smtp_host=host, smtp_port=port, security=security,
+        username=username, from_address=sender, to_addresses=",".join(to),
+        screenshot_mode=ScreenshotMode(form.screenshot_mode or ScreenshotMode.INLINE),
+    )
+    return ValidDestination(fields=fields, password=password or None)
+
+
+def _check(errors: FormErrors, block: str, rule: Any, *args: Any) -> Any:
+    try:
+        return rule(*args)
+    except ValueError as error:
+        errors[block] = str(error)
+        return None
+
+
+def _name(value: str) -> str:
+    if not value:
+        raise ValueError("Give the destination a name, e.g. iCloud.")
+    if len(value) > NAME_MAX or CONTROL.search(value):
+        raise ValueError(f"Use up to {NAME_MAX} characters, on one line.")
+    return value
+
+
+def _host(value: str) -> str:
+    host = value.strip().rstrip(".").lower()
+    if not host:
+        raise ValueError("Enter the SMTP server, e.g. smtp.mail.me.com.")
+    if not re.fullmatch(r"[a-z0-9.\-:\[\]]{1,253}", host) or ".." in host:
+        raise ValueError("Enter a host name like smtp.mail.me.com, without http:// or a port.")
+    return host
+
+
+def _port(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise ValueError("Enter a port number: 587 for STARTTLS, 465 for SSL/TLS.")
+    return int(value)
+
+
+def _security(value: str, rules: Preset) -> Security:
+    try:
+        security = Security(value or Security.STARTTLS)
+    except ValueError:
+        raise ValueError("Choose STARTTLS, SSL/TLS or None.") from None
+    if security is Security.NONE and rules.plaintext_forbidden:
+        raise ValueError(
+            f"{rules.label} requires an encrypted connection: choose STARTTLS on port 587."
+        )
+    return security
+
+
+def _username(value: str, rules: Preset) -> str:
+    if not value:
+        raise ValueError("Enter the SMTP username: " + rules.username_hint)
+    if rules.username_domains and "@" not in value:
+        raise ValueError(
+            f"Enter your full address, e.g. {value}@{rules.username_domains[0]}: "
+            "don't strip the domain — the name alone won't authenticate."
+        )
+    if rules.username_domains:
+        address = _address(value)
+        domain = address.rsplit("@", 1)[1].lower()
+        if domain not in rules.username_domains:
+            domains = ", ".join("@" + d for d in rules.username_domains)
+            raise ValueError(
+                f"Use your iCloud Mail address ({domains}): authentication is always against "
+                "your iCloud login, even when you send from a custom domain (put that in From)."
+            )
+        return address
+    if CONTROL.search(value):
+        raise ValueError("The username must be on one line.")
+    return value
+
+
+def _password(value: str, rules: Preset, editing: bool) -> str | None:
+    if not value and editing:
+        return None
+    tidy = rules.password.tidy(value)
+    if not rules.password.accepts(tidy):
+        raise ValueError(rules.password.refusal)
+    return tidy
+
+
+def _address(value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise ValueError(f"{value!r} is not a valid email address.") from None
+
+
+def _recipients(value: str) -> list[str]:
+    items = [item for item in re.split(r"[\s,;]+", value) if item]
+    if not items:
+        raise ValueError("Enter at least one address where sessions should be delivered.")
+    if len(items) > MAX_RECIPIENTS:
+        raise ValueError(f"Enter at most {MAX_RECIPIENTS} addresses.")
+    return list(dict.fromkeys(_address(item) for item in items))

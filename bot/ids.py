@@ -1,0 +1,44 @@
+"""Every callback, action and block id the app uses, in one place."""
+
+from __future__ import annotations
+
+from typing import Final
+
+COMMAND: Final = "/xenocept"
+
+# Shortcuts (manifest.yml callback_ids)
+SHORTCUT_ADD_DESTINATION: Final = "add_email_destination"
+SHORTCUT_SEND_TO_EMAIL: Final = "send_to_email"
+
+# Modal callback ids
+VIEW_DESTINATION_FORM: Final = "destination_form"
+VIEW_SEND_FORM: Final = "send_form"
+
+# Buttons and selects
+ACTION_ADD_DESTINATION: Final = "add_destination"
+ACTION_TEST_DESTINATION: Final = "test_destination"
+ACTION_EDIT_DESTINATION: Final = "edit_destination"
+ACTION_REMOVE_DESTINATION: Final = "remove_destination"
+ACTION_CONFIRM_REMOVE: Final = "confirm_remove"
+ACTION_CANCEL_REMOVE: Final = "cancel_remove"
+ACTION_SEND_ONLY_MESSAGE: Final = "send_only_message"
+ACTION_PUSH_ADD_DESTINATION: Final = "push_add_destination"
+
+# Input blocks of the destination form (block_id; the element's action_id is "value")
+BLOCK_NAME: Final = "dest_name"
+BLOCK_HOST: Final = "dest_host"
+BLOCK_PORT: Final = "dest_port"
+BLOCK_SECURITY: Final = "dest_security"
+BLOCK_USERNAME: Final = "dest_username"
+BLOCK_PASSWORD: Final = "dest_password"
+BLOCK_FROM: Final = "dest_from"
+BLOCK_TO: Final = "dest_to"
+BLOCK_SCREENSHOT: Final = "dest_screenshot"
+
+# Input blocks of the send form
+BLOCK_SEND_DESTINATION: Final = "send_destination"
+BLOCK_SEND_SCOPE: Final = "send_scope"
+BLOCK_SEND_SUBJECT: Final = "send_subject"
+BLOCK_SEND_NOTE: Final = "send_note"
+
+VALUE: Final = "value"  # action_id of every input element

@@ -1,0 +1,133 @@
+"""Configuration, read once from the environment and an optional ``.env`` file.
+
+Every variable is documented in ``.env.example``. Problems are reported as one plain
+sentence (:class:`bot.errors.SettingsError`) naming the variable and where to get it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import SettingsError
+
+PLACEHOLDER_MARKERS = ("your-", "changeme", "change-me", "xxxx", "<", "placeholder")
+
+WHERE_TO_GET = {
+    "SLACK_BOT_TOKEN": "copy the Bot User OAuth Token (xoxb-…) from your app's OAuth & Permissions page",
+    "SLACK_APP_TOKEN": "create an App-Level Token with the connections:write scope under your "
+    "app's Basic Information → App-Level Tokens (xapp-…)",
+    "SLACK_SIGNING_SECRET": "copy the Signing Secret from your app's Basic Information page",
+    "SLACK_API_URL": "leave it unset for slack.com, or give the Web API base URL, "
+    "e.g. https://slack-gov.com/api/",
+    "XENOCEPT_DATABASE_URL": "leave it unset for a SQLite file in your data directory, or give "
+    "a SQLAlchemy URL such as sqlite+aiosqlite:////var/lib/xenocept/xenocept.db",
+    "XENOCEPT_SECRET_KEY": "leave it unset to generate a key file, or generate one with "
+    "`xenocept keys new` (comma-separate several keys, newest first, to rotate)",
+    "XENOCEPT_SMTP_ALLOW_HOSTS": "list host names, IP addresses or CIDR ranges separated by commas",
+}
+
+
+class RunMode(StrEnum):
+    SOCKET = "socket"
+    HTTP = "http"
+
+
+class Settings(BaseSettings):
+    """All settings; field aliases are the environment variable names."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
+    slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_api_url: str | None = Field(None, validation_alias="SLACK_API_URL")
+    database_url: str | None = Field(None, validation_alias="XENOCEPT_DATABASE_URL")
+    secret_key: SecretStr | None = Field(None, validation_alias="XENOCEPT_SECRET_KEY")
+    key_file: Path | None = Field(None, validation_alias="XENOCEPT_KEY_FILE")
+    smtp_allow_hosts: str = Field("", validation_alias="XENOCEPT_SMTP_ALLOW_HOSTS")
+    smtp_timeout_seconds: float = Field(30.0, gt=0, validation_alias="XENOCEPT_SMTP_TIMEOUT")
+    retry_base_seconds: float = Field(120.0, ge=0, validation_alias="XENOCEPT_RETRY_BASE_SECONDS")
+    retry_max_attempts: int = Field(6, ge=1, le=50, validation_alias="XENOCEPT_RETRY_MAX_ATTEMPTS")
+    user_sends_per_hour: int = Field(30, ge=1, validation_alias="XENOCEPT_USER_SENDS_PER_HOUR")
+    destination_sends_per_day: int = Field(
+        200, ge=1, validation_alias="XENOCEPT_DESTINATION_SENDS_PER_DAY"
+    )
+    log_level: str = Field("INFO", validation_alias="XENOCEPT_LOG_LEVEL")
+
+    @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", "secret_key")
+    @classmethod
+    def _no_placeholders(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        lowered = value.get_secret_value().lower()
+        if any(marker in lowered for marker in PLACEHOLDER_MARKERS):
+            raise ValueError("still holds the placeholder from .env.example")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("smtp_allow_hosts")
+    @classmethod
+    def _valid_allow_list(cls, value: str) -> str:
+        for item in split_list(value):
+            if "/" in item:
+                ipaddress.ip_network(item, strict=False)  # ValueError → friendly message
+        return value
+
+    @property
+    def allowed_smtp_hosts(self) -> tuple[str, ...]:
+        return tuple(split_list(self.smtp_allow_hosts))
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        path = Path(platformdirs.user_data_dir("xenocept", appauthor=False)) / "xenocept.db"
+        return f"sqlite+aiosqlite:///{path}"
+
+    def require(self, mode: RunMode) -> None:
+        """Refuse to start without what ``mode`` needs."""
+        self._require_token("SLACK_BOT_TOKEN", self.slack_bot_token, "xoxb-")
+        if mode is RunMode.SOCKET:
+            self._require_token("SLACK_APP_TOKEN", self.slack_app_token, "xapp-")
+        else:
+            self._require_token("SLACK_SIGNING_SECRET", self.slack_signing_secret, "")
+
+    @staticmethod
+    def _require_token(name: str, value: SecretStr | None, prefix: str) -> None:
+        if value is None:
+            raise SettingsError(f"{name} is not set: {WHERE_TO_GET[name]}.")
+        if prefix and not value.get_secret_value().startswith(prefix):
+            raise SettingsError(
+                f"{name} does not start with {prefix!r}: {WHERE_TO_GET[name]}."
+            )
+
+
+def split_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, turning validation errors into one plain sentence."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "a setting"
+        name = _env_name(field)
+        hint = WHERE_TO_GET.get(name)
+        reason = first["msg"].removeprefix("Value error, ")
+        sentence = f"{name} is not valid ({reason})"
+        raise SettingsError(f"{sentence}: {hint}." if hint else f"{sentence}.") from None
+
+
+def _env_name(field: str) -> str:
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info else None
+    return alias if isinstance(alias, str) else field

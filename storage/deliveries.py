@@ -1,0 +1,146 @@
+"""Outbox and delivery history.
+
+Owner-facing functions take the session and the owner. The worker's functions
+(``claim_due``, ``finish_*``) act on rows the worker claimed, by id and claim token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.errors import NotFound
+from storage.models import Delivery, DeliveryKind, DeliveryStatus, Owner
+
+
+async def enqueue(*, session: AsyncSession, owner: Owner, delivery: Delivery) -> Delivery:
+    delivery.team_id, delivery.user_id = owner.team_id, owner.user_id
+    session.add(delivery)
+    await session.flush()
+    return delivery
+
+
+async def get_delivery(*, session: AsyncSession, owner: Owner, delivery_id: str) -> Delivery:
+    result = await session.exec(
+        select(Delivery).where(
+            Delivery.id == delivery_id,
+            Delivery.team_id == owner.team_id,
+            Delivery.user_id == owner.user_id,
+        )
+    )
+    delivery = result.first()
+    if delivery is None:
+        raise NotFound(delivery_id)
+    return delivery
+
+
+async def recent_deliveries(
+    *, session: AsyncSession, owner: Owner, limit: int
+) -> Sequence[Delivery]:
+    result = await session.exec(
+        select(Delivery)
+        .where(Delivery.team_id == owner.team_id, Delivery.user_id == owner.user_id)
+        .order_by(col(Delivery.created_at).desc())
+        .limit(limit)
+    )
+    return result.all()
+
+
+async def count_since(
+    *, session: AsyncSession, owner: Owner, since: datetime, destination_id: str | None = None
+) -> int:
+    query = select(func.count()).select_from(Delivery).where(
+        Delivery.team_id == owner.team_id,
+        Delivery.user_id == owner.user_id,
+        Delivery.created_at >= since,
+        Delivery.kind == DeliveryKind.SESSION,
+    )
+    if destination_id is not None:
+        query = query.where(Delivery.destination_id == destination_id)
+    return (await session.exec(query)).one()
+
+
+async def last_used_destination_id(*, session: AsyncSession, owner: Owner) -> str | None:
+    result = await session.exec(
+        select(Delivery.destination_id)
+        .where(
+            Delivery.team_id == owner.team_id,
+            Delivery.user_id == owner.user_id,
+            Delivery.kind == DeliveryKind.SESSION,
+        )
+        .order_by(col(Delivery.created_at).desc())
+        .limit(1)
+    )
+    return result.first()
+
+
+async def set_status_message(
+    *, session: AsyncSession, delivery_id: str, channel: str, ts: str
+) -> None:
+    await session.exec(  # type: ignore[call-overload]
+        update(Delivery)
+        .where(col(Delivery.id) == delivery_id)
+        .values(status_channel=channel, status_ts=ts)
+    )
+
+
+async def release_claims(*, session: AsyncSession) -> int:
+    """At start-up of the only process on this database: in-flight rows are due again."""
+    result = await session.exec(  # type: ignore[call-overload]
+        update(Delivery)
+        .where(col(Delivery.status) == DeliveryStatus.SENDING)
+        .values(status=DeliveryStatus.QUEUED, claimed_by=None, lease_until=None)
+    )
+    return int(result.rowcount or 0)
+
+
+async def claim_due(
+    *, session: AsyncSession, worker_id: str, now: datetime, lease: timedelta, limit: int
+) -> Sequence[Delivery]:
+    """Claim due rows (queued, or in flight with an expired lease) for this worker."""
+    due = or_(
+        (col(Delivery.status) == DeliveryStatus.QUEUED) & (col(Delivery.next_attempt_at) <= now),
+        (col(Delivery.status) == DeliveryStatus.SENDING) & (col(Delivery.lease_until) < now),
+    )
+    ids = (
+        await session.exec(
+            select(Delivery.id).where(due).order_by(col(Delivery.next_attempt_at)).limit(limit)
+        )
+    ).all()
+    if not ids:
+        return []
+    # The status check in the UPDATE makes the claim atomic against another claimer.
+    await session.exec(  # type: ignore[call-overload]
+        update(Delivery)
+        .where(col(Delivery.id).in_(ids), due)
+        .values(status=DeliveryStatus.SENDING, claimed_by=worker_id, lease_until=now + lease)
+    )
+    result = await session.exec(
+        select(Delivery).where(col(Delivery.id).in_(ids), Delivery.claimed_by == worker_id,
+                               Delivery.status == DeliveryStatus.SENDING)
+    )
+    return result.all()
+
+
+async def next_due_at(*, session: AsyncSession) -> datetime | None:
+    result = await session.exec(
+        select(Delivery.next_attempt_at)
+        .where(Delivery.status == DeliveryStatus.QUEUED)
+        .order_by(col(Delivery.next_attempt_at))
+        .limit(1)
+    )
+    return result.first()
+
+
+async def load_claimed(*, session: AsyncSession, delivery_id: str, worker_id: str) -> Delivery:
+    result = await session.exec(
+        select(Delivery).where(Delivery.id == delivery_id, Delivery.claimed_by == worker_id)
+    )
+    delivery = result.first()
+    if delivery is None:
+        raise NotFound(delivery_id)
+    return delivery

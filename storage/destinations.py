@@ -1,0 +1,150 @@
+"""Destination repository: every function takes the session and the requesting owner,
+and can only see or change that owner's rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.errors import DuplicateName, NotFound
+from storage.models import Destination, DestinationFields, Owner, utcnow
+
+
+def _owned(owner: Owner):  # type: ignore[no-untyped-def]
+    return select(Destination).where(
+        Destination.team_id == owner.team_id, Destination.user_id == owner.user_id
+    )
+
+
+async def list_destinations(*, session: AsyncSession, owner: Owner) -> Sequence[Destination]:
+    result = await session.exec(_owned(owner).order_by(col(Destination.name_key)))
+    return result.all()
+
+
+async def get_destination(
+    *, session: AsyncSession, owner: Owner, destination_id: str
+) -> Destination:
+    result = await session.exec(_owned(owner).where(Destination.id == destination_id))
+    destination = result.first()
+    if destination is None:
+        raise NotFound(destination_id)
+    return destination
+
+
+async def find_destination(*, session: AsyncSession, owner: Owner, name: str) -> Destination:
+    key = name.strip().casefold()
+    result = await session.exec(_owned(owner).where(Destination.name_key == key))
+    destination = result.first()
+    if destination is None:
+        raise NotFound(name)
+    return destination
+
+
+async def create_destination(
+    *,
+    session: AsyncSession,
+    owner: Owner,
+    fields: DestinationFields,
+    destination_id: str,
+    secret_key_id: str,
+    secret_ciphertext: bytes,
+) -> Destination:
+    await _ensure_name_free(session=session, owner=owner, name=fields.name, except_id=None)
+    destination = Destination(
+        **fields.model_dump(),
+        id=destination_id,
+        team_id=owner.team_id,
+        user_id=owner.user_id,
+        name_key=fields.name.casefold(),
+        secret_key_id=secret_key_id,
+        secret_ciphertext=secret_ciphertext,
+    )
+    session.add(destination)
+    await _flush(session, fields.name)
+    return destination
+
+
+async def update_destination(
+    *,
+    session: AsyncSession,
+    owner: Owner,
+    destination_id: str,
+    fields: DestinationFields,
+    secret: tuple[str, bytes] | None,
+) -> Destination:
+    """Replace the editable fields; ``secret`` None keeps the stored password."""
+    destination = await get_destination(
+        session=session, owner=owner, destination_id=destination_id
+    )
+    await _ensure_name_free(session=session, owner=owner, name=fields.name, except_id=destination.id)
+    for key, value in fields.model_dump().items():
+        setattr(destination, key, value)
+    destination.name_key = fields.name.casefold()
+    if secret is not None:
+        destination.secret_key_id, destination.secret_ciphertext = secret
+    destination.updated_at = utcnow()
+    # A changed destination must prove itself again before sessions go to it.
+    destination.last_test_ok = None
+    session.add(destination)
+    await _flush(session, fields.name)
+    return destination
+
+
+async def delete_destination(
+    *, session: AsyncSession, owner: Owner, destination_id: str
+) -> Destination:
+    destination = await get_destination(
+        session=session, owner=owner, destination_id=destination_id
+    )
+    await session.delete(destination)
+    await session.flush()
+    return destination
+
+
+async def record_test_result(
+    *, session: AsyncSession, owner: Owner, destination_id: str, ok: bool, summary: str,
+    at: datetime,
+) -> None:
+    destination = await get_destination(
+        session=session, owner=owner, destination_id=destination_id
+    )
+    destination.last_test_at = at
+    destination.last_test_ok = ok
+    destination.last_test_summary = summary[:500]
+    session.add(destination)
+
+
+async def mark_used(
+    *, session: AsyncSession, owner: Owner, destination_id: str, at: datetime
+) -> None:
+    destination = await get_destination(
+        session=session, owner=owner, destination_id=destination_id
+    )
+    destination.last_used_at = at
+    session.add(destination)
+
+
+async def all_destinations_for_operator(*, session: AsyncSession) -> Sequence[Destination]:
+    """Every row, for operator commands (key rotation) only — never for a Slack user."""
+    result = await session.exec(select(Destination))
+    return result.all()
+
+
+async def _ensure_name_free(
+    *, session: AsyncSession, owner: Owner, name: str, except_id: str | None
+) -> None:
+    query = _owned(owner).where(Destination.name_key == name.casefold())
+    existing = (await session.exec(query)).first()
+    if existing is not None and existing.id != except_id:
+        raise DuplicateName(name)
+
+
+async def _flush(session: AsyncSession, name: str) -> None:
+    try:
+        await session.flush()
+    except IntegrityError:  # a concurrent save took the name between check and flush
+        raise DuplicateName(name) from None

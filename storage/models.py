@@ -1,0 +1,139 @@
+"""Tables and the shapes around them.
+
+Layering follows the full-stack FastAPI template: ``DestinationFields`` (what a user
+edits) → ``Destination`` (the table, the only place the ciphertext lives) and
+``DestinationView`` (what listeners and views get: no secret at all).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Dialect, LargeBinary, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC, returns aware datetimes on every engine (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC).replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def when(**kwargs: Any) -> Any:
+    """A timestamp column."""
+    return Field(sa_type=UTCDateTime, **kwargs)  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The Slack user a row belongs to: every repository call takes one."""
+
+    team_id: str
+    user_id: str
+
+
+class Security(StrEnum):
+    STARTTLS = "starttls"
+    SSL = "ssl"
+    NONE = "none"
+
+
+class ScreenshotMode(StrEnum):
+    INLINE = "inline"
+    ATTACHED = "attached"
+
+
+class DestinationFields(SQLModel):
+    """What the setup modal edits (the password travels separately, sealed)."""
+
+    name: str
+    provider: str = "icloud"
+    smtp_host: str
+    smtp_port: int
+    security: Security = Security.STARTTLS
+    username: str
+    from_address: str
+    to_addresses: str  # comma-separated, already validated
+    screenshot_mode: ScreenshotMode = ScreenshotMode.INLINE
+
+
+class Destination(DestinationFields, table=True):
+    __table_args__ = (UniqueConstraint("team_id", "user_id", "name_key"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    team_id: str = Field(index=True)
+    user_id: str = Field(index=True)
+    name_key: str  # casefolded name: names are unique per user regardless of case
+    secret_key_id: str
+    secret_ciphertext: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = when(default_factory=utcnow)
+    updated_at: datetime = when(default_factory=utcnow)
+    last_test_at: datetime | None = when(default=None)
+    last_test_ok: bool | None = None
+    last_test_summary: str | None = None
+    last_used_at: datetime | None = when(default=None)
+
+    @property
+    def recipients(self) -> list[str]:
+        return [item for item in self.to_addresses.split(",") if item]
+
+
+class DeliveryKind(StrEnum):
+    TEST = "test"
+    SESSION = "session"
+
+
+class DeliveryStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Delivery(SQLModel, table=True):
+    """One email to send: the durable outbox row, and later its history entry."""
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    team_id: str = Field(index=True)
+    user_id: str = Field(index=True)
+    destination_id: str = Field(index=True)
+    destination_name: str
+    kind: DeliveryKind
+    status: DeliveryStatus = Field(default=DeliveryStatus.QUEUED, index=True)
+    request_json: str = "{}"  # what to fetch and render; never holds a secret
+    summary: str = ""  # "Test send", "Thread from #incidents", later "12 messages from #incidents"
+    message_id: str  # fixed per delivery so a retried send carries the same Message-ID
+    dedupe_key: str | None = Field(default=None, unique=True)
+    attempts: int = 0
+    next_attempt_at: datetime = when(default_factory=utcnow, index=True)
+    claimed_by: str | None = None
+    lease_until: datetime | None = when(default=None)
+    status_channel: str | None = None
+    status_ts: str | None = None
+    last_error: str | None = None
+    created_at: datetime = when(default_factory=utcnow, index=True)
+    finished_at: datetime | None = when(default=None)
+    duration_ms: int | None = None
