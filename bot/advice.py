@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.errors import (
+    DestinationGone,
     HostLookupFailed,
     HostNotAllowed,
     SecretKeyError,
@@ -64,7 +65,7 @@ def _fixes(failure: SendFailure, target: Target) -> tuple[str, ...]:
     if "daily sending limit" in text:
         return ("The account reached its daily sending limit (iCloud: 1,000 messages a day). "
                 "Try again tomorrow.",)
-    if failure.code == 552 or "too big" in text or "size" in text and failure.code:
+    if failure.code == 552 or "too big" in text or ("size" in text and failure.code):
         return ("The message is larger than the server accepts (iCloud: about 20 MB of "
                 "attachments). Send only this message, or fewer files.",)
     handler = _BY_STAGE.get(failure.stage)
@@ -156,5 +157,8 @@ def for_error(error: BaseException, target: Target | None = None) -> Advice:
     if isinstance(error, SlackDataError):
         return Advice("Slack did not give us the conversation", f"Slack answered {error.error}.",
                       ("Try again in a minute.",))
+    if isinstance(error, DestinationGone):
+        return Advice("The destination was removed", "It was removed before this could be sent.",
+                      ("Pick another destination and send again.",))
     return Advice("Something went wrong on our side", "The error was logged for the operator.",
                   ("Try again in a minute.",))

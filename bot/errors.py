@@ -10,7 +10,8 @@ XenoceptError
 ├── HostNotAllowed           an SMTP host resolves to a non-public address
 ├── HostLookupFailed         an SMTP host name does not resolve
 ├── SendFailure              an SMTP exchange failed at a known stage
-└── SlackDataError           Slack refused to give us the conversation
+├── SlackDataError           Slack refused to give us the conversation
+└── DestinationGone          the destination was removed while a delivery waited
 """
 
 from __future__ import annotations
@@ -85,3 +86,7 @@ class SlackDataError(XenoceptError):
         self.error = error
         self.method = method
         super().__init__(f"{method}: {error}")
+
+
+class DestinationGone(XenoceptError):
+    """The destination was removed while the delivery waited."""

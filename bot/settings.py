@@ -20,7 +20,8 @@ from bot.errors import SettingsError
 PLACEHOLDER_MARKERS = ("your-", "changeme", "change-me", "xxxx", "<", "placeholder")
 
 WHERE_TO_GET = {
-    "SLACK_BOT_TOKEN": "copy the Bot User OAuth Token (xoxb-…) from your app's OAuth & Permissions page",
+    "SLACK_BOT_TOKEN": "copy the Bot User OAuth Token (xoxb-…) from your app's "
+    "OAuth & Permissions page",
     "SLACK_APP_TOKEN": "create an App-Level Token with the connections:write scope under your "
     "app's Basic Information → App-Level Tokens (xapp-…)",
     "SLACK_SIGNING_SECRET": "copy the Signing Secret from your app's Basic Information page",

@@ -196,7 +196,8 @@ def _failure(stage: Stage, error: BaseException) -> SendFailure:
 
 def _tls_failure(error: ssl.SSLError) -> SendFailure:
     verify = isinstance(error, ssl.SSLCertVerificationError)
-    text = error.verify_message if verify else (error.reason or str(error))
+    text = (error.verify_message if isinstance(error, ssl.SSLCertVerificationError)
+            else (error.reason or str(error)))
     return SendFailure(
         stage=Stage.TLS, code=None, text=f"TLS failed: {text}", transient=not verify
     )

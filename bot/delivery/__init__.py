@@ -1,0 +1,1 @@
+"""The outbox: durable deliveries, a worker that sends them, status in Slack."""

@@ -1,0 +1,41 @@
+"""Turn a queued delivery into the email to send."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Protocol
+
+from bot.render import build_sample_conversation, default_subject, render_email
+from bot.services import Services
+from storage.models import Delivery, DeliveryKind, Destination
+
+ICLOUD_SIZE_LIMIT = 28_319_744  # what smtp.mail.me.com advertises in EHLO SIZE
+
+
+@dataclass(frozen=True)
+class Composed:
+    message: EmailMessage
+    summary: str  # "Test session", "12 messages from #incidents"
+
+
+class SessionComposer(Protocol):
+    async def compose(self, delivery: Delivery, destination: Destination) -> Composed: ...
+
+
+async def compose_test(services: Services, delivery: Delivery, destination: Destination,
+                       *, user_name: str, time_zone: str) -> Composed:
+    """The built-in sample session, through the same renderer as real sessions."""
+    now = services.clock()
+    conversation = build_sample_conversation(sent_at=now, time_zone=time_zone, user_name=user_name)
+    rendered = render_email(
+        conversation=conversation, note=None, subject=default_subject(conversation),
+        sender=destination.from_address, recipients=destination.recipients,
+        message_id=delivery.message_id, references=(), sent_at=now,
+        screenshot_mode=destination.screenshot_mode.value, size_limit=ICLOUD_SIZE_LIMIT,
+    )
+    return Composed(message=rendered.message, summary="Test session")
+
+
+def is_test(delivery: Delivery) -> bool:
+    return delivery.kind is DeliveryKind.TEST

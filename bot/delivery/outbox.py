@@ -1,0 +1,253 @@
+"""The outbox worker: claims due deliveries, sends them, reports in Slack.
+
+A delivery row is written (and committed) before Slack gets its ack, so nothing
+acknowledged is lost: at start-up the worker takes back rows that were in flight
+when the process died. Transient failures (network, TLS drop, 4xx) are retried with
+exponential backoff and jitter; permanent ones (5xx) stop at once. Deliveries to the
+same destination that are due together share one SMTP connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import advice
+from bot.advice import Target
+from bot.crypto import Sealed
+from bot.delivery.compose import Composed, SessionComposer, compose_test
+from bot.delivery.status import StatusReporter
+from bot.destinations import password_context
+from bot.errors import DestinationGone, SendFailure, XenoceptError
+from bot.mail.smtp import SmtpAccount, SmtpConnection
+from bot.presets import preset_for, preset_for_host
+from bot.services import Services
+from bot.slackdata.users import People
+from bot.views import messages
+from storage import deliveries, destinations
+from storage.db import transaction
+from storage.errors import NotFound
+from storage.models import Delivery, DeliveryKind, DeliveryStatus, Destination, Owner
+
+log = logging.getLogger(__name__)
+
+
+class Outbox:
+    def __init__(
+        self, services: Services, *, sessions_composer: SessionComposer | None = None,
+        lease: timedelta = timedelta(minutes=10), batch_size: int = 50, parallel: int = 4,
+    ) -> None:
+        self._services = services
+        self._composer = sessions_composer
+        self._lease = lease
+        self._batch_size = batch_size
+        self._parallel = asyncio.Semaphore(parallel)
+        self._status = StatusReporter(slack=services.slack, sessions=services.sessions)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.worker_id = uuid.uuid4().hex
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def start(self, *, release_in_flight: bool = True) -> None:
+        if release_in_flight:  # the only process on this database: in-flight rows were ours
+            async with transaction(self._services.sessions) as session:
+                released = await deliveries.release_claims(session=session)
+            if released:
+                log.info("picked up %d deliveries that were in flight", released)
+        self._task = asyncio.create_task(self._run(), name="xenocept-outbox")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                claimed = await self.run_once()
+            except Exception:  # keep the worker alive; the rows stay queued
+                log.exception("outbox pass failed")
+                claimed = 0
+            if claimed:
+                continue
+            await self._sleep_until_due()
+
+    async def _sleep_until_due(self) -> None:
+        async with transaction(self._services.sessions) as session:
+            due = await deliveries.next_due_at(session=session)
+        timeout = 30.0
+        if due is not None:
+            timeout = min(timeout, max(0.0, (due - self._services.clock()).total_seconds()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+        self._wake.clear()
+
+    async def run_once(self) -> int:
+        """Claim what is due and deliver it; returns how many were claimed."""
+        async with transaction(self._services.sessions) as session:
+            claimed = await deliveries.claim_due(
+                session=session, worker_id=self.worker_id, now=self._services.clock(),
+                lease=self._lease, limit=self._batch_size)
+        groups: dict[str, list[Delivery]] = defaultdict(list)
+        for delivery in claimed:
+            groups[delivery.destination_id].append(delivery)
+        await asyncio.gather(*(self._deliver_group(group) for group in groups.values()))
+        return len(claimed)
+
+    async def _deliver_group(self, group: Sequence[Delivery]) -> None:
+        async with self._parallel:
+            connection: SmtpConnection | None = None
+            try:
+                for delivery in group:
+                    connection = await self._deliver(delivery, connection)
+            finally:
+                if connection is not None:
+                    await connection.close()
+
+    async def _deliver(
+        self, delivery: Delivery, connection: SmtpConnection | None
+    ) -> SmtpConnection | None:
+        if delivery.status_ts is None:
+            await self._status.show(delivery, messages.sending(delivery))
+        started = time.monotonic()
+        target: Target | None = None
+        try:
+            destination = await self._destination(delivery)
+            target = target_of(destination)
+            account = self._account(destination)
+            composed = await self._compose(delivery, destination)
+            connection = await self._send(connection, account, destination, composed)
+        except SendFailure as failure:
+            await self._failed(delivery, failure, target)
+            return None
+        except NotFound:
+            await self._failed(delivery, DestinationGone(), None)
+            return connection
+        except XenoceptError as error:
+            await self._failed(delivery, error, target)
+            return connection
+        await self._sent(delivery, destination, composed, time.monotonic() - started)
+        return connection
+
+    async def _destination(self, delivery: Delivery) -> Destination:
+        owner = Owner(delivery.team_id, delivery.user_id)
+        async with transaction(self._services.sessions) as session:
+            return await destinations.get_destination(
+                session=session, owner=owner, destination_id=delivery.destination_id)
+
+    def _account(self, destination: Destination) -> SmtpAccount:
+        password = self._services.box.open(
+            Sealed(destination.secret_key_id, destination.secret_ciphertext),
+            context=password_context(destination.id), label=destination.name)
+        return SmtpAccount(host=destination.smtp_host, port=destination.smtp_port,
+                           security=destination.security, username=destination.username,
+                           password=password)
+
+    async def _compose(self, delivery: Delivery, destination: Destination) -> Composed:
+        if delivery.kind is DeliveryKind.SESSION and self._composer is not None:
+            return await self._composer.compose(delivery, destination)
+        person = await People(self._services.slack).get(delivery.user_id)
+        return await compose_test(self._services, delivery, destination,
+                                  user_name=person.name, time_zone=person.time_zone)
+
+    async def _send(
+        self, connection: SmtpConnection | None, account: SmtpAccount,
+        destination: Destination, composed: Composed,
+    ) -> SmtpConnection:
+        reused = connection is not None and connection.is_open and connection.account == account
+        if not reused:
+            if connection is not None:
+                await connection.close()
+            connection = await self._services.mailer.open(account)
+        assert connection is not None
+        try:
+            await connection.send(composed.message, sender=destination.from_address,
+                                  recipients=destination.recipients)
+        except SendFailure as failure:
+            await connection.close()
+            if not (reused and failure.transient and failure.code is None):
+                raise
+            # An idle connection the server closed: one fresh try, then report.
+            connection = await self._services.mailer.open(account)
+            await connection.send(composed.message, sender=destination.from_address,
+                                  recipients=destination.recipients)
+        return connection
+
+    async def _sent(self, delivery: Delivery, destination: Destination, composed: Composed,
+                    seconds: float) -> None:
+        now = self._services.clock()
+        delivery.summary = composed.summary
+        async with transaction(self._services.sessions) as session:
+            await deliveries.finish(
+                session=session, delivery_id=delivery.id, worker_id=self.worker_id,
+                status=DeliveryStatus.SENT, at=now, attempts=delivery.attempts + 1,
+                summary=composed.summary, error=None, duration_ms=int(seconds * 1000))
+            await self._record_use(session, delivery, ok=True, summary="passed", at=now)
+        await self._status.show(
+            delivery, messages.sent(delivery, recipients=destination.recipients, seconds=seconds))
+
+    async def _failed(
+        self, delivery: Delivery, error: BaseException, target: Target | None
+    ) -> None:
+        note = advice.for_error(error, target)
+        attempts = delivery.attempts + 1
+        now = self._services.clock()
+        retry = (isinstance(error, SendFailure) and error.transient
+                 and delivery.kind is DeliveryKind.SESSION
+                 and attempts < self._services.settings.retry_max_attempts)
+        async with transaction(self._services.sessions) as session:
+            if retry:
+                delay = self._backoff(attempts)
+                await deliveries.reschedule(
+                    session=session, delivery_id=delivery.id, worker_id=self.worker_id,
+                    at=now + timedelta(seconds=delay), attempts=attempts, error=note.detail)
+            else:
+                await deliveries.finish(
+                    session=session, delivery_id=delivery.id, worker_id=self.worker_id,
+                    status=DeliveryStatus.FAILED, at=now, attempts=attempts,
+                    summary=delivery.summary, error=f"{note.headline}: {note.detail}",
+                    duration_ms=None)
+                await self._record_use(session, delivery, ok=False,
+                                       summary=f"{note.headline}: {note.detail}", at=now)
+        if retry:
+            await self._status.show(delivery, messages.retrying(
+                delivery, note, in_seconds=delay, attempt=attempts))
+        else:
+            await self._status.show(delivery, messages.failed(delivery, note, attempts=attempts))
+        if not retry:
+            self._services.wake_outbox()
+
+    def _backoff(self, attempts: int) -> float:
+        base = self._services.settings.retry_base_seconds
+        return float(base * (2 ** (attempts - 1)) * random.uniform(0.8, 1.2))  # noqa: S311
+
+    @staticmethod
+    async def _record_use(session: AsyncSession, delivery: Delivery, *, ok: bool, summary: str,
+                          at: datetime) -> None:
+        owner = Owner(delivery.team_id, delivery.user_id)
+        with contextlib.suppress(NotFound):  # removed meanwhile: nothing to record on
+            if delivery.kind is DeliveryKind.TEST:
+                await destinations.record_test_result(
+                    session=session, owner=owner, destination_id=delivery.destination_id,
+                    ok=ok, summary=summary, at=at)
+            elif ok:
+                await destinations.mark_used(
+                    session=session, owner=owner, destination_id=delivery.destination_id, at=at)
+
+
+def target_of(destination: Destination) -> Target:
+    preset = preset_for_host(destination.smtp_host) or preset_for(destination.provider)
+    return Target(preset=preset, host=destination.smtp_host, port=destination.smtp_port)

@@ -1,0 +1,78 @@
+"""Destination lifecycle: save (and test), test again, remove.
+
+Passwords are sealed here, before anything reaches storage; every call names the owner,
+and storage only ever touches that owner's rows.
+"""
+
+from __future__ import annotations
+
+from bot.forms import ValidDestination
+from bot.services import Services
+from storage import deliveries, destinations
+from storage.db import transaction
+from storage.models import Delivery, DeliveryKind, Destination, Owner, new_id
+
+
+def password_context(destination_id: str) -> str:
+    """Associated data binding a sealed password to its row."""
+    return f"destination:{destination_id}"
+
+
+async def save_destination(
+    services: Services, *, owner: Owner, valid: ValidDestination, destination_id: str | None
+) -> tuple[Destination, Delivery]:
+    """Create or update, and queue a test send in the same transaction."""
+    async with transaction(services.sessions) as session:
+        if destination_id is None:
+            assert valid.password is not None
+            new = new_id()
+            sealed = services.box.seal(valid.password, context=password_context(new))
+            destination = await destinations.create_destination(
+                session=session, owner=owner, fields=valid.fields, destination_id=new,
+                secret_key_id=sealed.key_id, secret_ciphertext=sealed.ciphertext)
+        else:
+            secret = None
+            if valid.password is not None:
+                sealed = services.box.seal(valid.password, context=password_context(destination_id))
+                secret = (sealed.key_id, sealed.ciphertext)
+            destination = await destinations.update_destination(
+                session=session, owner=owner, destination_id=destination_id,
+                fields=valid.fields, secret=secret)
+        delivery = await deliveries.enqueue(
+            session=session, owner=owner, delivery=test_delivery(destination))
+    services.wake_outbox()
+    return destination, delivery
+
+
+async def request_test(services: Services, *, owner: Owner, destination_id: str) -> Delivery:
+    async with transaction(services.sessions) as session:
+        destination = await destinations.get_destination(
+            session=session, owner=owner, destination_id=destination_id)
+        delivery = await deliveries.enqueue(
+            session=session, owner=owner, delivery=test_delivery(destination))
+    services.wake_outbox()
+    return delivery
+
+
+async def remove_destination(
+    services: Services, *, owner: Owner, destination_id: str
+) -> Destination:
+    async with transaction(services.sessions) as session:
+        return await destinations.delete_destination(
+            session=session, owner=owner, destination_id=destination_id)
+
+
+def test_delivery(destination: Destination) -> Delivery:
+    delivery_id = new_id()
+    return Delivery(
+        id=delivery_id, team_id=destination.team_id, user_id=destination.user_id,
+        destination_id=destination.id, destination_name=destination.name,
+        kind=DeliveryKind.TEST, summary="Test session",
+        message_id=message_id_for(delivery_id, destination.from_address),
+    )
+
+
+def message_id_for(delivery_id: str, sender: str) -> str:
+    """Fixed per delivery, so a retried send carries the same Message-ID."""
+    domain = sender.rsplit("@", 1)[-1] or "xenocept.invalid"
+    return f"<xenocept.{delivery_id}@{domain}>"

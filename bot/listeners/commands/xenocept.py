@@ -1,0 +1,95 @@
+"""``/xenocept SUBCOMMAND [NAME]``: add, list, edit, remove, test, history, help."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.destinations import request_test
+from bot.listeners.common import owner_of, services_of
+from bot.presets import PRESETS, preset_for
+from bot.views import messages
+from bot.views.common import escape
+from bot.views.destination_modal import destination_modal
+from storage import deliveries, destinations
+from storage.db import transaction
+from storage.errors import NotFound
+from storage.models import Destination, Owner
+
+NEEDS_NAME = {"edit", "remove", "test"}
+
+
+async def xenocept_command(
+    ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    verb, _, rest = (command.get("text") or "").strip().partition(" ")
+    verb, name = verb.lower(), rest.strip()
+    if verb == "add" and (not name or name.lower() in PRESETS):
+        await ack()
+        await client.views_open(trigger_id=command["trigger_id"],
+                                view=destination_modal(preset=preset_for(name.lower())))
+    elif verb in NEEDS_NAME:
+        await _named(verb, name, ack, command, client, context)
+    elif verb in ("list", "history"):
+        await ack(**vars(await _listing(verb, context)))
+    elif verb in ("", "help"):
+        await ack(**vars(messages.help_message()))
+    else:
+        await ack(**vars(_unknown(command.get("text", ""))))
+
+
+async def _named(verb: str, name: str, ack: AsyncAck, command: dict[str, Any],
+                 client: AsyncWebClient, context: AsyncBoltContext) -> None:
+    services, owner = services_of(context), owner_of(context)
+    found = await _find(context, owner, name) if name else None
+    if found is None:
+        await ack(**vars(await _not_found(context, owner, name, verb)))
+    elif verb == "edit":
+        await ack()
+        await client.views_open(trigger_id=command["trigger_id"], view=destination_modal(
+            preset=preset_for(found.provider), destination=found))
+    elif verb == "remove":
+        await ack(**vars(messages.confirm_remove(found)))
+    else:
+        await request_test(services, owner=owner, destination_id=found.id)
+        await ack(**vars(messages.plain(
+            f"⏳ Sending a test session to *{escape(found.name)}*… The result appears in "
+            "your Xenocept app messages.")))
+
+
+async def _find(context: AsyncBoltContext, owner: Owner, name: str) -> Destination | None:
+    async with transaction(services_of(context).sessions) as session:
+        try:
+            return await destinations.find_destination(session=session, owner=owner, name=name)
+        except NotFound:
+            return None
+
+
+async def _not_found(context: AsyncBoltContext, owner: Owner, name: str,
+                     verb: str) -> messages.Message:
+    async with transaction(services_of(context).sessions) as session:
+        mine = await destinations.list_destinations(session=session, owner=owner)
+    names = ", ".join(f"`{escape(d.name)}`" for d in mine) or "none yet — `/xenocept add`"
+    if not name:
+        return messages.plain(f"Which destination? Usage: `/xenocept {verb} NAME`. "
+                              f"Yours: {names}.")
+    return messages.plain(f"You have no destination named *{escape(name)}*. Yours: {names}.")
+
+
+async def _listing(verb: str, context: AsyncBoltContext) -> messages.Message:
+    owner = owner_of(context)
+    async with transaction(services_of(context).sessions) as session:
+        if verb == "list":
+            return messages.destination_list(
+                await destinations.list_destinations(session=session, owner=owner))
+        return messages.history(
+            await deliveries.recent_deliveries(session=session, owner=owner, limit=20))
+
+
+def _unknown(text: str) -> messages.Message:
+    help_message = messages.help_message()
+    intro = messages.plain(f"I don't know `{escape(text.strip()[:60])}`. Here is what I can do:")
+    return messages.Message(text=intro.text, blocks=intro.blocks + help_message.blocks)

@@ -1,0 +1,61 @@
+"""What every handler needs: the services, the requesting owner, a way to reply."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.services import Services
+from bot.views.home import home_view
+from bot.views.messages import Message
+from storage import deliveries, destinations
+from storage.db import transaction
+from storage.models import Owner
+
+log = logging.getLogger(__name__)
+
+SERVICES_KEY = "xenocept_services"
+
+
+def services_of(context: AsyncBoltContext) -> Services:
+    services = context[SERVICES_KEY]
+    assert isinstance(services, Services)
+    return services
+
+
+def owner_of(context: AsyncBoltContext) -> Owner:
+    """The requesting user; the workspace (or org, for org-wide installs) scopes them."""
+    team = context.team_id or context.enterprise_id or ""
+    assert context.user_id, "every interaction we handle names its user"
+    return Owner(team_id=team, user_id=context.user_id)
+
+
+async def reply_privately(
+    context: AsyncBoltContext, client: AsyncWebClient, message: Message,
+    *, replace_original: bool = False,
+) -> None:
+    """Ephemeral where the interaction came from a message, else the user's app DM."""
+    try:
+        if context.respond is not None:
+            await context.respond(text=message.text, blocks=message.blocks,
+                                  response_type="ephemeral", replace_original=replace_original)
+        else:
+            await client.chat_postMessage(channel=context.user_id or "", text=message.text,
+                                          blocks=message.blocks)
+    except (SlackApiError, OSError) as error:
+        log.warning("could not reply to %s: %s", context.user_id, error)
+
+
+async def publish_home(services: Services, client: AsyncWebClient, owner: Owner) -> None:
+    async with transaction(services.sessions) as session:
+        mine = await destinations.list_destinations(session=session, owner=owner)
+        recent = await deliveries.recent_deliveries(session=session, owner=owner, limit=5)
+    try:
+        await client.views_publish(user_id=owner.user_id,
+                                   view=home_view(destinations=mine, deliveries=recent))
+    except SlackApiError as error:
+        log.warning("could not publish home for %s: %s", owner.user_id,
+                    error.response.get("error"))

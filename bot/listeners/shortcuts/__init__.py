@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot import ids
+from bot.listeners.shortcuts.add_destination import add_destination_shortcut
+from bot.listeners.shortcuts.send_to_email import send_to_email_shortcut
+
+
+def register(app: AsyncApp) -> None:
+    app.shortcut(ids.SHORTCUT_ADD_DESTINATION)(add_destination_shortcut)
+    app.shortcut(ids.SHORTCUT_SEND_TO_EMAIL)(send_to_email_shortcut)

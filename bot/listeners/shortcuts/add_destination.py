@@ -1,0 +1,19 @@
+"""Global shortcut "Add email destination": open the setup modal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.presets import ICLOUD
+from bot.views.destination_modal import destination_modal
+
+
+async def add_destination_shortcut(
+    ack: AsyncAck, shortcut: dict[str, Any], client: AsyncWebClient
+) -> None:
+    await ack()
+    await client.views_open(trigger_id=shortcut["trigger_id"],
+                            view=destination_modal(preset=ICLOUD))

@@ -1,0 +1,59 @@
+"""Submit of the setup modal: check every field, save, queue the test send, close."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import ids
+from bot.advice import for_error
+from bot.destinations import save_destination
+from bot.errors import HostLookupFailed, HostNotAllowed
+from bot.forms import DestinationForm, ValidDestination, validate
+from bot.listeners.common import owner_of, publish_home, services_of
+from bot.presets import preset_for
+from bot.views.destination_modal import FormMetadata
+from storage.errors import DuplicateName, NotFound
+
+NOT_YOURS = "This destination is not yours or was removed. Close this and start again."
+
+
+async def destination_form_submitted(
+    ack: AsyncAck, view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    services, owner = services_of(context), owner_of(context)
+    meta = FormMetadata.load(view.get("private_metadata", ""))
+    form = DestinationForm.from_state(view["state"]["values"])
+    checked = validate(form, preset=preset_for(meta.preset), editing=bool(meta.destination_id))
+    if not isinstance(checked, ValidDestination):
+        await ack(response_action="errors", errors=checked)
+        return
+    host_error = await _host_problem(context, checked)
+    if host_error:
+        await ack(response_action="errors", errors={ids.BLOCK_HOST: host_error})
+        return
+    try:
+        await save_destination(services, owner=owner, valid=checked,
+                               destination_id=meta.destination_id)
+    except DuplicateName:
+        await ack(response_action="errors", errors={
+            ids.BLOCK_NAME: f"You already have a destination named {checked.fields.name}."})
+        return
+    except NotFound:  # an id that is not this user's: refuse, change nothing
+        await ack(response_action="errors", errors={ids.BLOCK_NAME: NOT_YOURS})
+        return
+    await ack()
+    await publish_home(services, client, owner)
+
+
+async def _host_problem(context: AsyncBoltContext, checked: ValidDestination) -> str | None:
+    fields = checked.fields
+    try:
+        await services_of(context).guard.resolve(fields.smtp_host, fields.smtp_port)
+    except (HostNotAllowed, HostLookupFailed) as error:
+        advice = for_error(error)
+        return f"{advice.detail} {' '.join(advice.fixes)}"
+    return None

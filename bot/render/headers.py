@@ -1,0 +1,42 @@
+"""Make untrusted text safe for use in a mail header."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+HEADER_LIMIT = 200
+_ZWJ = "\u200d"  # kept: joins emoji sequences
+_TAGS = range(0xE0020, 0xE0080)  # kept: emoji tag sequences (subdivision flags)
+_MIMETYPE_RE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+
+
+def _is_control(char: str) -> bool:
+    if char == _ZWJ or ord(char) in _TAGS:
+        return False
+    return unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp", "Cs")
+
+
+def clean_header(text: str, limit: int = HEADER_LIMIT) -> str:
+    """One line of text: no CR/LF or other controls, whitespace collapsed, at most `limit` chars."""
+    spaced = "".join(" " if _is_control(char) else char for char in text)
+    collapsed = " ".join(spaced.split())
+    if len(collapsed) <= limit:
+        return collapsed
+    return collapsed[: limit - 1].rstrip() + "…"
+
+
+def clean_filename(name: str, fallback: str = "file") -> str:
+    """A file name fit for a Content-Disposition parameter: no path parts, no controls."""
+    base = re.split(r"[/\\]", name)[-1]
+    cleaned = clean_header(base, limit=150).strip(". ")
+    return cleaned or fallback
+
+
+def clean_mimetype(mimetype: str) -> tuple[str, str]:
+    """(maintype, subtype) of a well-formed MIME type, else application/octet-stream."""
+    value = mimetype.strip().lower().split(";")[0].strip()
+    if not _MIMETYPE_RE.match(value):
+        return "application", "octet-stream"
+    maintype, subtype = value.split("/", 1)
+    return maintype, subtype

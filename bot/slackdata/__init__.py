@@ -1,0 +1,1 @@
+"""Reading what a delivery needs from Slack's Web API."""

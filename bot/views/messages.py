@@ -1,0 +1,161 @@
+"""Messages the bot posts: status of sends, lists, help, confirmations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from slack_sdk.models.blocks import ActionsBlock, Block, ConfirmObject, DividerBlock
+
+from bot import ids
+from bot.advice import Advice
+from bot.presets import ICLOUD, Preset
+from bot.views.common import (
+    button,
+    context,
+    destination_buttons,
+    destination_line,
+    escape,
+    md,
+    slack_date,
+)
+from storage.models import Delivery, DeliveryKind, DeliveryStatus, Destination
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message body: fallback text plus blocks (as dicts, ready for the Web API)."""
+
+    text: str
+    blocks: list[dict[str, object]]
+
+
+def message(text: str, blocks: Sequence[Block]) -> Message:
+    return Message(text=text, blocks=[block.to_dict() for block in blocks])
+
+
+def what(delivery: Delivery) -> str:
+    return "Test session" if delivery.kind is DeliveryKind.TEST else (delivery.summary or "Session")
+
+
+def sending(delivery: Delivery) -> Message:
+    verb = "Testing" if delivery.kind is DeliveryKind.TEST else "Sending"
+    text = f"⏳ {verb} *{escape(delivery.destination_name)}*… {escape(what(delivery))}"
+    return message(text, [md(text)])
+
+
+def sent(delivery: Delivery, *, recipients: Sequence[str], seconds: float) -> Message:
+    to = ", ".join(recipients)
+    if delivery.kind is DeliveryKind.TEST:
+        text = (f"✅ *{escape(delivery.destination_name)}* works: a test session was sent to "
+                f"{escape(to)} ({seconds:.1f} s). Check that inbox.")
+    else:
+        text = (f"✅ Sent {escape(delivery.summary)} to {escape(to)} via "
+                f"*{escape(delivery.destination_name)}* ({seconds:.1f} s).")
+    blocks: list[Block] = [md(text)]
+    if delivery.kind is DeliveryKind.TEST:
+        blocks.append(ActionsBlock(elements=[
+            button("Send test again", ids.ACTION_TEST_DESTINATION, delivery.destination_id)]))
+    return message(text, blocks)
+
+
+def failed(delivery: Delivery, advice: Advice, *, attempts: int) -> Message:
+    head = "Test failed" if delivery.kind is DeliveryKind.TEST else "Not sent"
+    text = (f"❌ {head}: *{escape(delivery.destination_name)}* — {escape(what(delivery))}. "
+            f"{advice.headline}.")
+    blocks: list[Block] = [md(text), *advice_blocks(advice)]
+    if attempts > 1:
+        blocks.append(context(f"Gave up after {attempts} attempts."))
+    blocks.append(ActionsBlock(elements=[
+        button("Send test", ids.ACTION_TEST_DESTINATION, delivery.destination_id),
+        button("Edit destination", ids.ACTION_EDIT_DESTINATION, delivery.destination_id),
+    ]))
+    return message(text, blocks)
+
+
+def retrying(delivery: Delivery, advice: Advice, *, in_seconds: float, attempt: int) -> Message:
+    wait = f"{round(in_seconds / 60)} min" if in_seconds >= 90 else f"{round(in_seconds)} s"
+    text = (f"🔁 Retrying in {wait}: {escape(advice.detail)} — {escape(what(delivery))} to "
+            f"*{escape(delivery.destination_name)}* (attempt {attempt} failed).")
+    return message(text, [md(text), context(" ".join(advice.fixes))])
+
+
+def advice_blocks(advice: Advice) -> list[Block]:
+    fixes = "\n".join(f"• {escape(fix)}" for fix in advice.fixes)
+    blocks: list[Block] = [md(f"*{escape(advice.headline)}* — {escape(advice.detail)}")]
+    if fixes:
+        blocks.append(md(f"*How to fix it*\n{fixes}"))
+    return blocks
+
+
+def problem(advice: Advice) -> Message:
+    text = f"⚠️ {advice.headline}. {advice.detail}"
+    return message(text, [md(f"⚠️ {escape(text)}"), *advice_blocks(advice)[1:]])
+
+
+def plain(text: str) -> Message:
+    return message(text, [md(text)])
+
+
+def destination_list(destinations: Sequence[Destination]) -> Message:
+    if not destinations:
+        return plain("You have no email destinations yet. Add one with `/xenocept add`.")
+    blocks: list[Block] = [md("*Your email destinations*")]
+    for destination in destinations:
+        blocks += [md(destination_line(destination)), destination_buttons(destination)]
+    return message(f"You have {len(destinations)} email destination(s).", blocks)
+
+
+def confirm_remove(destination: Destination) -> Message:
+    text = f"Remove *{escape(destination.name)}* ({escape(destination.username)})?"
+    confirm = ConfirmObject(title="Remove destination?", text="Sessions can no longer be sent "
+                            "to it.", confirm="Remove", deny="Keep it")
+    return message(text, [md(text), ActionsBlock(elements=[
+        button("Remove", ids.ACTION_CONFIRM_REMOVE, destination.id, style="danger",
+               confirm=confirm),
+        button("Cancel", ids.ACTION_CANCEL_REMOVE, destination.id),
+    ])])
+
+
+def removed(destination: Destination, preset: Preset) -> Message:
+    text = (f"🗑️ Removed *{escape(destination.name)}*. Its password was deleted from our "
+            f"database. {preset.revoke_hint}")
+    return plain(text)
+
+
+def help_message() -> Message:
+    steps = "\n".join(f"{n}. {step}" for n, step in enumerate(ICLOUD.setup_steps, 1))
+    commands = (
+        "`/xenocept add` — add an email destination (iCloud by default; `/xenocept add other` "
+        "for any SMTP server)\n`/xenocept list` — your destinations\n"
+        "`/xenocept test NAME` — send a test session\n`/xenocept edit NAME` — change one\n"
+        "`/xenocept remove NAME` — remove one\n`/xenocept history` — your last 20 sends\n"
+        "Message menu → *Send to email* — forward a message, a whole thread or a Xenocept "
+        "session"
+    )
+    issues = (
+        "*Common issues*\n• “Authentication failed”: you used your regular Apple ID password "
+        "— generate an app-specific password and use it.\n• “User has no permission to send "
+        "mail through this server”: new iCloud accounts have a brief warm-up; wait a few "
+        "hours, and contact Apple Support if it persists.\n• Two-factor was turned off: "
+        "that revokes every app-specific password — turn 2FA back on and generate a fresh one."
+    )
+    return message("Xenocept help", [md("*Connect iCloud Mail in four steps*\n" + steps),
+                                     DividerBlock(), md(commands), md(issues)])
+
+
+def history(deliveries: Sequence[Delivery]) -> Message:
+    if not deliveries:
+        return plain("Nothing sent yet.")
+    lines = [history_line(d) for d in deliveries]
+    return message("Your recent sends", [md("*Your recent sends*"), md("\n".join(lines)[:3000])])
+
+
+def history_line(delivery: Delivery) -> str:
+    icon = {DeliveryStatus.SENT: "✅", DeliveryStatus.FAILED: "❌"}.get(delivery.status, "⏳")
+    line = (f"{icon} {slack_date(delivery.created_at)} · {escape(what(delivery))} → "
+            f"*{escape(delivery.destination_name)}* · {delivery.status.value}, "
+            f"{delivery.attempts} attempt(s)")
+    if delivery.last_error and delivery.status is not DeliveryStatus.SENT:
+        line += f" · {escape(delivery.last_error[:150])}"
+    return line
