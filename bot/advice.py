@@ -136,6 +136,31 @@ _BY_STAGE = {
 }
 
 
+NO_HISTORY_ACCESS = frozenset(
+    {"not_in_channel", "channel_not_found", "missing_scope", "thread_not_found"})
+INVITE_FIX = ("The Xenocept app is not in this conversation. Type /invite @Xenocept in the "
+              "channel and send again — or send only this message (it came with the shortcut "
+              "and needs no history access).")
+DM_FIX = ("This is a direct message between two people, which an app can never read. Send "
+          "only this message (it came with the shortcut and needs no history access).")
+SCOPE_FIX = ("If the app is already in the conversation, ask the operator to reinstall it "
+             "with the history scopes (channels:history, groups:history, im:history, "
+             "mpim:history).")
+
+
+def for_slack_data(error: SlackDataError) -> Advice:
+    """Slack refused a read: history access problems get the /invite advice."""
+    detail = f"Slack answered {error.error}."
+    if error.error not in NO_HISTORY_ACCESS:
+        return Advice("Slack did not give us the conversation", detail,
+                      ("Try again in a minute.",))
+    headline = "Xenocept cannot read this conversation"
+    if str(getattr(error, "channel_id", "")).startswith("D"):  # an IM (fetch.py sets it)
+        return Advice(headline, detail, (DM_FIX,))
+    fixes = (INVITE_FIX, SCOPE_FIX) if error.error == "missing_scope" else (INVITE_FIX,)
+    return Advice(headline, detail, fixes)
+
+
 def for_error(error: BaseException, target: Target | None = None) -> Advice:
     """Advice for anything else that stops a send; unknown errors get a neutral text."""
     if isinstance(error, SendFailure) and target is not None:
@@ -155,8 +180,7 @@ def for_error(error: BaseException, target: Target | None = None) -> Advice:
                       ("Ask the operator to restore the key (XENOCEPT_SECRET_KEY or the key "
                        "file), or edit the destination and enter the password again.",))
     if isinstance(error, SlackDataError):
-        return Advice("Slack did not give us the conversation", f"Slack answered {error.error}.",
-                      ("Try again in a minute.",))
+        return for_slack_data(error)
     if isinstance(error, DestinationGone):
         return Advice("The destination was removed", "It was removed before this could be sent.",
                       ("Pick another destination and send again.",))

@@ -5,6 +5,7 @@ Nothing is created at import time; tests call :func:`create_app` with their own 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
@@ -52,6 +53,7 @@ class XenoceptApp:
         await self.outbox.start()
 
     async def stop(self) -> None:
+        await _finish_listeners(grace=5.0)
         await self.outbox.stop()
         await self.services.engine.dispose()
 
@@ -69,6 +71,19 @@ class XenoceptApp:
         application.router.add_post("/slack/events", events)
         application.router.add_get("/healthz", healthz)
         return application
+
+
+async def _finish_listeners(*, grace: float) -> None:
+    """Let listeners that already acked finish their work (a shutdown, not an abort).
+
+    Bolt runs the part of a listener after ``ack()`` as an untracked task; we find them by
+    the name of the coroutine Bolt wraps them in.
+    """
+    current = asyncio.current_task()
+    running = [task for task in asyncio.all_tasks() if task is not current
+               and getattr(task.get_coro(), "__name__", "") == "run_ack_function_asynchronously"]
+    if running:
+        await asyncio.wait(running, timeout=grace)
 
 
 def key_file_for(settings: Settings) -> Path:

@@ -175,4 +175,7 @@ def _recipients(value: str) -> list[str]:
         raise ValueError("Enter at least one address where sessions should be delivered.")
     if len(items) > MAX_RECIPIENTS:
         raise ValueError(f"Enter at most {MAX_RECIPIENTS} addresses.")
-    return list(dict.fromkeys(_address(item) for item in items))
+    unique: dict[str, str] = {}
+    for address in map(_address, items):
+        unique.setdefault(address.casefold(), address)
+    return list(unique.values())

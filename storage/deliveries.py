@@ -81,7 +81,7 @@ async def last_used_destination_id(*, session: AsyncSession, owner: Owner) -> st
 async def set_status_message(
     *, session: AsyncSession, delivery_id: str, channel: str, ts: str
 ) -> None:
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         update(Delivery)
         .where(col(Delivery.id) == delivery_id)
         .values(status_channel=channel, status_ts=ts)
@@ -90,7 +90,7 @@ async def set_status_message(
 
 async def release_claims(*, session: AsyncSession) -> int:
     """At start-up of the only process on this database: in-flight rows are due again."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Delivery)
         .where(col(Delivery.status) == DeliveryStatus.SENDING)
         .values(status=DeliveryStatus.QUEUED, claimed_by=None, lease_until=None)
@@ -114,7 +114,7 @@ async def claim_due(
     if not ids:
         return []
     # The status check in the UPDATE makes the claim atomic against another claimer.
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         update(Delivery)
         .where(col(Delivery.id).in_(ids), due)
         .values(status=DeliveryStatus.SENDING, claimed_by=worker_id, lease_until=now + lease)
@@ -144,3 +144,42 @@ async def load_claimed(*, session: AsyncSession, delivery_id: str, worker_id: st
     if delivery is None:
         raise NotFound(delivery_id)
     return delivery
+
+
+async def finish(
+    *,
+    session: AsyncSession,
+    delivery_id: str,
+    worker_id: str,
+    status: DeliveryStatus,
+    at: datetime,
+    attempts: int,
+    summary: str,
+    error: str | None,
+    duration_ms: int | None,
+) -> None:
+    """Record the outcome of a claimed delivery (sent, or failed for good)."""
+    await session.exec(
+        update(Delivery)
+        .where(col(Delivery.id) == delivery_id, col(Delivery.claimed_by) == worker_id)
+        .values(status=status, finished_at=at, attempts=attempts, summary=summary,
+                last_error=error, duration_ms=duration_ms, claimed_by=None, lease_until=None)
+    )
+
+
+async def reschedule(
+    *,
+    session: AsyncSession,
+    delivery_id: str,
+    worker_id: str,
+    at: datetime,
+    attempts: int,
+    error: str,
+) -> None:
+    """Put a claimed delivery back in the queue for a later attempt."""
+    await session.exec(
+        update(Delivery)
+        .where(col(Delivery.id) == delivery_id, col(Delivery.claimed_by) == worker_id)
+        .values(status=DeliveryStatus.QUEUED, next_attempt_at=at, attempts=attempts,
+                last_error=error, claimed_by=None, lease_until=None)
+    )

@@ -9,12 +9,13 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.errors import DuplicateName, NotFound
 from storage.models import Destination, DestinationFields, Owner, utcnow
 
 
-def _owned(owner: Owner):  # type: ignore[no-untyped-def]
+def _owned(owner: Owner) -> SelectOfScalar[Destination]:
     return select(Destination).where(
         Destination.team_id == owner.team_id, Destination.user_id == owner.user_id
     )
@@ -80,7 +81,9 @@ async def update_destination(
     destination = await get_destination(
         session=session, owner=owner, destination_id=destination_id
     )
-    await _ensure_name_free(session=session, owner=owner, name=fields.name, except_id=destination.id)
+    await _ensure_name_free(
+        session=session, owner=owner, name=fields.name, except_id=destination.id
+    )
     for key, value in fields.model_dump().items():
         setattr(destination, key, value)
     destination.name_key = fields.name.casefold()

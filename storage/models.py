@@ -44,7 +44,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def when(**kwargs: Any) -> Any:
     """A timestamp column."""
-    return Field(sa_type=UTCDateTime, **kwargs)  # type: ignore[call-overload]
+    return Field(sa_type=UTCDateTime, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -137,3 +137,17 @@ class Delivery(SQLModel, table=True):
     created_at: datetime = when(default_factory=utcnow, index=True)
     finished_at: datetime | None = when(default=None)
     duration_ms: int | None = None
+
+
+class Draft(SQLModel, table=True):
+    """What a "Send to email" shortcut carried, kept until the modal is submitted.
+
+    The message can be far larger than a modal's 3,000-character private_metadata, so the
+    modal carries only this row's id (checked against the submitting user).
+    """
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    team_id: str = Field(index=True)
+    user_id: str = Field(index=True)
+    payload_json: str
+    created_at: datetime = when(default_factory=utcnow, index=True)

@@ -27,10 +27,11 @@ from bot.crypto import Sealed
 from bot.delivery.compose import Composed, SessionComposer, compose_test
 from bot.delivery.status import StatusReporter
 from bot.destinations import password_context
-from bot.errors import DestinationGone, SendFailure, XenoceptError
+from bot.errors import DestinationGone, SendFailure, SlackDataError, XenoceptError
 from bot.mail.smtp import SmtpAccount, SmtpConnection
 from bot.presets import preset_for, preset_for_host
 from bot.services import Services
+from bot.slackdata.fetch import ConversationUnreadable
 from bot.slackdata.users import People
 from bot.views import messages
 from storage import deliveries, destinations
@@ -54,6 +55,7 @@ class Outbox:
         self._status = StatusReporter(slack=services.slack, sessions=services.sessions)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.worker_id = uuid.uuid4().hex
 
     def wake(self) -> None:
@@ -67,23 +69,29 @@ class Outbox:
                 log.info("picked up %d deliveries that were in flight", released)
         self._task = asyncio.create_task(self._run(), name="xenocept-outbox")
 
-    async def stop(self) -> None:
-        if self._task is not None:
+    async def stop(self, *, grace: float = 5.0) -> None:
+        """Let the current pass finish (its rows stay claimed if cut short), then stop."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self.wake()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace)
+        except TimeoutError:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            self._task = None
+        self._task = None
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 claimed = await self.run_once()
             except Exception:  # keep the worker alive; the rows stay queued
                 log.exception("outbox pass failed")
                 claimed = 0
-            if claimed:
-                continue
-            await self._sleep_until_due()
+            if not claimed and not self._stopping:
+                await self._sleep_until_due()
 
     async def _sleep_until_due(self) -> None:
         async with transaction(self._services.sessions) as session:
@@ -139,6 +147,10 @@ class Outbox:
         except XenoceptError as error:
             await self._failed(delivery, error, target)
             return connection
+        except Exception as error:  # a bug must end in an explained failure, not a stuck row
+            log.exception("delivery %s failed unexpectedly", delivery.id)
+            await self._failed(delivery, error, target)
+            return None
         await self._sent(delivery, destination, composed, time.monotonic() - started)
         return connection
 
@@ -205,8 +217,7 @@ class Outbox:
         note = advice.for_error(error, target)
         attempts = delivery.attempts + 1
         now = self._services.clock()
-        retry = (isinstance(error, SendFailure) and error.transient
-                 and delivery.kind is DeliveryKind.SESSION
+        retry = (is_transient(error) and delivery.kind is DeliveryKind.SESSION
                  and attempts < self._services.settings.retry_max_attempts)
         async with transaction(self._services.sessions) as session:
             if retry:
@@ -226,7 +237,10 @@ class Outbox:
             await self._status.show(delivery, messages.retrying(
                 delivery, note, in_seconds=delay, attempt=attempts))
         else:
-            await self._status.show(delivery, messages.failed(delivery, note, attempts=attempts))
+            await self._status.show(delivery, messages.failed(
+                delivery, note, attempts=attempts,
+                offer_message_only=isinstance(error, ConversationUnreadable)
+                and '"scope":"thread"' in delivery.request_json))
         if not retry:
             self._services.wake_outbox()
 
@@ -246,6 +260,21 @@ class Outbox:
             elif ok:
                 await destinations.mark_used(
                     session=session, owner=owner, destination_id=delivery.destination_id, at=at)
+
+
+TRANSIENT_SLACK_ERRORS = frozenset({
+    "ratelimited", "slack_unreachable", "internal_error", "fatal_error", "service_unavailable",
+    "request_timeout",
+})
+
+
+def is_transient(error: BaseException) -> bool:
+    """Worth another try later: network and 4xx SMTP trouble, Slack hiccups, our own bugs."""
+    if isinstance(error, SendFailure):
+        return error.transient
+    if isinstance(error, SlackDataError):
+        return error.error in TRANSIENT_SLACK_ERRORS
+    return not isinstance(error, XenoceptError)
 
 
 def target_of(destination: Destination) -> Target:

@@ -7,14 +7,26 @@ everything needed to fetch and render later, and nothing secret.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from bot.delivery.compose import Composed
+import aiohttp
+
+from bot.delivery.compose import ICLOUD_SIZE_LIMIT, Composed
+from bot.render import default_subject, render_email
+from bot.render.model import Conversation, RenderedEmail
 from bot.services import Services
+from bot.slackdata import files
+from bot.slackdata.fetch import DOWNLOAD_TIMEOUT, fetch_conversation
+from bot.slackdata.users import People
 from storage.models import Delivery, Destination
 
 Scope = Literal["thread", "message"]
+
+# Bytes of files to download: what fits the size limit once base64 (4/3) is applied.
+DOWNLOAD_BUDGET = ICLOUD_SIZE_LIMIT * 3 // 4
+_UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9.-]")
 
 
 @dataclass(frozen=True)
@@ -38,10 +50,52 @@ class SendRequest:
 
 
 class SlackSessionComposer:
-    """Fetches the conversation from Slack and renders it (implemented in the sessions work)."""
+    """Fetches the conversation from Slack and renders it."""
 
     def __init__(self, services: Services) -> None:
         self._services = services
 
     async def compose(self, delivery: Delivery, destination: Destination) -> Composed:
-        raise NotImplementedError
+        request = SendRequest.load(delivery.request_json)
+        conversation = await self.fetch(delivery, request)
+        thread_ts = request.thread_ts or request.message_ts
+        rendered = render_email(
+            conversation=conversation, note=request.note,
+            subject=request.subject or default_subject(conversation),
+            sender=destination.from_address, recipients=destination.recipients,
+            message_id=delivery.message_id,
+            references=[thread_reference(delivery.team_id, request.channel_id, thread_ts)],
+            sent_at=self._services.clock(), screenshot_mode=destination.screenshot_mode.value,
+            size_limit=ICLOUD_SIZE_LIMIT,
+        )
+        return Composed(message=rendered.message, summary=summary(conversation, rendered))
+
+    async def fetch(self, delivery: Delivery, request: SendRequest) -> Conversation:
+        """The conversation, names resolved in the sending user's time zone."""
+        client = self._services.slack
+        people = People(client)
+        viewer = await people.get(delivery.user_id)
+        async with aiohttp.ClientSession(timeout=DOWNLOAD_TIMEOUT) as http:
+            return await fetch_conversation(
+                client=client, request=request, viewer=viewer, people=people,
+                file_host=files.file_host(self._services.settings.slack_api_url),
+                size_budget=DOWNLOAD_BUDGET, http=http)
+
+
+def thread_reference(team_id: str, channel_id: str, thread_ts: str) -> str:
+    """A stable Message-ID-like id per thread, so every send of it groups together."""
+    parts = (_id_part(channel_id), _id_part(thread_ts), _id_part(team_id))
+    return f"<thread.{'.'.join(parts)}@xenocept.invalid>"
+
+
+def _id_part(text: str) -> str:
+    return _UNSAFE_ID_CHARS.sub("-", text).strip(".") or "none"
+
+
+def summary(conversation: Conversation, rendered: RenderedEmail) -> str:
+    """"12 messages from #incidents", "10 of 12 messages from …" when some were trimmed."""
+    total = len(conversation.messages)
+    noun = "message" if total == 1 else "messages"
+    sent = total - rendered.trimmed_messages
+    count = f"{sent} of {total}" if sent != total else str(total)
+    return f"{count} {noun} from {conversation.title}"

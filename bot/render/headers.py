@@ -36,7 +36,7 @@ def clean_filename(name: str, fallback: str = "file") -> str:
 def clean_mimetype(mimetype: str) -> tuple[str, str]:
     """(maintype, subtype) of a well-formed MIME type, else application/octet-stream."""
     value = mimetype.strip().lower().split(";")[0].strip()
-    if not _MIMETYPE_RE.match(value):
+    if not _MIMETYPE_RE.fullmatch(value):
         return "application", "octet-stream"
     maintype, subtype = value.split("/", 1)
     return maintype, subtype

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -39,7 +40,7 @@ class People:
             try:
                 response = await self._client.users_info(user=user_id)
                 self._cache[user_id] = person_from(response["user"])
-            except SlackApiError:
+            except (SlackApiError, aiohttp.ClientError, OSError, TimeoutError):
                 self._cache[user_id] = Person(user_id=user_id, name=user_id, time_zone="UTC")
         return self._cache[user_id]
 

@@ -59,17 +59,22 @@ def sent(delivery: Delivery, *, recipients: Sequence[str], seconds: float) -> Me
     return message(text, blocks)
 
 
-def failed(delivery: Delivery, advice: Advice, *, attempts: int) -> Message:
+def failed(delivery: Delivery, advice: Advice, *, attempts: int,
+           offer_message_only: bool = False) -> Message:
     head = "Test failed" if delivery.kind is DeliveryKind.TEST else "Not sent"
     text = (f"❌ {head}: *{escape(delivery.destination_name)}* — {escape(what(delivery))}. "
             f"{advice.headline}.")
     blocks: list[Block] = [md(text), *advice_blocks(advice)]
     if attempts > 1:
         blocks.append(context(f"Gave up after {attempts} attempts."))
-    blocks.append(ActionsBlock(elements=[
+    buttons = [
         button("Send test", ids.ACTION_TEST_DESTINATION, delivery.destination_id),
         button("Edit destination", ids.ACTION_EDIT_DESTINATION, delivery.destination_id),
-    ]))
+    ]
+    if offer_message_only:
+        buttons.insert(0, button("Send only this message", ids.ACTION_SEND_ONLY_MESSAGE,
+                                 delivery.id, style="primary"))
+    blocks.append(ActionsBlock(elements=buttons))
     return message(text, blocks)
 
 

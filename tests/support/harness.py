@@ -23,7 +23,7 @@ from tests.support.slack_standin import Call, SlackStandIn
 
 JANE = "U0JANE"
 BOB = "U0BOB"
-ASP = "abcd-efgh-ijkl-mnop"
+ASP = "tmah-jdbq-rdby-gdes"
 JANE_LOGIN = "jane@icloud.com"
 JANE_ALIAS = "jane@janedoe.example"  # a verified custom-domain address
 APPLE_ID_PASSWORD = "Correct-Horse-7"
@@ -79,9 +79,11 @@ class Harness:
         return await self.send(self.requests.interactivity(payload))
 
     async def opened_view(self, callback_id: str, *, after: int = 0) -> dict[str, Any]:
+        def newer(call: Call) -> bool:
+            return any(call is later for later in self.slack.calls[after:])
+
         call = await self.slack.wait_for(
-            "views.open", lambda c: _view(c).get("callback_id") == callback_id
-            and self.slack.calls.index(c) >= after)
+            "views.open", lambda c: _view(c).get("callback_id") == callback_id and newer(c))
         view_id = _opened_view_id(self.slack, call)
         return self.slack.views[view_id]
 

@@ -112,6 +112,8 @@ class ICloudLikeServer:
         self.drop_during_data = 0
         self.mail_from_reply: tuple[int, str] | None = None
         self.daily_cap: int | None = None
+        self.hold_after_data = False  # record the message, then hold the 250 until release()
+        self._released = asyncio.Event()
 
         self._sent: Counter[str] = Counter()  # accepted messages per login (lower-case)
         self._arrived = asyncio.Condition()
@@ -171,6 +173,11 @@ class ICloudLikeServer:
                 f"auth_attempts={self.auth_attempts}"
             ) from None
         return list(self.received)
+
+    def release(self) -> None:
+        """Let held DATA replies go (see ``hold_after_data``)."""
+        self.hold_after_data = False
+        self._released.set()
 
     # -- used by the sessions ----------------------------------------------------------------
 
@@ -306,7 +313,10 @@ class _Hooks:
         if self.srv.temp_fail_data > 0:
             self.srv.temp_fail_data -= 1
             return "451 4.3.0 Temporary failure, try again later"
-        return await self.srv._deliver(_account(session), envelope)
+        reply = await self.srv._deliver(_account(session), envelope)
+        if self.srv.hold_after_data:  # the client may die before it hears the 250
+            await self.srv._released.wait()
+        return reply
 
     async def handle_NOOP(self, *_: object) -> str:
         return "250 2.0.0 Ok"

@@ -4,12 +4,20 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import ids
 from bot.listeners.actions import destination_buttons as buttons
+from bot.listeners.actions import send_buttons
+
+ACTIONS = {
+    ids.ACTION_ADD_DESTINATION: buttons.add_clicked,
+    ids.ACTION_TEST_DESTINATION: buttons.test_clicked,
+    ids.ACTION_EDIT_DESTINATION: buttons.edit_clicked,
+    ids.ACTION_REMOVE_DESTINATION: buttons.remove_clicked,
+    ids.ACTION_CONFIRM_REMOVE: buttons.remove_confirmed,
+    ids.ACTION_CANCEL_REMOVE: buttons.remove_cancelled,
+    ids.ACTION_PUSH_ADD_DESTINATION: send_buttons.push_add_destination,
+    ids.ACTION_SEND_ONLY_MESSAGE: send_buttons.send_only_message,
+}
 
 
 def register(app: AsyncApp) -> None:
-    app.action(ids.ACTION_ADD_DESTINATION)(buttons.add_clicked)
-    app.action(ids.ACTION_TEST_DESTINATION)(buttons.test_clicked)
-    app.action(ids.ACTION_EDIT_DESTINATION)(buttons.edit_clicked)
-    app.action(ids.ACTION_REMOVE_DESTINATION)(buttons.remove_clicked)
-    app.action(ids.ACTION_CONFIRM_REMOVE)(buttons.remove_confirmed)
-    app.action(ids.ACTION_CANCEL_REMOVE)(buttons.remove_cancelled)
+    for action_id, handler in ACTIONS.items():
+        app.action(action_id)(handler)

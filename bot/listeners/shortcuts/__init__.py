@@ -6,7 +6,12 @@ from bot import ids
 from bot.listeners.shortcuts.add_destination import add_destination_shortcut
 from bot.listeners.shortcuts.send_to_email import send_to_email_shortcut
 
+SHORTCUTS = {
+    ids.SHORTCUT_ADD_DESTINATION: add_destination_shortcut,
+    ids.SHORTCUT_SEND_TO_EMAIL: send_to_email_shortcut,
+}
+
 
 def register(app: AsyncApp) -> None:
-    app.shortcut(ids.SHORTCUT_ADD_DESTINATION)(add_destination_shortcut)
-    app.shortcut(ids.SHORTCUT_SEND_TO_EMAIL)(send_to_email_shortcut)
+    for callback_id, handler in SHORTCUTS.items():
+        app.shortcut(callback_id)(handler)

@@ -1,4 +1,4 @@
-"""Message shortcut "Send to email": open the send modal (sessions issue)."""
+"""Message shortcut "Send to email": open the send modal within Slack's trigger window."""
 
 from __future__ import annotations
 
@@ -8,8 +8,37 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.listeners.common import owner_of, services_of
+from bot.sending import draft_payload
+from bot.views.send_modal import SendMetadata, no_destination_modal, prefill_subject, send_modal
+from storage import deliveries, destinations, drafts
+from storage.db import transaction
+
 
 async def send_to_email_shortcut(
     ack: AsyncAck, shortcut: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
     await ack()
+    owner = owner_of(context)
+    async with transaction(services_of(context).sessions) as session:
+        mine = await destinations.list_destinations(session=session, owner=owner)
+        last = await deliveries.last_used_destination_id(session=session, owner=owner)
+        draft = await drafts.create_draft(session=session, owner=owner,
+                                          payload_json=draft_payload(shortcut))
+    if not mine:
+        await client.views_open(trigger_id=shortcut["trigger_id"], view=no_destination_modal())
+        return
+    message = shortcut.get("message") or {}
+    threaded = bool(message.get("thread_ts") or message.get("reply_count"))
+    await client.views_open(trigger_id=shortcut["trigger_id"], view=send_modal(
+        destinations=mine, default_id=last, scope="thread" if threaded else "message",
+        subject=prefill_subject(_where(shortcut), str(message.get("text", ""))),
+        metadata=SendMetadata(draft_id=draft.id)))
+
+
+def _where(shortcut: dict[str, Any]) -> str:
+    channel = shortcut.get("channel") or {}
+    name, channel_id = channel.get("name") or "", str(channel.get("id", ""))
+    if channel_id.startswith(("C", "G")) and name and name not in ("directmessage", "privategroup"):
+        return f"#{name}"
+    return "Direct message" if channel_id.startswith("D") else "Group message"

@@ -4,7 +4,14 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import ids
 from bot.listeners.views.destination_form import destination_form_submitted
+from bot.listeners.views.send_form import send_form_submitted
+
+VIEWS = {
+    ids.VIEW_DESTINATION_FORM: destination_form_submitted,
+    ids.VIEW_SEND_FORM: send_form_submitted,
+}
 
 
 def register(app: AsyncApp) -> None:
-    app.view(ids.VIEW_DESTINATION_FORM)(destination_form_submitted)
+    for callback_id, handler in VIEWS.items():
+        app.view(callback_id)(handler)

@@ -1,0 +1,127 @@
+"""Accepting a send: the shortcut's draft, the checks, and the outbox row.
+
+The row is written in the same transaction that validates the request, and only then is
+Slack acknowledged: an acknowledged send is never lost.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.delivery.session_compose import Scope, SendRequest
+from bot.destinations import message_id_for
+from bot.errors import XenoceptError
+from bot.services import Services
+from storage import deliveries, destinations, drafts
+from storage.db import transaction
+from storage.errors import NotFound
+from storage.models import Delivery, DeliveryKind, Destination, Owner, new_id
+
+
+class Refusal(XenoceptError):
+    """A send the user must change: the text goes under the destination field."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        super().__init__(text)
+
+
+@dataclass(frozen=True)
+class SendChoice:
+    draft_id: str
+    destination_id: str
+    scope: Scope
+    subject: str
+    note: str | None
+    dedupe_key: str  # Slack's view id + hash: a retried submit is the same send
+
+
+def draft_payload(shortcut: dict[str, Any]) -> str:
+    channel = shortcut.get("channel") or {}
+    message = shortcut.get("message") or {}
+    return json.dumps({"channel_id": channel.get("id", ""), "channel_name": channel.get("name"),
+                       "message": message})
+
+
+async def accept_send(services: Services, *, owner: Owner, choice: SendChoice) -> Delivery | None:
+    """Queue the send; None when this exact submit was already queued (a Slack retry)."""
+    try:
+        async with transaction(services.sessions) as session:
+            draft = await drafts.get_draft(session=session, owner=owner, draft_id=choice.draft_id)
+            destination = await destinations.get_destination(
+                session=session, owner=owner, destination_id=choice.destination_id)
+            await _check_limits(services, session, owner, destination)
+            delivery = _delivery(owner, destination, json.loads(draft.payload_json), choice)
+            await deliveries.enqueue(session=session, owner=owner, delivery=delivery)
+    except NotFound:
+        raise Refusal("That destination is not yours or was removed; pick another.") from None
+    except IntegrityError:
+        return None
+    services.wake_outbox()
+    return delivery
+
+
+async def _check_limits(services: Services, session: Any, owner: Owner,
+                        destination: Destination) -> None:
+    if destination.last_test_ok is False:
+        raise Refusal(f"The last test of {destination.name} failed. Fix it and send a test "
+                      f"first: /xenocept test {destination.name}, or Send test on the Home tab.")
+    now, limits = services.clock(), services.settings
+    hourly = await deliveries.count_since(session=session, owner=owner,
+                                          since=now - timedelta(hours=1))
+    if hourly >= limits.user_sends_per_hour:
+        raise Refusal(f"You sent {hourly} emails in the last hour, the most allowed. Try again "
+                      "in a little while.")
+    daily = await deliveries.count_since(session=session, owner=owner,
+                                         since=now - timedelta(days=1),
+                                         destination_id=destination.id)
+    if daily >= limits.destination_sends_per_day:
+        raise Refusal(f"{destination.name} already sent {daily} emails today, the most allowed "
+                      "(iCloud accepts 1,000 a day per account). Try again tomorrow.")
+
+
+def _delivery(owner: Owner, destination: Destination, draft: dict[str, Any],
+              choice: SendChoice) -> Delivery:
+    message = draft.get("message") or {}
+    request = SendRequest(
+        channel_id=draft.get("channel_id", ""), channel_name=draft.get("channel_name"),
+        message_ts=str(message.get("ts", "")),
+        thread_ts=message.get("thread_ts") or (message.get("ts") if message.get("reply_count")
+                                               else None),
+        scope=choice.scope, subject=choice.subject, note=choice.note, message=message)
+    where = f"#{request.channel_name}" if request.channel_name and request.channel_id[:1] in (
+        "C", "G") else "a conversation"
+    what = "Thread" if choice.scope == "thread" else "Message"
+    delivery_id = new_id()
+    return Delivery(
+        id=delivery_id, team_id=owner.team_id, user_id=owner.user_id,
+        destination_id=destination.id, destination_name=destination.name,
+        kind=DeliveryKind.SESSION, request_json=request.dump(), summary=f"{what} from {where}",
+        message_id=message_id_for(delivery_id, destination.from_address),
+        dedupe_key=choice.dedupe_key)
+
+
+async def resend_only_message(services: Services, *, owner: Owner, delivery_id: str) -> Delivery:
+    """After a not-in-channel failure: the shortcut's own message, no history needed."""
+    async with transaction(services.sessions) as session:
+        failed = await deliveries.get_delivery(session=session, owner=owner,
+                                               delivery_id=delivery_id)
+        destination = await destinations.get_destination(
+            session=session, owner=owner, destination_id=failed.destination_id)
+        request = SendRequest.load(failed.request_json)
+        only = SendRequest(**{**vars(request), "scope": "message"})
+        fresh_id = new_id()
+        delivery = Delivery(
+            id=fresh_id, team_id=owner.team_id, user_id=owner.user_id,
+            destination_id=destination.id, destination_name=destination.name,
+            kind=DeliveryKind.SESSION, request_json=only.dump(),
+            summary=failed.summary.replace("Thread", "Message"),
+            message_id=message_id_for(fresh_id, destination.from_address))
+        await deliveries.enqueue(session=session, owner=owner, delivery=delivery)
+    services.wake_outbox()
+    return delivery

@@ -1,0 +1,104 @@
+"""The "Send to email" modal, and the one shown to users without destinations."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    InputBlock,
+    Option,
+    PlainTextInputElement,
+    PlainTextObject,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot import ids
+from bot.render.headers import clean_header
+from bot.views.common import button, context, md
+from storage.models import Destination
+
+SCOPES = {"thread": "Whole thread", "message": "Only this message"}
+SUBJECT_WORDS = 8
+
+
+@dataclass(frozen=True)
+class SendMetadata:
+    draft_id: str
+
+    def dump(self) -> str:
+        return json.dumps({"draft": self.draft_id})
+
+    @classmethod
+    def load(cls, text: str) -> SendMetadata:
+        try:
+            return cls(draft_id=str(json.loads(text or "{}").get("draft") or ""))
+        except (ValueError, AttributeError):
+            return cls(draft_id="")
+
+
+def prefill_subject(where: str, text: str) -> str:
+    """``#channel: first words of the thread…`` with Slack markup reduced to words."""
+    plain = re.sub(r"<[^|>]*\|([^>]*)>", r"\1", text)
+    plain = re.sub(r"<[^>]*>", "", plain)
+    plain = re.sub(r"[*_~`>]", "", plain).replace("&gt;", ">").replace("&lt;", "<")
+    words = plain.split()
+    head = " ".join(words[:SUBJECT_WORDS]) + ("…" if len(words) > SUBJECT_WORDS else "")
+    return clean_header(f"{where}: {head}" if head else where)
+
+
+def send_modal(
+    *, destinations: Sequence[Destination], default_id: str | None, scope: str, subject: str,
+    metadata: SendMetadata,
+) -> View:
+    options = [Option(value=d.id, label=_label(d)[:75]) for d in destinations]
+    chosen = next((o for o in options if o.value == default_id), options[0])
+    blocks = [
+        InputBlock(block_id=ids.BLOCK_SEND_DESTINATION, label=PlainTextObject(text="Destination"),
+                   element=StaticSelectElement(action_id=ids.VALUE, options=options,
+                                               initial_option=chosen)),
+        InputBlock(block_id=ids.BLOCK_SEND_SCOPE, label=PlainTextObject(text="What to send"),
+                   element=StaticSelectElement(
+                       action_id=ids.VALUE,
+                       options=[Option(value=k, label=v) for k, v in SCOPES.items()],
+                       initial_option=Option(value=scope, label=SCOPES[scope]))),
+        InputBlock(block_id=ids.BLOCK_SEND_SUBJECT, label=PlainTextObject(text="Subject"),
+                   element=PlainTextInputElement(action_id=ids.VALUE, initial_value=subject,
+                                                 max_length=200)),
+        InputBlock(block_id=ids.BLOCK_SEND_NOTE, label=PlainTextObject(text="Note"),
+                   optional=True, hint=PlainTextObject(text="Shown above the conversation."),
+                   element=PlainTextInputElement(action_id=ids.VALUE, multiline=True,
+                                                 max_length=3000)),
+    ]
+    return View(type="modal", callback_id=ids.VIEW_SEND_FORM,
+                title=PlainTextObject(text="Send to email"), submit=PlainTextObject(text="Send"),
+                close=PlainTextObject(text="Cancel"), private_metadata=metadata.dump(),
+                blocks=blocks)
+
+
+def _label(destination: Destination) -> str:
+    failing = " — last test failed" if destination.last_test_ok is False else ""
+    return f"{destination.name} ({', '.join(destination.recipients)}){failing}"
+
+
+def no_destination_modal() -> View:
+    return View(
+        type="modal", title=PlainTextObject(text="Send to email"),
+        close=PlainTextObject(text="Close"),
+        blocks=[
+            md("You have no email destination yet, so there is nowhere to send this. Add one "
+               "(iCloud Mail or any SMTP server): it takes a minute and sends a test session."),
+            ActionsBlock(elements=[button("Add destination", ids.ACTION_PUSH_ADD_DESTINATION,
+                                          style="primary")]),
+            context("Then use *Send to email* on the message again."),
+        ],
+    )
+
+
+def refused_destination(destination: Destination) -> str:
+    return (f"The last test of {destination.name} failed. Fix it and send a test "
+            f"first: `/xenocept test {destination.name}` or Send test on the Home tab.")

@@ -1,0 +1,33 @@
+"""Drafts of sends between the shortcut and the modal submit (owner-scoped)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.errors import NotFound
+from storage.models import Draft, Owner
+
+
+async def create_draft(*, session: AsyncSession, owner: Owner, payload_json: str) -> Draft:
+    draft = Draft(team_id=owner.team_id, user_id=owner.user_id, payload_json=payload_json)
+    session.add(draft)
+    await session.flush()
+    return draft
+
+
+async def get_draft(*, session: AsyncSession, owner: Owner, draft_id: str) -> Draft:
+    result = await session.exec(select(Draft).where(
+        Draft.id == draft_id, Draft.team_id == owner.team_id, Draft.user_id == owner.user_id))
+    draft = result.first()
+    if draft is None:
+        raise NotFound(draft_id)
+    return draft
+
+
+async def forget_drafts_before(*, session: AsyncSession, moment: datetime) -> None:
+    """Drafts are only needed for the minutes a modal stays open."""
+    await session.exec(delete(Draft).where(col(Draft.created_at) < moment))

@@ -1,0 +1,133 @@
+"""A bot process killed with deliveries queued and in flight loses none of them.
+
+The bot runs for real (`python -m bot run --http`) against the Slack stand-in and the
+iCloud-like server, trusting the test CA through SSL_CERT_FILE as an operator would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+import trustme
+
+from bot import ids
+from bot.crypto import new_key
+from tests.conftest import SIGNING_SECRET
+from tests.support.harness import JANE, form_values
+from tests.support.icloud_smtpd import ICloudLikeServer
+from tests.support.slack_requests import SignedRequest, SlackRequests
+from tests.support.slack_standin import SlackStandIn
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class BotProcess:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.env = env
+        self.process: subprocess.Popen[bytes] | None = None
+
+    async def start(self) -> None:
+        self.process = subprocess.Popen(  # noqa: ASYNC220 (a real process is the point)
+            [sys.executable, "-m", "bot", "run", "--http", "--host", "127.0.0.1",
+             "--port", str(self.port)], env=self.env, cwd=REPO)
+        async with aiohttp.ClientSession() as http:
+            for _ in range(200):  # the process needs a moment to import and bind
+                try:
+                    async with http.get(f"http://127.0.0.1:{self.port}/healthz") as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.05)
+        raise AssertionError("the bot did not start")
+
+    async def send(self, signed: SignedRequest) -> int:
+        async with aiohttp.ClientSession() as http, http.post(
+            f"http://127.0.0.1:{self.port}/slack/events", data=signed.body.encode(),
+            headers=signed.headers,
+        ) as response:
+            return response.status
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+async def bot_env(
+    tmp_path: Path, slack: SlackStandIn, ca: trustme.CA
+) -> AsyncIterator[dict[str, str]]:
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    yield {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
+        "PYTHONPATH": str(REPO),
+        "SLACK_BOT_TOKEN": slack.bot_token, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url, "SSL_CERT_FILE": str(bundle),
+        "XENOCEPT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        "XENOCEPT_SECRET_KEY": new_key(), "XENOCEPT_SMTP_ALLOW_HOSTS": "127.0.0.1",
+        "XENOCEPT_RETRY_BASE_SECONDS": "0.05", "XENOCEPT_LOG_LEVEL": "WARNING",
+    }
+
+
+async def test_killed_with_sends_queued_and_in_flight_then_restarted(
+    bot_env: dict[str, str], slack: SlackStandIn, icloud: ICloudLikeServer
+) -> None:
+    requests = SlackRequests(SIGNING_SECRET)
+    first = BotProcess(bot_env)
+    await first.start()
+    try:
+        assert await first.send(requests.slash_command(
+            user_id=JANE, text="add", response_url=slack.response_url())) == 200
+        opened = await slack.wait_for("views.open")
+        view = slack.views[[k for k, v in slack.views.items()
+                            if v["callback_id"] == ids.VIEW_DESTINATION_FORM][-1]]
+        assert opened is not None
+        submit = requests.view_submission(user_id=JANE, view=view, values=form_values(
+            host="127.0.0.1", port=icloud.submission_port))
+        assert await first.send(requests.interactivity(submit)) == 200
+        await icloud.wait_for_messages(1)  # the automatic test send
+
+        icloud.hold_after_data = True
+        for _ in range(5):  # five acknowledged sends
+            assert await first.send(requests.slash_command(
+                user_id=JANE, text="test iCloud", response_url=slack.response_url())) == 200
+        await icloud.wait_for_messages(2)  # one is in DATA, its 250 held back
+        first.kill()
+    finally:
+        first.stop()
+
+    icloud.release()
+    second = BotProcess(bot_env)
+    await second.start()
+    try:
+        received = await icloud.wait_for_messages(7, timeout=20)
+    finally:
+        second.stop()
+    ids_seen = Counter(str(m.message["Message-ID"]) for m in received[1:])
+    assert len(ids_seen) == 5  # every acknowledged send arrived
+    assert sorted(ids_seen.values()) == [1, 1, 1, 1, 2]  # only the interrupted one twice
+    interrupted = str(received[1].message["Message-ID"])
+    assert ids_seen[interrupted] == 2

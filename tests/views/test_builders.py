@@ -1,0 +1,113 @@
+"""Every Block Kit builder, called with data and checked against Slack's limits."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from slack_sdk.models.views import View
+
+from bot.advice import Advice
+from bot.presets import ICLOUD, OTHER
+from bot.views import messages
+from bot.views.destination_modal import UNCHANGED_HINT, FormMetadata, destination_modal
+from bot.views.home import home_view
+from bot.views.send_modal import SendMetadata, no_destination_modal, prefill_subject, send_modal
+from storage.models import Delivery, DeliveryKind, DeliveryStatus, Destination
+
+MOMENT = datetime(2026, 11, 24, 14, 7, tzinfo=UTC)
+
+
+def destination(n: int = 0, **changes: Any) -> Destination:
+    values: dict[str, Any] = dict(
+        id=f"d{n}", team_id="T1", user_id="U1", name=f"iCloud {n}", name_key=f"icloud {n}",
+        smtp_host="smtp.mail.me.com", smtp_port=587, username="jane@icloud.com",
+        from_address="jane@icloud.com", to_addresses="jane@icloud.com,x@example.com",
+        secret_key_id="k", secret_ciphertext=b"\x00" * 40, last_test_at=MOMENT,
+        last_test_ok=True)
+    values.update(changes)
+    return Destination(**values)
+
+
+def delivery(**changes: Any) -> Delivery:
+    values: dict[str, Any] = dict(
+        id="x1", team_id="T1", user_id="U1", destination_id="d0", destination_name="iCloud",
+        kind=DeliveryKind.SESSION, summary="12 messages from #incidents", message_id="<m@x>",
+        status=DeliveryStatus.SENT, attempts=1, created_at=MOMENT)
+    values.update(changes)
+    return Delivery(**values)
+
+
+def check_view(view: View) -> dict[str, Any]:
+    data = view.to_dict()  # slack_sdk validates titles, lengths, block counts here
+    assert len(json.dumps(data)) < 250_000
+    inputs = [b for b in data["blocks"] if b["type"] == "input"]
+    if inputs:
+        assert "submit" in data  # Slack requires it with input blocks
+    for block in inputs:
+        assert block["element"].get("max_length", 3000) <= 3000
+    return data
+
+
+@pytest.mark.parametrize("preset", [ICLOUD, OTHER])
+def test_new_destination_modal(preset: Any) -> None:
+    data = check_view(destination_modal(preset=preset))
+    assert FormMetadata.load(data["private_metadata"]) == FormMetadata(preset.key, None)
+
+
+def test_edit_modal_never_carries_the_password() -> None:
+    data = check_view(destination_modal(preset=ICLOUD, destination=destination()))
+    text = json.dumps(data, ensure_ascii=False)
+    assert UNCHANGED_HINT in text
+    assert "secret" not in data["private_metadata"]
+    assert FormMetadata.load(data["private_metadata"]).destination_id == "d0"
+
+
+def test_home_view_stays_within_100_blocks_for_many_destinations() -> None:
+    many = [destination(n) for n in range(60)]
+    data = check_view(home_view(destinations=many, deliveries=[delivery()] * 5))
+    assert data["type"] == "home" and len(data["blocks"]) <= 100
+
+
+def test_home_view_without_destinations_invites_to_add_one() -> None:
+    data = check_view(home_view(destinations=[], deliveries=[]))
+    assert "You have no destinations yet" in json.dumps(data)
+
+
+def test_send_modal_defaults_and_the_empty_case() -> None:
+    data = check_view(send_modal(destinations=[destination(0), destination(1)], default_id="d1",
+                                 scope="thread", subject="#x: hi",
+                                 metadata=SendMetadata("draft1")))
+    select = data["blocks"][0]["element"]
+    assert select["initial_option"]["value"] == "d1"
+    assert SendMetadata.load(data["private_metadata"]).draft_id == "draft1"
+    assert "Add destination" in json.dumps(check_view(no_destination_modal()))
+
+
+@pytest.mark.parametrize(("where", "text", "subject"), [
+    ("#incidents", "*Prod* is down since <https://x.example|the deploy> again and again and "
+                   "again", "#incidents: Prod is down since the deploy again and…"),
+    ("#x", "Hi\r\nBcc: evil@example.com", "#x: Hi Bcc: evil@example.com"),
+    ("Direct message", "", "Direct message"),
+])
+def test_prefilled_subject(where: str, text: str, subject: str) -> None:
+    assert prefill_subject(where, text) == subject
+
+
+def test_status_messages_carry_what_the_user_needs() -> None:
+    advice = Advice("Logging in failed", "iCloud answered: 535 5.7.8 …", ("Use an app-specific "
+                                                                          "password.",))
+    sent = messages.sent(delivery(), recipients=["jane@icloud.com"], seconds=1.26)
+    assert sent.text == ("✅ Sent 12 messages from #incidents to jane@icloud.com via *iCloud* "
+                         "(1.3 s).")
+    failed = messages.failed(delivery(), advice, attempts=3, offer_message_only=True)
+    assert "Logging in failed" in failed.text and "Send only this message" in str(failed.blocks)
+    retry = messages.retrying(delivery(), advice, in_seconds=120, attempt=1)
+    assert retry.text.startswith("🔁 Retrying in 2 min: iCloud answered: 535")
+
+
+def test_user_text_is_escaped_in_messages() -> None:
+    listing = messages.destination_list([destination(name="<!channel> & co")])
+    assert "&lt;!channel&gt; &amp; co" in str(listing.blocks)
