@@ -28,6 +28,7 @@ from bot.delivery.compose import Composed, SessionComposer, compose_test
 from bot.delivery.status import StatusReporter
 from bot.destinations import password_context
 from bot.errors import DestinationGone, SendFailure, SlackDataError, XenoceptError
+from bot.home import publish_home
 from bot.mail.smtp import SmtpAccount, SmtpConnection
 from bot.presets import preset_for, preset_for_host
 from bot.services import Services
@@ -210,6 +211,7 @@ class Outbox:
             await self._record_use(session, delivery, ok=True, summary="passed", at=now)
         await self._status.show(
             delivery, messages.sent(delivery, recipients=destination.recipients, seconds=seconds))
+        await self._refresh_home(delivery)
 
     async def _failed(
         self, delivery: Delivery, error: BaseException, target: Target | None
@@ -242,7 +244,16 @@ class Outbox:
                 offer_message_only=isinstance(error, ConversationUnreadable)
                 and '"scope":"thread"' in delivery.request_json))
         if not retry:
-            self._services.wake_outbox()
+            await self._refresh_home(delivery)
+
+    async def _refresh_home(self, delivery: Delivery) -> None:
+        """Home shows each destination's last test result: keep it current after a test.
+
+        (Opening Home republishes it anyway; this is for someone watching it.)"""
+        if delivery.kind is not DeliveryKind.TEST:
+            return
+        owner = Owner(delivery.team_id, delivery.user_id)
+        await publish_home(self._services.sessions, self._services.slack, owner)
 
     def _backoff(self, attempts: int) -> float:
         base = self._services.settings.retry_base_seconds

@@ -9,10 +9,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import Services
-from bot.views.home import home_view
 from bot.views.messages import Message
-from storage import deliveries, destinations
-from storage.db import transaction
 from storage.models import Owner
 
 log = logging.getLogger(__name__)
@@ -47,15 +44,3 @@ async def reply_privately(
                                           blocks=message.blocks)
     except (SlackApiError, OSError) as error:
         log.warning("could not reply to %s: %s", context.user_id, error)
-
-
-async def publish_home(services: Services, client: AsyncWebClient, owner: Owner) -> None:
-    async with transaction(services.sessions) as session:
-        mine = await destinations.list_destinations(session=session, owner=owner)
-        recent = await deliveries.recent_deliveries(session=session, owner=owner, limit=5)
-    try:
-        await client.views_publish(user_id=owner.user_id,
-                                   view=home_view(destinations=mine, deliveries=recent))
-    except SlackApiError as error:
-        log.warning("could not publish home for %s: %s", owner.user_id,
-                    error.response.get("error"))

@@ -13,7 +13,8 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.destinations import remove_destination, request_test
-from bot.listeners.common import owner_of, publish_home, reply_privately, services_of
+from bot.home import publish_home
+from bot.listeners.common import owner_of, reply_privately, services_of
 from bot.presets import ICLOUD, preset_for
 from bot.views import messages
 from bot.views.common import escape
@@ -71,7 +72,7 @@ async def remove_confirmed(ack: AsyncAck, action: dict[str, Any], client: AsyncW
         return
     await reply_privately(context, client, messages.removed(gone, preset_for(gone.provider)),
                           replace_original=True)
-    await publish_home(services, client, owner)
+    await publish_home(services.sessions, client, owner)
 
 
 async def remove_cancelled(ack: AsyncAck, action: dict[str, Any], client: AsyncWebClient,

@@ -7,7 +7,8 @@ from typing import Any
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.listeners.common import owner_of, publish_home, services_of
+from bot.home import publish_home
+from bot.listeners.common import owner_of, services_of
 
 
 async def app_home_opened(
@@ -15,4 +16,4 @@ async def app_home_opened(
 ) -> None:
     if event.get("tab") != "home":
         return
-    await publish_home(services_of(context), client, owner_of(context))
+    await publish_home(services_of(context).sessions, client, owner_of(context))

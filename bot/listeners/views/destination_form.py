@@ -13,7 +13,8 @@ from bot.advice import for_error
 from bot.destinations import save_destination
 from bot.errors import HostLookupFailed, HostNotAllowed
 from bot.forms import DestinationForm, ValidDestination, validate
-from bot.listeners.common import owner_of, publish_home, services_of
+from bot.home import publish_home
+from bot.listeners.common import owner_of, services_of
 from bot.presets import preset_for
 from bot.views.destination_modal import FormMetadata
 from storage.errors import DuplicateName, NotFound
@@ -46,7 +47,7 @@ async def destination_form_submitted(
         await ack(response_action="errors", errors={ids.BLOCK_NAME: NOT_YOURS})
         return
     await ack()
-    await publish_home(services, client, owner)
+    await publish_home(services.sessions, client, owner)
 
 
 async def _host_problem(context: AsyncBoltContext, checked: ValidDestination) -> str | None:
