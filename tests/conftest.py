@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 import trustme
 
-from bot.app import create_app
 from bot.crypto import new_key
 from bot.settings import Settings
 from tests.support.harness import (
@@ -20,9 +19,7 @@ from tests.support.harness import (
     JANE_ALIAS,
     JANE_LOGIN,
     Harness,
-    loopback_resolver,
-    start_server,
-    trusting,
+    running_app,
 )
 from tests.support.icloud_smtpd import Account, ICloudLikeServer
 from tests.support.slack_requests import SlackRequests
@@ -93,15 +90,7 @@ async def harness(
     settings: Settings, slack: SlackStandIn, icloud: ICloudLikeServer, ca: trustme.CA,
     tmp_path: Path,
 ) -> AsyncIterator[Harness]:
-    app = create_app(settings, resolver=loopback_resolver({"smtp.mail.me.com": "127.0.0.1"}),
-                     tls_context=trusting(ca))
-    await app.start()
-    http = start_server(app)
-    await http.start_server()
-    try:
+    async with running_app(settings, ca) as (app, http):
         yield Harness(app=app, http=http, slack=slack, smtp=icloud,
                       requests=SlackRequests(SIGNING_SECRET),
                       database_path=tmp_path / "data" / "xenocept.db")
-    finally:
-        await http.close()
-        await app.stop()

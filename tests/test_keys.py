@@ -6,12 +6,11 @@ from pathlib import Path
 
 import trustme
 
-from bot.app import create_app
 from bot.crypto import key_id_of, new_key, parse_key
 from bot.keys import rotate_keys
 from tests.conftest import make_settings
 from tests.listeners.test_destination_lifecycle import add_icloud, rows
-from tests.support.harness import Harness, loopback_resolver, start_server, trusting
+from tests.support.harness import Harness, running_app
 
 
 async def test_rotation_keeps_every_destination_usable(
@@ -33,19 +32,10 @@ async def test_rotation_keeps_every_destination_usable(
     assert rows(harness, "select distinct secret_key_id from destination") == [(newest_id,)]
 
     only_new = make_settings(tmp_path, harness.slack, XENOCEPT_SECRET_KEY=newest)
-    app = create_app(only_new, resolver=loopback_resolver({"smtp.mail.me.com": "127.0.0.1"}),
-                     tls_context=trusting(ca))
-    await app.start()
-    http = start_server(app)
-    await http.start_server()
-    try:
-        harness.app, harness.http = app, http
+    async with running_app(only_new, ca) as (harness.app, harness.http):
         await harness.command("test Work")
         received = await harness.smtp.wait_for_messages(3)
         assert received[2].rcpt_tos == ["work@example.com"]
-    finally:
-        await http.close()
-        await app.stop()
 
 
 async def test_a_lost_key_is_reported_naming_the_destination(
@@ -55,18 +45,9 @@ async def test_a_lost_key_is_reported_naming_the_destination(
     await harness.smtp.wait_for_messages(1)
     await harness.app.stop()
     other = make_settings(tmp_path, harness.slack, XENOCEPT_SECRET_KEY=new_key())
-    app = create_app(other, resolver=loopback_resolver({"smtp.mail.me.com": "127.0.0.1"}),
-                     tls_context=trusting(ca))
-    await app.start()
-    http = start_server(app)
-    await http.start_server()
-    try:
-        harness.app, harness.http = app, http
+    async with running_app(other, ca) as (harness.app, harness.http):
         await harness.command("test iCloud")
         report = await harness.slack.wait_for(
             "chat.update", lambda c: "cannot be read" in str(c.params.get("text")))
         assert "'iCloud'" in str(report.params["text"])
         assert len(harness.smtp.received) == 1
-    finally:
-        await http.close()
-        await app.stop()

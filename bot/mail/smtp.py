@@ -140,13 +140,8 @@ class Mailer:
             await client.connect()
         except aiosmtplib.SMTPConnectResponseError as error:
             raise _failure(Stage.CONNECT, error) from None
-        except ssl.SSLError as error:
-            raise _tls_failure(error) from None
         except (aiosmtplib.SMTPException, OSError) as error:
-            cause = error.__cause__ or error.__context__
-            if isinstance(cause, ssl.SSLError):
-                raise _tls_failure(cause) from None
-            raise _failure(stage, error) from None
+            raise _tls_or(stage, error) from None
 
     async def _secure(self, client: aiosmtplib.SMTP, account: SmtpAccount) -> None:
         if account.security is not Security.STARTTLS:
@@ -159,13 +154,8 @@ class Mailer:
                     text="the server did not offer STARTTLS, so the password was not sent",
                 )
             await client.starttls()
-        except ssl.SSLError as error:
-            raise _tls_failure(error) from None
         except (aiosmtplib.SMTPException, OSError) as error:
-            cause = error.__cause__ or error.__context__
-            if isinstance(cause, ssl.SSLError):
-                raise _tls_failure(cause) from None
-            raise _failure(Stage.TLS, error) from None
+            raise _tls_or(Stage.TLS, error) from None
 
     async def _login(self, client: aiosmtplib.SMTP, account: SmtpAccount) -> None:
         try:
@@ -192,6 +182,14 @@ def _failure(stage: Stage, error: BaseException) -> SendFailure:
     text = str(getattr(error, "message", "") or error) or type(error).__name__
     transient = code is None or 400 <= code < 500
     return SendFailure(stage=stage, code=code, text=text.strip(), transient=transient)
+
+
+def _tls_or(stage: Stage, error: BaseException) -> SendFailure:
+    """A TLS failure when TLS is what broke (directly or underneath aiosmtplib's error)."""
+    for candidate in (error, error.__cause__, error.__context__):
+        if isinstance(candidate, ssl.SSLError):
+            return _tls_failure(candidate)
+    return _failure(stage, error)
 
 
 def _tls_failure(error: ssl.SSLError) -> SendFailure:

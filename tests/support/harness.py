@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import ssl
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,8 @@ import trustme
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot import ids
-from bot.app import XenoceptApp
+from bot.app import XenoceptApp, create_app
+from bot.settings import Settings
 from tests.support.icloud_smtpd import ICloudLikeServer
 from tests.support.slack_requests import SignedRequest, SlackRequests
 from tests.support.slack_standin import Call, SlackStandIn
@@ -126,6 +128,23 @@ def form_values(
         ids.BLOCK_PASSWORD: text(password), ids.BLOCK_FROM: text(from_address),
         ids.BLOCK_TO: text(to), ids.BLOCK_SCREENSHOT: select(screenshot),
     }
+
+
+@asynccontextmanager
+async def running_app(
+    settings: Settings, ca: trustme.CA
+) -> AsyncIterator[tuple[XenoceptApp, TestClient[Any, Any]]]:
+    """The app built from ``settings``, started, with an HTTP client in front of it."""
+    app = create_app(settings, resolver=loopback_resolver({"smtp.mail.me.com": "127.0.0.1"}),
+                     tls_context=trusting(ca))
+    await app.start()
+    http = start_server(app)
+    await http.start_server()
+    try:
+        yield app, http
+    finally:
+        await http.close()
+        await app.stop()
 
 
 def start_server(app: XenoceptApp) -> TestClient[Any, Any]:
