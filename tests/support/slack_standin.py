@@ -32,7 +32,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 from aiohttp.web_request import FileField
 
 __all__ = ["Call", "SlackStandIn"]
@@ -118,6 +118,7 @@ class SlackStandIn:
     """Local Slack Web API stand-in (see module docstring)."""
 
     bot_token: str = "xoxb-standin-token"
+    app_token: str = "xapp-standin-token"
 
     def __init__(self, *, bot_token: str | None = None, team_id: str = TEAM_ID) -> None:
         if bot_token is not None:
@@ -135,6 +136,9 @@ class SlackStandIn:
         self.files: dict[str, tuple[bytes, str]] = {}
         self.file_downloads: list[tuple[str, str | None]] = []
         self.response_url_posts: list[tuple[str, JSONDict]] = []
+        # Socket Mode: envelopes to push to a connected app, and what it answered.
+        self.socket_envelopes: asyncio.Queue[JSONDict] = asyncio.Queue()
+        self.socket_replies: list[JSONDict] = []
         self._failures: dict[str, deque[_Failure]] = {}
         self._changed = asyncio.Condition()
         self._ts_micros = 1_700_000_000_000_000
@@ -151,6 +155,7 @@ class SlackStandIn:
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_get("/files-pri/{tail:.*}", self._handle_file)
         app.router.add_post("/response_url/{key}", self._handle_response_url)
+        app.router.add_get("/socket-mode", self._handle_socket_mode)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -470,6 +475,8 @@ class SlackStandIn:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer":
                 return "invalid_auth"
+        if call.method == "apps.connections.open":  # the one method an app token calls
+            return None if token == self.app_token else "invalid_auth"
         return None if token == self.bot_token else "invalid_auth"
 
     async def _handle_file(self, request: web.Request) -> web.Response:
@@ -512,7 +519,40 @@ class SlackStandIn:
             "conversations.info": self._conversations_info,
             "conversations.replies": self._conversations_replies,
             "conversations.open": self._conversations_open,
+            "apps.connections.open": self._apps_connections_open,
         }
+
+    def _apps_connections_open(self, _p: dict[str, Any]) -> JSONDict:
+        return {"ok": True, "url": self.base_url.replace("http", "ws", 1) + "/socket-mode"}
+
+    async def _handle_socket_mode(self, request: web.Request) -> web.WebSocketResponse:
+        """Slack's Socket Mode: hello, then each queued envelope; replies are recorded."""
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_json({"type": "hello", "num_connections": 1,
+                                "connection_info": {"app_id": "A111"}})
+        sender = asyncio.create_task(self._push_envelopes(socket))
+        try:
+            async for frame in socket:
+                if frame.type == WSMsgType.TEXT:
+                    self.socket_replies.append(json.loads(frame.data))
+                    await self._notify()
+        finally:
+            sender.cancel()
+        return socket
+
+    async def _push_envelopes(self, socket: web.WebSocketResponse) -> None:
+        while True:
+            await socket.send_json(await self.socket_envelopes.get())
+
+    async def wait_for_socket_reply(
+        self, envelope_id: str, *, timeout: float = 10.0  # noqa: ASYNC109
+    ) -> JSONDict:
+        def match() -> JSONDict | None:
+            return next((r for r in self.socket_replies if r.get("envelope_id") == envelope_id),
+                        None)
+
+        return await self._wait(match, timeout, lambda: f"no Socket Mode reply to {envelope_id}")
 
     def _next_ts(self) -> str:
         self._ts_micros += 100
