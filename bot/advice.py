@@ -7,6 +7,7 @@ secrets: no exception text that could carry one is shown.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.errors import (
@@ -18,7 +19,7 @@ from bot.errors import (
     SlackDataError,
     Stage,
 )
-from bot.presets import Preset
+from bot.presets import ICLOUD, Preset
 
 STAGE_LABELS = {
     Stage.CONNECT: "Connecting",
@@ -44,6 +45,7 @@ class Target:
     preset: Preset
     host: str
     port: int
+    username: str = ""
 
 
 def server_words(failure: SendFailure, target: Target) -> str:
@@ -57,9 +59,16 @@ def for_send_failure(failure: SendFailure, target: Target) -> Advice:
     return Advice(headline, server_words(failure, target), _fixes(failure, target))
 
 
+#: Replies that mean "this account may not send (this much) yet": new-account throttling.
+THROTTLED = ("no permission to send", "throttl", "rate limit", "rate-limit",
+             "temporarily deferred")
+#: Microsoft's reply once password SMTP is switched off for a work or school account.
+BASIC_AUTH_OFF = "basic authentication is disabled"
+
+
 def _fixes(failure: SendFailure, target: Target) -> tuple[str, ...]:
     preset, text = target.preset, failure.text.lower()
-    if "no permission to send" in text:
+    if any(marker in text for marker in THROTTLED):
         return (preset.warmup_advice or "Your provider does not let this account send yet: "
                 "wait a few hours and try again.",)
     if "daily sending limit" in text:
@@ -78,8 +87,9 @@ def _connect(failure: SendFailure, target: Target) -> tuple[str, ...]:
                 "try again in a few minutes.",)
     usual = f" ({target.preset.label}: {target.preset.host}, port {target.preset.port})" if (
         target.preset.host) else ""
-    return (f"Could not reach {target.host}:{target.port}. Check SMTP Host and SMTP Port"
-            f"{usual}.",)
+    reach = (f"Could not reach {target.host}:{target.port}. Check SMTP Host and SMTP Port"
+             f"{usual}.")
+    return tuple(filter(None, (reach, target.preset.extra_advice.get("connect"))))
 
 
 def _tls(failure: SendFailure, target: Target) -> tuple[str, ...]:
@@ -98,10 +108,24 @@ def _login(failure: SendFailure, target: Target) -> tuple[str, ...]:
     fixes = [target.preset.auth_advice]
     if "2fa" in target.preset.extra_advice:
         fixes.append(target.preset.extra_advice["2fa"])
+    if _organisational(failure, target):  # said first and plainly: no password will work
+        fixes.insert(0, target.preset.extra_advice["org"])
     if not failure.code:
         fixes.insert(0, "The server offered no way to log in on this connection. Check "
                         "Security (STARTTLS on 587, SSL/TLS on 465).")
     return tuple(fixes)
+
+
+def _organisational(failure: SendFailure, target: Target) -> bool:
+    """A work or school account on a consumer preset (Microsoft 365 behind Outlook.com)."""
+    preset = target.preset
+    if "org" not in preset.extra_advice:
+        return False
+    if BASIC_AUTH_OFF in failure.text.lower():
+        return True
+    domain = target.username.rpartition("@")[2].lower()
+    return bool(preset.personal_domains and domain
+                and not re.fullmatch(preset.personal_domains, domain))
 
 
 def _sender(failure: SendFailure, target: Target) -> tuple[str, ...]:
@@ -172,8 +196,9 @@ def for_error(error: BaseException, target: Target | None = None) -> Advice:
                        "list this host in XENOCEPT_SMTP_ALLOW_HOSTS if it is meant to be "
                        "used.",))
     if isinstance(error, HostLookupFailed):
+        usual = target.preset if target and target.preset.host else ICLOUD
         return Advice("SMTP host not found", f"{error.host} could not be found.",
-                      ("Check the SMTP Host spelling (iCloud: smtp.mail.me.com).",))
+                      (f"Check the SMTP Host spelling ({usual.label}: {usual.host}).",))
     if isinstance(error, SecretKeyError):
         return Advice(f"The password of {error.label!r} cannot be read",
                       f"It was encrypted with key {error.key_id}, which {error.reason}.",

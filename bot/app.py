@@ -10,14 +10,17 @@ import logging
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import platformdirs
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -29,12 +32,14 @@ from bot.delivery.compose import SessionComposer
 from bot.delivery.outbox import Outbox
 from bot.delivery.session_compose import SlackSessionComposer
 from bot.hostguard import HostGuard, Resolver, system_resolver
+from bot.installations import BOT_SCOPES, InstallationStore, StateStore, WorkspaceClients
 from bot.listeners import register_listeners
 from bot.listeners.common import SERVICES_KEY
 from bot.mail.smtp import Mailer
 from bot.services import Services
 from bot.settings import Settings
-from storage.db import create_engine, create_tables, session_factory, sqlite_path
+from storage.db import create_engine, session_factory, sqlite_path
+from storage.migrate import prepare
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +54,11 @@ class XenoceptApp:
     outbox: Outbox
 
     async def start(self) -> None:
-        await create_tables(self.services.engine)
-        await self.outbox.start()
+        engine = self.services.engine
+        await prepare(engine)  # SQLite upgrades itself; others must be current
+        # Only a SQLite bot is alone on its database: whatever was in flight was its own.
+        # Instances sharing PostgreSQL take over a dead one's claims when its lease expires.
+        await self.outbox.start(release_in_flight=engine.dialect.name == "sqlite")
 
     async def stop(self) -> None:
         await _finish_listeners(grace=5.0)
@@ -58,7 +66,8 @@ class XenoceptApp:
         await self.services.engine.dispose()
 
     def web_app(self) -> web.Application:
-        """``POST /slack/events`` (signed requests) and ``GET /healthz``."""
+        """``POST /slack/events`` (signed requests) and ``GET /healthz``; installing through
+        OAuth adds ``GET /slack/install`` and ``GET /slack/oauth_redirect``."""
 
         async def events(request: web.Request) -> web.Response:
             bolt_response = await self.slack.async_dispatch(await to_bolt_request(request))
@@ -70,6 +79,18 @@ class XenoceptApp:
         application = web.Application()
         application.router.add_post("/slack/events", events)
         application.router.add_get("/healthz", healthz)
+        flow = self.slack.oauth_flow
+        if flow is not None:
+            async def install(request: web.Request) -> web.Response:
+                bolt_request = await to_bolt_request(request)
+                return await to_aiohttp_response(await flow.handle_installation(bolt_request))
+
+            async def oauth_redirect(request: web.Request) -> web.Response:
+                bolt_request = await to_bolt_request(request)
+                return await to_aiohttp_response(await flow.handle_callback(bolt_request))
+
+            application.router.add_get(flow.install_path, install)
+            application.router.add_get(flow.redirect_uri_path, oauth_redirect)
         return application
 
 
@@ -126,15 +147,34 @@ def create_app(
                       tls_context=tls_context),
         slack=client,
     )
-    outbox = Outbox(services, sessions_composer=session_composer(services))
+    outbox = Outbox(services, sessions_composer=session_composer(services),
+                    lease=timedelta(seconds=settings.lease_seconds))
     services.wake_outbox = outbox.wake
     signing = settings.slack_signing_secret
     # Without a signing secret every HTTP request fails verification (401), never passes.
-    slack = AsyncApp(client=client, signing_secret=signing.get_secret_value() if signing else "")
+    slack = AsyncApp(client=client, signing_secret=signing.get_secret_value() if signing else "",
+                     **_oauth(settings, services))
     slack.middleware(_inject(services))
     slack.error(_log_error)
     register_listeners(slack)
     return XenoceptApp(services=services, slack=slack, outbox=outbox)
+
+
+def _oauth(settings: Settings, services: Services) -> dict[str, Any]:
+    """Many workspaces: Slack's OAuth install flow, its stores in our database."""
+    if not settings.installs_through_oauth:
+        return {}
+    assert settings.slack_client_id and settings.slack_client_secret
+    store = InstallationStore(sessions=services.sessions, box=services.box)
+    services.workspaces = WorkspaceClients(store=store, template=services.slack)
+    api = urlsplit(settings.slack_api_url or SLACK_API_DEFAULT)
+    return {"installation_store_bot_only": True, "oauth_settings": AsyncOAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret.get_secret_value(),
+        scopes=list(BOT_SCOPES), user_scopes=[], installation_store=store,
+        installation_store_bot_only=True, state_store=StateStore(sessions=services.sessions),
+        # GovSlack and test stand-ins authorize where their Web API lives.
+        authorization_url=f"{api.scheme}://{api.netloc}/oauth/v2/authorize")}
 
 
 def _inject(services: Services) -> Callable[..., Awaitable[Any]]:

@@ -1,4 +1,4 @@
-"""``xenocept run [--http --port N]`` and ``xenocept keys new|rotate``."""
+"""``xenocept run [--http --port N]``, ``check``, ``keys new|rotate``, ``db upgrade|current``."""
 
 from __future__ import annotations
 
@@ -11,10 +11,14 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from bot.app import XenoceptApp, create_app
+from bot.check import run_checks
 from bot.crypto import new_key
 from bot.errors import SettingsError
 from bot.keys import rotate_keys
 from bot.settings import RunMode, Settings, load_settings
+from storage import migrate
+from storage.db import create_engine
+from storage.errors import SchemaOutOfDate
 
 log = logging.getLogger("xenocept")
 
@@ -28,6 +32,12 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--host", default="0.0.0.0", help="HTTP bind address")  # noqa: S104
     keys = commands.add_parser("keys", help="encryption keys")
     keys.add_argument("action", choices=["new", "rotate"])
+    check = commands.add_parser(
+        "check", help="check settings, database, key and Slack; exit 0 when all pass, 1 if not")
+    check.add_argument("--http", action="store_true", help="check for `run --http`")
+    db = commands.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade", "current"],
+                    help="upgrade: migrate to this version's schema; current: show the revision")
     return root
 
 
@@ -37,12 +47,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         logging.basicConfig(level=settings.log_level.upper(),
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        if args.command != "db":  # Alembic's step-by-step lines only where they are the point
+            logging.getLogger("alembic").setLevel(logging.WARNING)
         if args.command == "keys":
             return _keys(args.action, settings)
+        if args.command == "db":
+            return asyncio.run(_db(args.action, settings))
+        if args.command == "check":
+            return _check(settings, RunMode.HTTP if args.http else RunMode.SOCKET)
         mode = RunMode.HTTP if args.http else RunMode.SOCKET
         settings.require(mode)
         asyncio.run(_run(settings, mode, host=args.host, port=args.port))
-    except SettingsError as error:
+    except (SettingsError, SchemaOutOfDate) as error:
         print(f"xenocept: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -59,9 +75,50 @@ def _keys(action: str, settings: Settings) -> int:
     return 0
 
 
+def _check(settings: Settings, mode: RunMode) -> int:
+    results = asyncio.run(run_checks(settings, mode))
+    for result in results:
+        print(result.line())
+    if not results[0].ok:  # settings, as `run` would refuse them
+        return 2
+    return 0 if all(result.ok for result in results) else 1
+
+
+async def _db(action: str, settings: Settings) -> int:
+    """``upgrade`` migrates (exit 0); ``current`` exits 0 when up to date, else 1."""
+    engine = create_engine(settings.resolved_database_url())
+    try:
+        if action == "upgrade":
+            before = await migrate.upgrade(engine)
+            print(f"Database schema is at revision {before.head} "
+                  f"(was {before.current or 'empty'}).")
+            return 0
+        found = await migrate.state(engine)
+    finally:
+        await engine.dispose()
+    verdict = "up to date" if found.up_to_date else "run `xenocept db upgrade`"
+    print(f"Database schema revision {found.current or 'none'}, this version needs "
+          f"{found.head}: {verdict}.")
+    return 0 if found.up_to_date else 1
+
+
+async def _check_schema(settings: Settings) -> None:
+    """Before anything starts: SQLite upgrades itself, other databases must be current."""
+    engine = create_engine(settings.resolved_database_url())
+    try:
+        await migrate.prepare(engine)
+    finally:
+        await engine.dispose()
+
+
 async def _run(settings: Settings, mode: RunMode, *, host: str, port: int) -> None:
+    await _check_schema(settings)
     app = create_app(settings)
-    await app.start()
+    try:
+        await app.start()
+    except BaseException:
+        await app.services.engine.dispose()
+        raise
     try:
         if mode is RunMode.HTTP:
             await _serve_http(app, host, port)

@@ -6,6 +6,8 @@ and storage only ever touches that owner's rows.
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
+
 from bot.forms import ValidDestination
 from bot.services import Services
 from storage import deliveries, destinations
@@ -19,10 +21,20 @@ def password_context(destination_id: str) -> str:
 
 
 async def save_destination(
-    services: Services, *, owner: Owner, valid: ValidDestination, destination_id: str | None
+    services: Services, *, owner: Owner, valid: ValidDestination, destination_id: str | None,
+    dedupe_key: str | None = None,
 ) -> tuple[Destination, Delivery]:
-    """Create or update, and queue a test send in the same transaction."""
+    """Create or update, and queue a test send in the same transaction.
+
+    ``dedupe_key`` names the Slack request (view id and hash): a retried submit of the
+    same form returns what the first one saved, and sends no second test.
+    """
     async with transaction(services.sessions) as session:
+        earlier = dedupe_key and await deliveries.find_by_dedupe_key(
+            session=session, owner=owner, dedupe_key=dedupe_key)
+        if earlier:
+            return await destinations.get_destination(
+                session=session, owner=owner, destination_id=earlier.destination_id), earlier
         if destination_id is None:
             assert valid.password is not None
             new = new_id()
@@ -39,17 +51,34 @@ async def save_destination(
                 session=session, owner=owner, destination_id=destination_id,
                 fields=valid.fields, secret=secret)
         delivery = await deliveries.enqueue(
-            session=session, owner=owner, delivery=test_delivery(destination))
+            session=session, owner=owner, delivery=test_delivery(destination, dedupe_key))
     services.wake_outbox()
     return destination, delivery
 
 
-async def request_test(services: Services, *, owner: Owner, destination_id: str) -> Delivery:
-    async with transaction(services.sessions) as session:
-        destination = await destinations.get_destination(
-            session=session, owner=owner, destination_id=destination_id)
-        delivery = await deliveries.enqueue(
-            session=session, owner=owner, delivery=test_delivery(destination))
+async def request_test(
+    services: Services, *, owner: Owner, destination_id: str, dedupe_key: str | None = None
+) -> Delivery:
+    """Queue a test send; a retried Slack request (same ``dedupe_key``) queues nothing new."""
+    try:
+        async with transaction(services.sessions) as session:
+            destination = await destinations.get_destination(
+                session=session, owner=owner, destination_id=destination_id)
+            earlier = dedupe_key and await deliveries.find_by_dedupe_key(
+                session=session, owner=owner, dedupe_key=dedupe_key)
+            if earlier:
+                return earlier
+            delivery = await deliveries.enqueue(
+                session=session, owner=owner,
+                delivery=test_delivery(destination, dedupe_key))
+    except IntegrityError:  # the same request, handled at this moment by another instance
+        assert dedupe_key is not None
+        async with transaction(services.sessions) as session:
+            found = await deliveries.find_by_dedupe_key(session=session, owner=owner,
+                                                        dedupe_key=dedupe_key)
+        if found is None:
+            raise
+        return found
     services.wake_outbox()
     return delivery
 
@@ -62,14 +91,22 @@ async def remove_destination(
             session=session, owner=owner, destination_id=destination_id)
 
 
-def test_delivery(destination: Destination) -> Delivery:
+def test_delivery(destination: Destination, dedupe_key: str | None = None) -> Delivery:
     delivery_id = new_id()
     return Delivery(
         id=delivery_id, team_id=destination.team_id, user_id=destination.user_id,
         destination_id=destination.id, destination_name=destination.name,
         kind=DeliveryKind.TEST, summary="Test session",
         message_id=message_id_for(delivery_id, destination.from_address),
+        dedupe_key=dedupe_key,
     )
+
+
+def slack_request_key(kind: str, *parts: object) -> str | None:
+    """A dedupe key from Slack's own ids (a retry carries the same ones), if all are there."""
+    if not all(parts):
+        return None
+    return ":".join([kind, *(str(part) for part in parts)])
 
 
 def message_id_for(delivery_id: str, sender: str) -> str:

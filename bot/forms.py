@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
 from bot import ids
-from bot.presets import MISMATCHES, Preset, preset_for_host
+from bot.presets import MISMATCHES, PRESETS, Preset, preset_for_host
 from storage.models import DestinationFields, ScreenshotMode, Security
 
 MAX_RECIPIENTS = 50
@@ -41,7 +41,8 @@ class DestinationForm:
     @classmethod
     def from_state(cls, values: Mapping[str, Mapping[str, Any]]) -> DestinationForm:
         def read(block: str) -> str:
-            element = values.get(block, {}).get(ids.VALUE, {})
+            elements = values.get(block) or {}  # one element per block, whatever its action_id
+            element = elements.get(ids.VALUE) or next(iter(elements.values()), None) or {}
             option = element.get("selected_option") or {}
             return str(element.get("value") or option.get("value") or "").strip()
 
@@ -84,7 +85,20 @@ def validate(
         username=username, from_address=sender, to_addresses=",".join(to),
         screenshot_mode=ScreenshotMode(form.screenshot_mode or ScreenshotMode.INLINE),
     )
-    return ValidDestination(fields=fields, password=password or None)
+    return ValidDestination(fields=fields, password=password)
+
+
+def carry_over(typed: DestinationForm, chosen: Preset) -> DestinationForm:
+    """The form after switching to ``chosen``: its server settings, the user's own values.
+
+    Name, Username, From, To and Screenshot are the user's; the Name is replaced only while
+    it is still some preset's default. The password is never carried (nor shown again).
+    """
+    defaults = {p.default_name.casefold() for p in PRESETS.values()}
+    keep_name = typed.name and typed.name.casefold() not in defaults
+    return replace(
+        typed, name=typed.name if keep_name else chosen.default_name, host=chosen.host,
+        port=str(chosen.port), security=chosen.security.value, password="")
 
 
 def _check(errors: FormErrors, block: str, rule: Any, *args: Any) -> Any:
@@ -125,7 +139,7 @@ def _security(value: str, rules: Preset) -> Security:
         raise ValueError("Choose STARTTLS, SSL/TLS or None.") from None
     if security is Security.NONE and rules.plaintext_forbidden:
         raise ValueError(
-            f"{rules.label} requires an encrypted connection: choose STARTTLS on port 587."
+            f"{rules.label} requires an encrypted connection: choose {rules.pairs_text}."
         )
     return security
 
@@ -133,27 +147,25 @@ def _security(value: str, rules: Preset) -> Security:
 def _username(value: str, rules: Preset) -> str:
     if not value:
         raise ValueError("Enter the SMTP username: " + rules.username_hint)
-    if rules.username_domains and "@" not in value:
-        raise ValueError(
-            f"Enter your full address, e.g. {value}@{rules.username_domains[0]}: "
-            "don't strip the domain — the name alone won't authenticate."
-        )
-    if rules.username_domains:
-        address = _address(value)
-        domain = address.rsplit("@", 1)[1].lower()
-        if domain not in rules.username_domains:
-            domains = ", ".join("@" + d for d in rules.username_domains)
-            raise ValueError(
-                f"Use your iCloud Mail address ({domains}): authentication is always against "
-                "your iCloud login, even when you send from a custom domain (put that in From)."
-            )
-        return address
     if CONTROL.search(value):
         raise ValueError("The username must be on one line.")
-    return value
+    if not rules.full_address:
+        return value
+    if "@" not in value:
+        raise ValueError(
+            f"Enter your full address, e.g. {value}@{rules.example_domain}: "
+            "don't strip the domain — the name alone won't authenticate."
+        )
+    address = _address(value)
+    domain = address.rsplit("@", 1)[1].lower()
+    if rules.username_domains and domain not in rules.username_domains:
+        domains = ", ".join("@" + d for d in rules.username_domains)
+        raise ValueError(rules.domain_refusal.format(domains=domains))
+    return address
 
 
 def _password(value: str, rules: Preset, editing: bool) -> str | None:
+    """The tidied password; None keeps the stored one (editing, left empty)."""
     if not value and editing:
         return None
     tidy = rules.password.tidy(value)

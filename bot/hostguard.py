@@ -67,6 +67,22 @@ class HostGuard:
         return False
 
 
+LOOPBACK = ipaddress.ip_address("127.0.0.1")
+
+
+def allows_loopback(allowed: Sequence[str]) -> bool:
+    """Whether the operator's allow list covers this machine (localhost, 127.0.0.1 or a CIDR)."""
+    for item in allowed:
+        if item.strip().casefold().rstrip(".") == "localhost":
+            return True
+        try:
+            if LOOPBACK in ipaddress.ip_network(item.strip(), strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
 def parse_ip(text: str) -> IPAddress | None:
     try:
         address = ipaddress.ip_address(text.strip("[]").split("%")[0])

@@ -23,8 +23,11 @@ ACTION_CONFIRM_REMOVE: Final = "confirm_remove"
 ACTION_CANCEL_REMOVE: Final = "cancel_remove"
 ACTION_SEND_ONLY_MESSAGE: Final = "send_only_message"
 ACTION_PUSH_ADD_DESTINATION: Final = "push_add_destination"
+ACTION_CHOOSE_PROVIDER: Final = "choose_provider"  # the setup modal's provider select
 
-# Input blocks of the destination form (block_id; the element's action_id is "value")
+# Input blocks of the destination form (block_id; the element's action_id is "value", or
+# "value.<preset key>" for the fields a provider dictates, so switching provider refills them)
+BLOCK_PROVIDER: Final = "dest_provider"
 BLOCK_NAME: Final = "dest_name"
 BLOCK_HOST: Final = "dest_host"
 BLOCK_PORT: Final = "dest_port"

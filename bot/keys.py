@@ -1,13 +1,18 @@
-"""``xenocept keys rotate``: re-encrypt every stored secret under the newest key."""
+"""``xenocept keys rotate``: re-encrypt every stored secret (SMTP passwords, bot tokens of
+OAuth installations) under the newest key. It works on the shared database, so with several
+instances: give every instance the new key list first (newest first, old keys kept), then
+rotate once from anywhere, then drop the old key from the list."""
 
 from __future__ import annotations
 
 from bot.app import build_secret_box
 from bot.crypto import Sealed
 from bot.destinations import password_context
+from bot.installations import token_context
 from bot.settings import Settings
-from storage import destinations
-from storage.db import create_engine, create_tables, session_factory, transaction
+from storage import destinations, installations
+from storage.db import create_engine, session_factory, transaction
+from storage.migrate import prepare
 
 
 async def rotate_keys(settings: Settings) -> int:
@@ -15,7 +20,7 @@ async def rotate_keys(settings: Settings) -> int:
     box = build_secret_box(settings)
     engine = create_engine(settings.resolved_database_url())
     try:
-        await create_tables(engine)
+        await prepare(engine)
         count = 0
         async with transaction(session_factory(engine)) as session:
             for row in await destinations.all_destinations_for_operator(session=session):
@@ -27,6 +32,17 @@ async def rotate_keys(settings: Settings) -> int:
                                  context=context)
                 row.secret_key_id, row.secret_ciphertext = fresh.key_id, fresh.ciphertext
                 session.add(row)
+                count += 1
+            for install in await installations.all_installations_for_operator(session=session):
+                sealed = Sealed(install.token_key_id, install.token_ciphertext)
+                if not box.needs_rotation(sealed):
+                    continue
+                context = token_context(install.enterprise_id, install.team_id)
+                fresh = box.seal(box.open(sealed, context=context,
+                                          label=f"the bot token of {install.team_id}"),
+                                 context=context)
+                install.token_key_id, install.token_ciphertext = fresh.key_id, fresh.ciphertext
+                session.add(install)
                 count += 1
         return count
     finally:

@@ -22,6 +22,9 @@ from storage.db import transaction
 from storage.errors import NotFound
 from storage.models import Delivery, DeliveryKind, Destination, Owner, new_id
 
+STALE_FORM = ("This form has expired or was not opened by you: close it and use Send to email "
+              "on the message again.")
+
 
 class Refusal(XenoceptError):
     """A send the user must change: the text goes under the destination field."""
@@ -41,20 +44,25 @@ class SendChoice:
     dedupe_key: str  # Slack's view id + hash: a retried submit is the same send
 
 
-def draft_payload(shortcut: dict[str, Any]) -> str:
+def draft_payload(shortcut: dict[str, Any], *, prefill: str) -> str:
     channel = shortcut.get("channel") or {}
     message = shortcut.get("message") or {}
     return json.dumps({"channel_id": channel.get("id", ""), "channel_name": channel.get("name"),
-                       "message": message})
+                       "message": message, "prefill": prefill})
 
 
 async def accept_send(services: Services, *, owner: Owner, choice: SendChoice) -> Delivery | None:
     """Queue the send; None when this exact submit was already queued (a Slack retry)."""
     try:
         async with transaction(services.sessions) as session:
-            draft = await drafts.get_draft(session=session, owner=owner, draft_id=choice.draft_id)
+            try:
+                draft = await drafts.get_draft(session=session, owner=owner,
+                                               draft_id=choice.draft_id)
+            except NotFound:
+                raise Refusal(STALE_FORM) from None
             destination = await destinations.get_destination(
                 session=session, owner=owner, destination_id=choice.destination_id)
+            await deliveries.lock_owner(session=session, owner=owner)  # limits across instances
             await _check_limits(services, session, owner, destination)
             delivery = _delivery(owner, destination, json.loads(draft.payload_json), choice)
             await deliveries.enqueue(session=session, owner=owner, delivery=delivery)
@@ -75,14 +83,18 @@ async def _check_limits(services: Services, session: Any, owner: Owner,
     hourly = await deliveries.count_since(session=session, owner=owner,
                                           since=now - timedelta(hours=1))
     if hourly >= limits.user_sends_per_hour:
-        raise Refusal(f"You sent {hourly} emails in the last hour, the most allowed. Try again "
-                      "in a little while.")
+        raise Refusal(f"You sent {_emails(hourly)} in the last hour, the most allowed. Try "
+                      "again in a little while.")
     daily = await deliveries.count_since(session=session, owner=owner,
                                          since=now - timedelta(days=1),
                                          destination_id=destination.id)
     if daily >= limits.destination_sends_per_day:
-        raise Refusal(f"{destination.name} already sent {daily} emails today, the most allowed "
+        raise Refusal(f"{destination.name} already sent {_emails(daily)} today, the most allowed "
                       "(iCloud accepts 1,000 a day per account). Try again tomorrow.")
+
+
+def _emails(count: int) -> str:
+    return "1 email" if count == 1 else f"{count} emails"
 
 
 def _delivery(owner: Owner, destination: Destination, draft: dict[str, Any],
@@ -93,7 +105,8 @@ def _delivery(owner: Owner, destination: Destination, draft: dict[str, Any],
         message_ts=str(message.get("ts", "")),
         thread_ts=message.get("thread_ts") or (message.get("ts") if message.get("reply_count")
                                                else None),
-        scope=choice.scope, subject=choice.subject, note=choice.note, message=message)
+        scope=choice.scope, subject=choice.subject, note=choice.note, message=message,
+        subject_is_prefill=choice.subject == draft.get("prefill"))
     where = f"#{request.channel_name}" if request.channel_name and request.channel_id[:1] in (
         "C", "G") else "a conversation"
     what = "Thread" if choice.scope == "thread" else "Message"
@@ -107,10 +120,18 @@ def _delivery(owner: Owner, destination: Destination, draft: dict[str, Any],
 
 
 async def resend_only_message(services: Services, *, owner: Owner, delivery_id: str) -> Delivery:
-    """After a not-in-channel failure: the shortcut's own message, no history needed."""
+    """After a not-in-channel failure: the shortcut's own message, no history needed.
+
+    Once per failed delivery: a retried or repeated click returns the first resend.
+    """
     async with transaction(services.sessions) as session:
         failed = await deliveries.get_delivery(session=session, owner=owner,
                                                delivery_id=delivery_id)
+        key = f"only-message:{failed.id}"
+        earlier = await deliveries.find_by_dedupe_key(session=session, owner=owner,
+                                                      dedupe_key=key)
+        if earlier is not None:
+            return earlier
         destination = await destinations.get_destination(
             session=session, owner=owner, destination_id=failed.destination_id)
         request = SendRequest.load(failed.request_json)
@@ -121,7 +142,7 @@ async def resend_only_message(services: Services, *, owner: Owner, delivery_id: 
             destination_id=destination.id, destination_name=destination.name,
             kind=DeliveryKind.SESSION, request_json=only.dump(),
             summary=failed.summary.replace("Thread", "Message"),
-            message_id=message_id_for(fresh_id, destination.from_address))
+            message_id=message_id_for(fresh_id, destination.from_address), dedupe_key=key)
         await deliveries.enqueue(session=session, owner=owner, delivery=delivery)
     services.wake_outbox()
     return delivery

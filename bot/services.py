@@ -11,9 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.crypto import SecretBox
 from bot.hostguard import HostGuard
+from bot.installations import WorkspaceClients
 from bot.mail.smtp import Mailer
 from bot.settings import Settings
 from storage.db import SessionFactory
+from storage.models import Delivery
 
 
 def utc_now() -> datetime:
@@ -28,6 +30,14 @@ class Services:
     box: SecretBox
     guard: HostGuard
     mailer: Mailer
-    slack: AsyncWebClient  # bot-token client for work after the ack
+    slack: AsyncWebClient  # bot-token client for work after the ack (tokenless with OAuth)
     clock: Callable[[], datetime] = field(default=utc_now)
     wake_outbox: Callable[[], None] = field(default=lambda: None)
+    workspaces: WorkspaceClients | None = None  # installs through OAuth: a token per workspace
+
+    async def slack_of(self, delivery: Delivery) -> AsyncWebClient:
+        """The bot client of the delivery's workspace: the one token, or its installation's."""
+        if self.workspaces is None:
+            return self.slack
+        return await self.workspaces.client(team_id=delivery.team_id,
+                                            enterprise_id=delivery.enterprise_id)

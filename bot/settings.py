@@ -25,6 +25,10 @@ WHERE_TO_GET = {
     "SLACK_APP_TOKEN": "create an App-Level Token with the connections:write scope under your "
     "app's Basic Information → App-Level Tokens (xapp-…)",
     "SLACK_SIGNING_SECRET": "copy the Signing Secret from your app's Basic Information page",
+    "SLACK_CLIENT_ID": "copy the Client ID from your app's Basic Information → App Credentials "
+    "(only to install in many workspaces through OAuth)",
+    "SLACK_CLIENT_SECRET": "copy the Client Secret from your app's Basic Information → App "
+    "Credentials (only to install in many workspaces through OAuth)",
     "SLACK_API_URL": "leave it unset for slack.com, or give the Web API base URL, "
     "e.g. https://slack-gov.com/api/",
     "XENOCEPT_DATABASE_URL": "leave it unset for a SQLite file in your data directory, or give "
@@ -63,8 +67,12 @@ class Settings(BaseSettings):
         200, ge=1, validation_alias="XENOCEPT_DESTINATION_SENDS_PER_DAY"
     )
     log_level: str = Field("INFO", validation_alias="XENOCEPT_LOG_LEVEL")
+    lease_seconds: float = Field(60.0, gt=0, validation_alias="XENOCEPT_LEASE_SECONDS")
+    slack_client_id: str | None = Field(None, validation_alias="SLACK_CLIENT_ID")
+    slack_client_secret: SecretStr | None = Field(None, validation_alias="SLACK_CLIENT_SECRET")
 
-    @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", "secret_key")
+    @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", "secret_key",
+                     "slack_client_secret")
     @classmethod
     def _no_placeholders(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value().strip():
@@ -92,13 +100,35 @@ class Settings(BaseSettings):
         path = Path(platformdirs.user_data_dir("xenocept", appauthor=False)) / "xenocept.db"
         return f"sqlite+aiosqlite:///{path}"
 
+    @property
+    def installs_through_oauth(self) -> bool:
+        """Many workspaces: app credentials and no bot token (each install brings its own)."""
+        return bool(self.slack_client_id or self.slack_client_secret) and not self.slack_bot_token
+
     def require(self, mode: RunMode) -> None:
         """Refuse to start without what ``mode`` needs."""
+        if self.slack_bot_token and (self.slack_client_id or self.slack_client_secret):
+            raise SettingsError(
+                "Set either SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
+                "SLACK_CLIENT_SECRET (installs through Slack's OAuth), not both.")
+        if self.installs_through_oauth:
+            self._require_oauth(mode)
+            return
         self._require_token("SLACK_BOT_TOKEN", self.slack_bot_token, "xoxb-")
         if mode is RunMode.SOCKET:
             self._require_token("SLACK_APP_TOKEN", self.slack_app_token, "xapp-")
         else:
             self._require_token("SLACK_SIGNING_SECRET", self.slack_signing_secret, "")
+
+    def _require_oauth(self, mode: RunMode) -> None:
+        if mode is RunMode.SOCKET:
+            raise SettingsError(
+                "Installing through OAuth (SLACK_CLIENT_ID) needs `xenocept run --http`: "
+                "Slack sends installers' browsers to /slack/install and /slack/oauth_redirect.")
+        if not self.slack_client_id:
+            raise SettingsError(f"SLACK_CLIENT_ID is not set: {WHERE_TO_GET['SLACK_CLIENT_ID']}.")
+        self._require_token("SLACK_CLIENT_SECRET", self.slack_client_secret, "")
+        self._require_token("SLACK_SIGNING_SECRET", self.slack_signing_secret, "")
 
     @staticmethod
     def _require_token(name: str, value: SecretStr | None, prefix: str) -> None:

@@ -1,6 +1,6 @@
 """Storage for Xenocept for Slack: SQLModel tables and owner-scoped repositories."""
 
-from storage.errors import DuplicateName, NotFound, StorageError
+from storage.errors import DuplicateName, NotFound, SchemaOutOfDate, StorageError
 from storage.models import (
     Delivery,
     DeliveryKind,
@@ -21,6 +21,7 @@ __all__ = [
     "DuplicateName",
     "NotFound",
     "Owner",
+    "SchemaOutOfDate",
     "ScreenshotMode",
     "Security",
     "StorageError",

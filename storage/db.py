@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -31,7 +30,11 @@ def create_engine(url: str) -> AsyncEngine:
     path = sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url)
+    # A SQLite file takes one writer at a time; with several pooled connections, concurrent
+    # writers wait in SQLite's busy handler, which sleeps (up to 100 ms a try): under a
+    # burst of sends some acks took seconds. One connection queues them in order instead.
+    pooling: dict[str, Any] = {"pool_size": 1, "max_overflow": 0} if path is not None else {}
+    engine = create_async_engine(url, **pooling)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
@@ -48,8 +51,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 async def create_tables(engine: AsyncEngine) -> None:
-    async with engine.begin() as connection:
-        await connection.run_sync(SQLModel.metadata.create_all)
+    """Create (or bring up to date) every table by running the migrations."""
+    from storage.migrate import upgrade
+
+    await upgrade(engine)
 
 
 def session_factory(engine: AsyncEngine) -> SessionFactory:

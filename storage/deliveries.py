@@ -19,6 +19,7 @@ from storage.models import Delivery, DeliveryKind, DeliveryStatus, Owner
 
 async def enqueue(*, session: AsyncSession, owner: Owner, delivery: Delivery) -> Delivery:
     delivery.team_id, delivery.user_id = owner.team_id, owner.user_id
+    delivery.enterprise_id = owner.enterprise_id
     session.add(delivery)
     await session.flush()
     return delivery
@@ -101,19 +102,22 @@ async def release_claims(*, session: AsyncSession) -> int:
 async def claim_due(
     *, session: AsyncSession, worker_id: str, now: datetime, lease: timedelta, limit: int
 ) -> Sequence[Delivery]:
-    """Claim due rows (queued, or in flight with an expired lease) for this worker."""
+    """Claim due rows (queued, or in flight with an expired lease) for this worker.
+
+    PostgreSQL (several instances): ``SELECT … FOR UPDATE SKIP LOCKED`` hands each row to
+    one claimer and lets the others take the next rows instead of waiting. SQLite (one
+    process, one writer at a time): the status check in the UPDATE makes the claim atomic.
+    """
     due = or_(
         (col(Delivery.status) == DeliveryStatus.QUEUED) & (col(Delivery.next_attempt_at) <= now),
         (col(Delivery.status) == DeliveryStatus.SENDING) & (col(Delivery.lease_until) < now),
     )
-    ids = (
-        await session.exec(
-            select(Delivery.id).where(due).order_by(col(Delivery.next_attempt_at)).limit(limit)
-        )
-    ).all()
+    candidates = select(Delivery.id).where(due).order_by(col(Delivery.next_attempt_at))
+    if (await session.connection()).dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    ids = (await session.exec(candidates.limit(limit))).all()
     if not ids:
         return []
-    # The status check in the UPDATE makes the claim atomic against another claimer.
     await session.exec(
         update(Delivery)
         .where(col(Delivery.id).in_(ids), due)
@@ -126,14 +130,55 @@ async def claim_due(
     return result.all()
 
 
-async def next_due_at(*, session: AsyncSession) -> datetime | None:
+async def renew_leases(
+    *, session: AsyncSession, worker_id: str, until: datetime
+) -> int:
+    """Keep this worker's in-flight claims alive (a live instance never loses them)."""
     result = await session.exec(
-        select(Delivery.next_attempt_at)
+        update(Delivery)
+        .where(col(Delivery.claimed_by) == worker_id,
+               col(Delivery.status) == DeliveryStatus.SENDING)
+        .values(lease_until=until)
+    )
+    return int(result.rowcount or 0)
+
+
+async def next_due_at(*, session: AsyncSession) -> datetime | None:
+    """When the next row falls due: queued, or in flight under a lease that will expire."""
+    queued = (await session.exec(
+        select(func.min(Delivery.next_attempt_at))
         .where(Delivery.status == DeliveryStatus.QUEUED)
-        .order_by(col(Delivery.next_attempt_at))
-        .limit(1)
+    )).one()
+    leased = (await session.exec(
+        select(func.min(Delivery.lease_until))
+        .where(Delivery.status == DeliveryStatus.SENDING)
+    )).one()
+    known = [moment for moment in (queued, leased) if moment is not None]
+    return min(known) if known else None
+
+
+async def find_by_dedupe_key(
+    *, session: AsyncSession, owner: Owner, dedupe_key: str
+) -> Delivery | None:
+    """The delivery an earlier copy of the same Slack request queued, if any."""
+    result = await session.exec(
+        select(Delivery).where(
+            Delivery.dedupe_key == dedupe_key,
+            Delivery.team_id == owner.team_id,
+            Delivery.user_id == owner.user_id,
+        )
     )
     return result.first()
+
+
+async def lock_owner(*, session: AsyncSession, owner: Owner) -> None:
+    """Serialise one owner's accepts across instances (rate limits count, then insert).
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite has one writer at a time anyway.
+    """
+    if (await session.connection()).dialect.name == "postgresql":
+        await session.exec(select(func.pg_advisory_xact_lock(
+            func.hashtextextended(f"xenocept:{owner.team_id}:{owner.user_id}", 0))))
 
 
 async def load_claimed(*, session: AsyncSession, delivery_id: str, worker_id: str) -> Delivery:

@@ -60,6 +60,7 @@ async def create_destination(
         id=destination_id,
         team_id=owner.team_id,
         user_id=owner.user_id,
+        enterprise_id=owner.enterprise_id,
         name_key=fields.name.casefold(),
         secret_key_id=secret_key_id,
         secret_ciphertext=secret_ciphertext,

@@ -13,7 +13,8 @@ from storage.models import Draft, Owner
 
 
 async def create_draft(*, session: AsyncSession, owner: Owner, payload_json: str) -> Draft:
-    draft = Draft(team_id=owner.team_id, user_id=owner.user_id, payload_json=payload_json)
+    draft = Draft(team_id=owner.team_id, user_id=owner.user_id,
+                  enterprise_id=owner.enterprise_id, payload_json=payload_json)
     session.add(draft)
     await session.flush()
     return draft

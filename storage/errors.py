@@ -2,7 +2,8 @@
 
 StorageError
 ├── NotFound        no row with that id or name belongs to the requesting owner
-└── DuplicateName   the owner already has a destination with that name
+├── DuplicateName   the owner already has a destination with that name
+└── SchemaOutOfDate the database needs `xenocept db upgrade` (or a newer Xenocept)
 """
 
 from __future__ import annotations
@@ -18,3 +19,20 @@ class NotFound(StorageError, LookupError):
 
 class DuplicateName(StorageError, ValueError):
     """The owner already uses this destination name."""
+
+
+class SchemaOutOfDate(StorageError):
+    """The database is not at the schema revision this version of Xenocept needs."""
+
+    def __init__(self, *, current: str | None, head: str, known: bool = True) -> None:
+        self.current, self.head = current, head
+        if current is None:
+            text = ("The database has no Xenocept tables yet: run `xenocept db upgrade` "
+                    "once before starting the bot.")
+        elif not known:
+            text = (f"The database schema is at revision {current}, newer than this version "
+                    f"of Xenocept knows ({head}): upgrade Xenocept on this machine.")
+        else:
+            text = (f"The database schema is out of date (revision {current}, this version "
+                    f"needs {head}): run `xenocept db upgrade` before starting the bot.")
+        super().__init__(text)

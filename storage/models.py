@@ -16,6 +16,14 @@ from typing import Any
 from sqlalchemy import Column, DateTime, Dialect, LargeBinary, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+# Constraint names are fixed so later migrations can name what they change on every engine.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+}
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -47,12 +55,23 @@ def when(**kwargs: Any) -> Any:
     return Field(sa_type=UTCDateTime, **kwargs)
 
 
+def enterprise_field() -> Any:
+    """The Enterprise Grid organisation of a row ("" outside Grid)."""
+    return Field(default="", index=True, sa_column_kwargs={"server_default": ""})
+
+
 @dataclass(frozen=True)
 class Owner:
-    """The Slack user a row belongs to: every repository call takes one."""
+    """The Slack user a row belongs to: every repository call takes one.
+
+    ``team_id`` is the workspace (Slack team ids are unique across Slack) and scopes every
+    query; ``enterprise_id`` (Enterprise Grid) is recorded on new rows so an org's data can
+    be found, and the right bot token chosen, when the app is installed per organisation.
+    """
 
     team_id: str
     user_id: str
+    enterprise_id: str = ""
 
 
 class Security(StrEnum):
@@ -86,6 +105,7 @@ class Destination(DestinationFields, table=True):
     id: str = Field(default_factory=new_id, primary_key=True)
     team_id: str = Field(index=True)
     user_id: str = Field(index=True)
+    enterprise_id: str = enterprise_field()
     name_key: str  # casefolded name: names are unique per user regardless of case
     secret_key_id: str
     secret_ciphertext: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
@@ -119,6 +139,7 @@ class Delivery(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True)
     team_id: str = Field(index=True)
     user_id: str = Field(index=True)
+    enterprise_id: str = enterprise_field()
     destination_id: str = Field(index=True)
     destination_name: str
     kind: DeliveryKind
@@ -149,5 +170,39 @@ class Draft(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True)
     team_id: str = Field(index=True)
     user_id: str = Field(index=True)
+    enterprise_id: str = enterprise_field()
     payload_json: str
     created_at: datetime = when(default_factory=utcnow, index=True)
+
+
+class Installation(SQLModel, table=True):
+    """The app installed in one workspace (or one Grid organisation) through Slack's OAuth.
+
+    Only the bot token is kept, sealed like SMTP passwords (bound to enterprise and team).
+    """
+
+    __table_args__ = (UniqueConstraint("enterprise_id", "team_id"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    enterprise_id: str = Field(default="", index=True)
+    team_id: str = Field(default="", index=True)  # "" for an organisation-wide install
+    is_enterprise_install: bool = False
+    app_id: str | None = None
+    enterprise_name: str | None = None
+    team_name: str | None = None
+    bot_id: str | None = None
+    bot_user_id: str | None = None
+    bot_scopes: str = ""
+    installer_user_id: str = ""
+    token_key_id: str
+    token_ciphertext: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    installed_at: datetime = when(default_factory=utcnow)
+
+
+class OAuthState(SQLModel, table=True):
+    """An OAuth ``state`` handed to an installer's browser, valid once until it expires."""
+
+    __tablename__ = "oauth_state"
+
+    state: str = Field(primary_key=True)
+    expires_at: datetime = when(index=True)

@@ -22,10 +22,12 @@ from tests.support.harness import (
     running_app,
 )
 from tests.support.icloud_smtpd import Account, ICloudLikeServer
+from tests.support.postgres import PostgresServer, find_binaries
 from tests.support.slack_requests import SlackRequests
 from tests.support.slack_standin import SlackStandIn
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
+ENGINES = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(scope="session")
@@ -94,3 +96,38 @@ async def harness(
         yield Harness(app=app, http=http, slack=slack, smtp=icloud,
                       requests=SlackRequests(SIGNING_SECRET),
                       database_path=tmp_path / "data" / "xenocept.db")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for this session (this xdist worker), started on demand."""
+    import os
+
+    binaries = find_binaries()
+    if binaries is None:
+        reason = ("PostgreSQL's server binaries (initdb, pg_ctl) are not installed under "
+                  "/usr/lib/postgresql/*/bin: apt-get install postgresql")
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI must run these tests)")
+        pytest.skip(reason)
+    server = PostgresServer(binaries)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'data' / 'xenocept.db'}"
+
+
+@pytest.fixture(params=ENGINES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty-of-rows, migrated database on each engine (SQLite file, PostgreSQL)."""
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path)
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    with server.database() as url:
+        yield url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
@@ -21,6 +22,12 @@ class Composed:
 
 class SessionComposer(Protocol):
     async def compose(self, delivery: Delivery, destination: Destination) -> Composed: ...
+
+    def expect(self, deliveries: Sequence[Delivery]) -> None:
+        """The order ``compose`` will be called in (it may read ahead)."""
+
+    def forget(self, deliveries: Sequence[Delivery]) -> None:
+        """Those deliveries are done or abandoned: drop anything read ahead for them."""
 
 
 async def compose_test(services: Services, delivery: Delivery, destination: Destination,

@@ -1,10 +1,12 @@
 """The outbox worker: claims due deliveries, sends them, reports in Slack.
 
 A delivery row is written (and committed) before Slack gets its ack, so nothing
-acknowledged is lost: at start-up the worker takes back rows that were in flight
-when the process died. Transient failures (network, TLS drop, 4xx) are retried with
-exponential backoff and jitter; permanent ones (5xx) stop at once. Deliveries to the
-same destination that are due together share one SMTP connection.
+acknowledged is lost. Claims are leases: a live worker renews its own, and a worker that
+died (its lease expired) has its rows taken over by any instance on the same database; a
+SQLite bot, the only process on its file, takes back everything in flight at start-up.
+Transient failures (network, TLS drop, 4xx) are retried with exponential backoff and
+jitter; permanent ones (5xx) stop at once. Deliveries to the same destination that are
+due together share one SMTP connection.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
+import socket
 import time
 import uuid
 from collections import defaultdict
@@ -46,18 +50,20 @@ log = logging.getLogger(__name__)
 class Outbox:
     def __init__(
         self, services: Services, *, sessions_composer: SessionComposer | None = None,
-        lease: timedelta = timedelta(minutes=10), batch_size: int = 50, parallel: int = 4,
+        lease: timedelta = timedelta(minutes=1), batch_size: int = 50, parallel: int = 4,
     ) -> None:
         self._services = services
         self._composer = sessions_composer
         self._lease = lease
         self._batch_size = batch_size
         self._parallel = asyncio.Semaphore(parallel)
-        self._status = StatusReporter(slack=services.slack, sessions=services.sessions)
+        self._status = StatusReporter(slack=services.slack_of, sessions=services.sessions)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._renewer: asyncio.Task[None] | None = None
         self._stopping = False
-        self.worker_id = uuid.uuid4().hex
+        # Readable in the database: which host and process holds a claim.
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
     def wake(self) -> None:
         self._wake.set()
@@ -69,20 +75,25 @@ class Outbox:
             if released:
                 log.info("picked up %d deliveries that were in flight", released)
         self._task = asyncio.create_task(self._run(), name="xenocept-outbox")
+        self._renewer = asyncio.create_task(self._renew_leases(), name="xenocept-leases")
 
     async def stop(self, *, grace: float = 5.0) -> None:
         """Let the current pass finish (its rows stay claimed if cut short), then stop."""
-        if self._task is None:
-            return
-        self._stopping = True
-        self.wake()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), grace)
-        except TimeoutError:
-            self._task.cancel()
+        if self._task is not None:
+            self._stopping = True
+            self.wake()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), grace)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+            self._task = None
+        if self._renewer is not None:  # rows cut short keep their lease until it expires
+            self._renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        self._task = None
+                await self._renewer
+            self._renewer = None
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -93,6 +104,19 @@ class Outbox:
                 claimed = 0
             if not claimed and not self._stopping:
                 await self._sleep_until_due()
+
+    async def _renew_leases(self) -> None:
+        """Every third of a lease, push this worker's claims one lease further."""
+        period = self._lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(period)
+            try:
+                async with transaction(self._services.sessions) as session:
+                    await deliveries.renew_leases(
+                        session=session, worker_id=self.worker_id,
+                        until=self._services.clock() + self._lease)
+            except Exception:  # the next round tries again; the lease still has 2/3 left
+                log.exception("could not renew delivery leases")
 
     async def _sleep_until_due(self) -> None:
         async with transaction(self._services.sessions) as session:
@@ -119,10 +143,15 @@ class Outbox:
     async def _deliver_group(self, group: Sequence[Delivery]) -> None:
         async with self._parallel:
             connection: SmtpConnection | None = None
+            sessions = [d for d in group if d.kind is DeliveryKind.SESSION]
+            if self._composer is not None:
+                self._composer.expect(sessions)  # it reads the next thread while one sends
             try:
                 for delivery in group:
                     connection = await self._deliver(delivery, connection)
             finally:
+                if self._composer is not None:
+                    self._composer.forget(sessions)
                 if connection is not None:
                     await connection.close()
 
@@ -172,7 +201,7 @@ class Outbox:
     async def _compose(self, delivery: Delivery, destination: Destination) -> Composed:
         if delivery.kind is DeliveryKind.SESSION and self._composer is not None:
             return await self._composer.compose(delivery, destination)
-        person = await People(self._services.slack).get(delivery.user_id)
+        person = await People(await self._services.slack_of(delivery)).get(delivery.user_id)
         return await compose_test(self._services, delivery, destination,
                                   user_name=person.name, time_zone=person.time_zone)
 
@@ -253,7 +282,8 @@ class Outbox:
         if delivery.kind is not DeliveryKind.TEST:
             return
         owner = Owner(delivery.team_id, delivery.user_id)
-        await publish_home(self._services.sessions, self._services.slack, owner)
+        await publish_home(self._services.sessions, await self._services.slack_of(delivery),
+                           owner)
 
     def _backoff(self, attempts: int) -> float:
         base = self._services.settings.retry_base_seconds
@@ -290,4 +320,5 @@ def is_transient(error: BaseException) -> bool:
 
 def target_of(destination: Destination) -> Target:
     preset = preset_for_host(destination.smtp_host) or preset_for(destination.provider)
-    return Target(preset=preset, host=destination.smtp_host, port=destination.smtp_port)
+    return Target(preset=preset, host=destination.smtp_host, port=destination.smtp_port,
+                  username=destination.username)

@@ -6,20 +6,23 @@ everything needed to fetch and render later, and nothing secret.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from typing import Any, Literal
 
 import aiohttp
 
 from bot.delivery.compose import ICLOUD_SIZE_LIMIT, Composed
-from bot.render import default_subject, render_email
+from bot.render import default_subject, render_email, session_in
 from bot.render.model import Conversation, RenderedEmail
 from bot.services import Services
 from bot.slackdata import files
 from bot.slackdata.fetch import DOWNLOAD_TIMEOUT, fetch_conversation
-from bot.slackdata.users import People
+from bot.slackdata.users import People, PeopleCache
 from storage.models import Delivery, Destination
 
 Scope = Literal["thread", "message"]
@@ -39,6 +42,13 @@ class SendRequest:
     subject: str
     note: str | None
     message: dict[str, Any] = field(default_factory=dict)  # the shortcut payload's message
+    subject_is_prefill: bool = False  # the user kept the subject we suggested
+
+    def subject_for(self, conversation: Conversation) -> str:
+        """The user's subject; a session's first Note when they kept our suggestion."""
+        if not self.subject or (self.subject_is_prefill and session_in(conversation)):
+            return default_subject(conversation)
+        return self.subject
 
     def dump(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -50,18 +60,44 @@ class SendRequest:
 
 
 class SlackSessionComposer:
-    """Fetches the conversation from Slack and renders it."""
+    """Fetches the conversation from Slack and renders it.
+
+    Deliveries that go out back to back (``expect``) are read one ahead: while one session
+    renders and travels over SMTP, the next one's thread is already being read from Slack.
+    """
 
     def __init__(self, services: Services) -> None:
         self._services = services
+        self._people = PeopleCache()  # users.info answers shared by the deliveries
+        self._following: dict[str, Delivery] = {}
+        self._ahead: dict[str, asyncio.Task[Conversation]] = {}
+
+    def expect(self, deliveries: Sequence[Delivery]) -> None:
+        for current, following in pairwise(deliveries):
+            self._following[current.id] = following
+
+    def forget(self, deliveries: Sequence[Delivery]) -> None:
+        for delivery in deliveries:
+            self._following.pop(delivery.id, None)
+            task = self._ahead.pop(delivery.id, None)
+            if task is not None:
+                task.cancel()
 
     async def compose(self, delivery: Delivery, destination: Destination) -> Composed:
         request = SendRequest.load(delivery.request_json)
-        conversation = await self.fetch(delivery, request)
+        following = self._following.pop(delivery.id, None)
+        if following is not None and following.id not in self._ahead:
+            self._ahead[following.id] = task = asyncio.create_task(
+                self.fetch(following, SendRequest.load(following.request_json)),
+                name=f"xenocept-read-ahead-{following.id}")
+            # A read-ahead nobody awaits (its delivery gone) must not log "never retrieved".
+            task.add_done_callback(lambda done: done.cancelled() or done.exception())
+        ahead = self._ahead.pop(delivery.id, None)
+        conversation = await (ahead if ahead is not None else self.fetch(delivery, request))
         thread_ts = request.thread_ts or request.message_ts
         rendered = render_email(
             conversation=conversation, note=request.note,
-            subject=request.subject or default_subject(conversation),
+            subject=request.subject_for(conversation),
             sender=destination.from_address, recipients=destination.recipients,
             message_id=delivery.message_id,
             references=[thread_reference(delivery.team_id, request.channel_id, thread_ts)],
@@ -72,8 +108,8 @@ class SlackSessionComposer:
 
     async def fetch(self, delivery: Delivery, request: SendRequest) -> Conversation:
         """The conversation, names resolved in the sending user's time zone."""
-        client = self._services.slack
-        people = People(client)
+        client = await self._services.slack_of(delivery)
+        people = People(client, shared=self._people)
         viewer = await people.get(delivery.user_id)
         async with aiohttp.ClientSession(timeout=DOWNLOAD_TIMEOUT) as http:
             return await fetch_conversation(

@@ -8,6 +8,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.hostguard import allows_loopback
 from bot.services import Services
 from bot.views.messages import Message
 from storage.models import Owner
@@ -23,11 +24,17 @@ def services_of(context: AsyncBoltContext) -> Services:
     return services
 
 
+def local_hosts_allowed(context: AsyncBoltContext) -> bool:
+    """Whether the operator allows local SMTP hosts (Proton Mail Bridge, a Postfix relay)."""
+    return allows_loopback(services_of(context).settings.allowed_smtp_hosts)
+
+
 def owner_of(context: AsyncBoltContext) -> Owner:
     """The requesting user; the workspace (or org, for org-wide installs) scopes them."""
     team = context.team_id or context.enterprise_id or ""
     assert context.user_id, "every interaction we handle names its user"
-    return Owner(team_id=team, user_id=context.user_id)
+    return Owner(team_id=team, user_id=context.user_id,
+                 enterprise_id=context.enterprise_id or "")
 
 
 async def reply_privately(

@@ -6,6 +6,7 @@ from bot.render.email import (
     format_time,
     human_size,
     render_email,
+    session_in,
 )
 from bot.render.headers import clean_filename, clean_header
 from bot.render.model import (
@@ -57,6 +58,7 @@ __all__ = [
     "parse_session",
     "png",
     "render_email",
+    "session_in",
     "to_html",
     "to_plain",
 ]

@@ -24,13 +24,14 @@ from bot.render.headers import clean_filename, clean_header, clean_mimetype
 from bot.render.model import (
     ChatMessage,
     Conversation,
+    Directory,
     FileItem,
     LegacyAttachment,
     Note,
     RenderedEmail,
     Session,
 )
-from bot.render.mrkdwn import LINK_STYLE, safe_href, to_html, to_plain, unescape
+from bot.render.mrkdwn import LINK_STYLE, safe_href, to_html_and_plain, to_plain, unescape
 from bot.render.session import find_session, match_session
 
 ScreenshotMode = Literal["inline", "attached"]
@@ -158,9 +159,34 @@ class _Asset:
         return encoded + 2 * math.ceil(encoded / 76) + 300 + 3 * len(self.filename) + markup
 
 
+class _Markup:
+    """Each distinct Slack text converted once per render, to HTML and plain text together.
+
+    A render builds the email at least once and, when trimming to the size limit, many
+    times; the conversion of the messages' mrkdwn is the same every time.
+    """
+
+    def __init__(self, directory: Directory) -> None:
+        self._directory = directory
+        self._done: dict[str, tuple[str, str]] = {}
+
+    def _both(self, text: str) -> tuple[str, str]:
+        done = self._done.get(text)
+        if done is None:
+            done = self._done[text] = to_html_and_plain(text, self._directory)
+        return done
+
+    def html(self, text: str) -> str:
+        return self._both(text)[0]
+
+    def plain(self, text: str) -> str:
+        return self._both(text)[1]
+
+
 @dataclass(frozen=True)
 class _Layout:
     conversation: Conversation
+    markup: _Markup
     note: str | None
     subject: str
     mode: ScreenshotMode
@@ -320,11 +346,10 @@ def _html_author(message: ChatMessage) -> str:
 
 
 def _html_legacy(attachment: LegacyAttachment, layout: _Layout) -> str:
-    directory = layout.conversation.directory
     title = unescape(attachment.title)
     parts = [f"<div><b>{_link(attachment.title_link, title)}</b></div>"] if title else []
     if attachment.text:
-        parts.append(f"<div>{to_html(attachment.text, directory)}</div>")
+        parts.append(f"<div>{layout.markup.html(attachment.text)}</div>")
     if not parts and attachment.fallback:
         parts.append(f"<div>{_esc(unescape(attachment.fallback))}</div>")
     style = "border-left:4px solid #dddddd;padding:2px 0 2px 10px;margin-top:6px"
@@ -448,10 +473,9 @@ def _problem_text(reason: str) -> str:
 
 
 def _html_message(layout: _Layout, item: _Item) -> str:
-    directory = layout.conversation.directory
     parts = [_html_author(item.message)]
     if item.text:
-        parts.append(f'<div style="margin-top:4px">{to_html(item.text, directory)}</div>')
+        parts.append(f'<div style="margin-top:4px">{layout.markup.html(item.text)}</div>')
     parts.extend(_html_legacy(a, layout) for a in item.message.attachments)
     if item.session is not None:
         parts.append(_html_session(layout, item, item.session))
@@ -530,7 +554,7 @@ def _plain_legacy(attachment: LegacyAttachment, layout: _Layout) -> str:
     title = unescape(attachment.title)
     lines = [f"{title} ({attachment.title_link})" if title and attachment.title_link else title]
     if attachment.text:
-        lines.append(to_plain(attachment.text, layout.conversation.directory))
+        lines.append(layout.markup.plain(attachment.text))
     if not any(lines):
         lines = [unescape(attachment.fallback)]
     text = "\n".join(line for line in lines if line)
@@ -589,7 +613,7 @@ def _plain_message(layout: _Layout, item: _Item) -> str:
     if safe_href(message.permalink):
         parts[0] += f"\nLink: {message.permalink}"
     if item.text:
-        parts.append(to_plain(item.text, layout.conversation.directory))
+        parts.append(layout.markup.plain(item.text))
     parts.extend(filter(None, (_plain_legacy(a, layout) for a in message.attachments)))
     if item.session is not None:
         parts.append(_plain_session(layout, item, item.session))
@@ -672,8 +696,30 @@ def _build(layout: _Layout, env: _Envelope) -> EmailMessage:
     return message
 
 
-def _size(layout: _Layout, env: _Envelope) -> int:
-    return len(_build(layout, env).as_bytes())
+class _Builder:
+    """Builds layouts for one render, measuring each; the last one is kept.
+
+    The fitting steps measure the same layout again (text fits → assets none → final), so
+    remembering the last build turns three builds and serialisations into one. Only one is
+    kept: the trimming searches build many large candidates.
+    """
+
+    def __init__(self, env: _Envelope) -> None:
+        self.env = env
+        self._last: tuple[tuple[object, ...], _Layout, EmailMessage, int] | None = None
+
+    def build(self, layout: _Layout) -> tuple[EmailMessage, int]:
+        # Within one render only the items, the omitted count and the included parts vary
+        # (the assets are computed once), so they identify what a build produces.
+        key = (tuple(id(item) for item in layout.items), layout.omitted, layout.included)
+        if self._last is None or self._last[0] != key:
+            message = _build(layout, self.env)
+            # ``layout`` is kept so the ids in ``key`` stay those of live items.
+            self._last = (key, layout, message, len(message.as_bytes()))
+        return self._last[2], self._last[3]
+
+    def size(self, layout: _Layout) -> int:
+        return self.build(layout)[1]
 
 
 # ---------------------------------------------------------------- fitting into the size limit
@@ -698,40 +744,40 @@ def _shorten(item: _Item, cut: int) -> _Item:
     return replace(item, text=kept + "… [shortened to fit the mail size limit]")
 
 
-def _fit_parent(layout: _Layout, env: _Envelope, limit: int) -> _Layout:
+def _fit_parent(layout: _Layout, builder: _Builder, limit: int) -> _Layout:
     parent = layout.items[0]
 
     def shortened(cut: int) -> _Layout:
         return replace(layout, items=(_shorten(parent, cut),))
 
-    cut = _smallest(1, len(parent.text), lambda n: _size(shortened(n), env) <= limit)
+    cut = _smallest(1, len(parent.text), lambda n: builder.size(shortened(n)) <= limit)
     if cut is not None:
         return shortened(cut)
     return replace(layout, items=(), omitted=len(layout.conversation.messages))
 
 
-def _fit_text(layout: _Layout, env: _Envelope, limit: int) -> _Layout:
+def _fit_text(layout: _Layout, builder: _Builder, limit: int) -> _Layout:
     """Leave out the oldest replies (then shorten the parent) until the text fits."""
-    if not layout.items or _size(layout, env) <= limit:
+    if not layout.items or builder.size(layout) <= limit:
         return layout
     base = layout.items
 
     def fits(count: int) -> bool:
-        return _size(_drop_replies(layout, base, count), env) <= limit
+        return builder.size(_drop_replies(layout, base, count)) <= limit
 
     count = _smallest(1, len(base) - 1, fits)
     if count is not None:
         return _drop_replies(layout, base, count)
-    return _fit_parent(_drop_replies(layout, base, len(base) - 1), env, limit)
+    return _fit_parent(_drop_replies(layout, base, len(base) - 1), builder, limit)
 
 
-def _fit_assets(layout: _Layout, env: _Envelope, limit: int) -> _Layout:
+def _fit_assets(layout: _Layout, builder: _Builder, limit: int) -> _Layout:
     """Attach files greedily within the budget, then drop the largest until it really fits."""
     assets = _assets(layout.items, layout.mode)
     layout = replace(layout, assets=assets)
-    included = _allocate(assets, limit - _size(layout, env))
+    included = _allocate(assets, limit - builder.size(layout))
     candidate = replace(layout, included=included)
-    while included and _size(candidate, env) > limit:
+    while included and builder.size(candidate) > limit:
         largest = max(included, key=lambda key: assets[key].cost)
         included = included - {largest}
         candidate = replace(layout, included=included)
@@ -767,6 +813,7 @@ def render_email(
     env = _Envelope(cleaned, sender, tuple(recipients), message_id, tuple(references), sent_at)
     layout = _Layout(
         conversation=conversation,
+        markup=_Markup(conversation.directory),
         note=note,
         subject=cleaned,
         mode=screenshot_mode,
@@ -774,10 +821,11 @@ def render_email(
         items=tuple(_plan_item(m) for m in conversation.messages),
     )
     limit = int(size_limit * (1 - SIZE_MARGIN))
-    layout = _fit_assets(_fit_text(layout, env, limit), env, limit)
-    message = _build(layout, env)
+    builder = _Builder(env)
+    layout = _fit_assets(_fit_text(layout, builder, limit), builder, limit)
+    message, size = builder.build(layout)
     attached, linked = _counts(layout)
-    return RenderedEmail(message, len(message.as_bytes()), attached, linked, layout.omitted)
+    return RenderedEmail(message, size, attached, linked, layout.omitted)
 
 
 # ---------------------------------------------------------------- subjects
@@ -791,7 +839,8 @@ def _snippet(text: str, words: int = 8, chars: int = 60) -> str:
     return short + "…" if len(parts) > words else short
 
 
-def _first_session(conversation: Conversation) -> Session | None:
+def session_in(conversation: Conversation) -> Session | None:
+    """The first Xenocept session the conversation carries, if any."""
     for message in conversation.messages:
         found = find_session(message.files)
         if isinstance(found, Session):
@@ -801,7 +850,7 @@ def _first_session(conversation: Conversation) -> Session | None:
 
 def default_subject(conversation: Conversation) -> str:
     """ "Xenocept: first Note…" for sessions, else "#channel: first words…"."""
-    session = _first_session(conversation)
+    session = session_in(conversation)
     if session is not None:
         first = next((n.text.strip() for n in session.notes if n.text.strip()), "")
         headline = first.split("\n")[0] if first else session.session_id

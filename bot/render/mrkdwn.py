@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import emoji
@@ -36,6 +36,7 @@ LIST_STYLE = "margin:4px 0;padding-left:24px"
 _ENTITY_RE = re.compile(r"&(amp|lt|gt);")
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+_UNSAFE_URL_CHAR_RE = re.compile(r"[\x00-\x20\x7f]")  # controls and spaces
 _ANGLE_OR_ENTITY_RE = re.compile(r"<([^<>\n]+)>|&(amp|lt|gt);")
 _CODE_BLOCK_RE = re.compile(r"```(.*?)```", re.DOTALL)
 _QUOTE_ALL_RE = re.compile(r"^&gt;&gt;&gt;[ \t]?(.*)$")
@@ -81,7 +82,7 @@ def escape(text: str) -> str:
 
 def safe_href(url: str | None) -> str | None:
     """The URL when it may become a link (http, https, mailto), else None."""
-    if not url or any(ord(char) <= 0x20 or ord(char) == 0x7F for char in url):
+    if not url or _UNSAFE_URL_CHAR_RE.search(url):
         return None
     match = _SCHEME_RE.match(url)
     if match is None or match.group(1).lower() not in SAFE_SCHEMES:
@@ -316,48 +317,76 @@ def _blocks(text: str, d: Directory) -> Iterator[_Block]:
 # ---------------------------------------------------------------- block rendering
 
 
-def _inline_html(text: str, d: Directory) -> str:
-    return "".join(_html_node(node) for node in _parse_inline(text, d))
+Nodes = tuple[_Node, ...]
 
 
-def _inline_plain(text: str, d: Directory) -> str:
-    return "".join(_plain_node(node) for node in _parse_inline(text, d))
+@dataclass(frozen=True)
+class _Parsed:
+    """A block with each line's inline nodes parsed (none for code): parse once, render twice."""
+
+    block: _Block
+    inline: tuple[Nodes, ...]
 
 
-def _list_item_html(line: _Line, d: Directory) -> str:
+def _parse(text: str, d: Directory) -> list[_Parsed]:
+    return [
+        _Parsed(block, () if block.kind == "code"
+                else tuple(tuple(_parse_inline(line.text, d)) for line in block.lines))
+        for block in _blocks(text, d)
+    ]
+
+
+def _nodes_html(nodes: Nodes) -> str:
+    return "".join(_html_node(node) for node in nodes)
+
+
+def _nodes_plain(nodes: Nodes) -> str:
+    return "".join(_plain_node(node) for node in nodes)
+
+
+def _list_item_html(line: _Line, nodes: Nodes) -> str:
     value = f' value="{line.number}"' if line.kind == "number" else ""
     indent = f' style="margin-left:{20 * line.level}px"' if line.level else ""
-    return f"<li{value}{indent}>{_inline_html(line.text, d)}</li>"
+    return f"<li{value}{indent}>{_nodes_html(nodes)}</li>"
 
 
-def _block_html(block: _Block, d: Directory) -> str:
+def _block_html(parsed: _Parsed) -> str:
+    block = parsed.block
     if block.kind == "code":
         return f'<pre style="{PRE_STYLE}">{_esc(block.lines[0].text)}</pre>'
     if block.kind in ("bullet", "number"):
         tag = "ul" if block.kind == "bullet" else "ol"
-        items = "".join(_list_item_html(line, d) for line in block.lines)
+        items = "".join(_list_item_html(line, nodes)
+                        for line, nodes in zip(block.lines, parsed.inline, strict=True))
         return f'<{tag} style="{LIST_STYLE}">{items}</{tag}>'
-    body = "<br>".join(_inline_html(line.text, d) for line in block.lines)
+    body = "<br>".join(_nodes_html(nodes) for nodes in parsed.inline)
     if block.kind == "quote":
         return f'<blockquote style="{QUOTE_STYLE}">{body}</blockquote>'
     return body
 
 
-def _line_plain(line: _Line, d: Directory) -> str:
-    text = _inline_plain(line.text, d)
-    prefixes: dict[str, Callable[[_Line], str]] = {
-        "quote": lambda _: "> ",
-        "bullet": lambda item: "    " * item.level + "• ",
-        "number": lambda item: "    " * item.level + f"{item.number}. ",
-    }
-    prefix = prefixes.get(line.kind)
-    return (prefix(line) + text).rstrip() if prefix else text
+def _line_prefix(line: _Line) -> str | None:
+    if line.kind == "quote":
+        return "> "
+    if line.kind == "bullet":
+        return "    " * line.level + "• "
+    if line.kind == "number":
+        return "    " * line.level + f"{line.number}. "
+    return None
 
 
-def _block_plain(block: _Block, d: Directory) -> str:
+def _line_plain(line: _Line, nodes: Nodes) -> str:
+    text = _nodes_plain(nodes)
+    prefix = _line_prefix(line)
+    return (prefix + text).rstrip() if prefix is not None else text
+
+
+def _block_plain(parsed: _Parsed) -> str:
+    block = parsed.block
     if block.kind == "code":
         return f"```\n{block.lines[0].text}\n```"
-    return "\n".join(_line_plain(line, d) for line in block.lines)
+    return "\n".join(_line_plain(line, nodes)
+                     for line, nodes in zip(block.lines, parsed.inline, strict=True))
 
 
 # ---------------------------------------------------------------- public API
@@ -365,9 +394,15 @@ def _block_plain(block: _Block, d: Directory) -> str:
 
 def to_html(text: str, directory: Directory) -> str:
     """Slack mrkdwn as an HTML fragment; everything from Slack is escaped."""
-    return "".join(_block_html(block, directory) for block in _blocks(text, directory))
+    return "".join(_block_html(parsed) for parsed in _parse(text, directory))
 
 
 def to_plain(text: str, directory: Directory) -> str:
     """Slack mrkdwn as readable plain text."""
-    return "\n".join(_block_plain(block, directory) for block in _blocks(text, directory))
+    return "\n".join(_block_plain(parsed) for parsed in _parse(text, directory))
+
+
+def to_html_and_plain(text: str, directory: Directory) -> tuple[str, str]:
+    """Both renderings from one parse (what an email with both parts needs)."""
+    parsed = _parse(text, directory)
+    return ("".join(_block_html(p) for p in parsed), "\n".join(_block_plain(p) for p in parsed))

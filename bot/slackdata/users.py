@@ -1,7 +1,10 @@
-"""users.info, cached for the life of one delivery (or one batch)."""
+"""users.info, cached for one delivery and, between deliveries, for a few minutes."""
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -28,20 +31,64 @@ def person_from(user: dict[str, object]) -> Person:
     )
 
 
-class People:
-    """Looks people up once each; unknown or unreadable users keep their id as name."""
+class PeopleCache:
+    """users.info answers kept between deliveries for ``ttl`` seconds (at most ``size``).
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    A team forwarding many threads meets the same people in each: without this, every
+    delivery asks Slack again for every author (one call each, under Slack's rate limits).
+    Names and time zones change rarely; a few minutes of staleness is the price.
+    """
+
+    def __init__(self, *, ttl: float = 600.0, size: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl
+        self._size = size
+        self._clock = clock
+        self._entries: OrderedDict[str, tuple[float, Person]] = OrderedDict()
+
+    def get(self, user_id: str) -> Person | None:
+        entry = self._entries.get(user_id)
+        if entry is None:
+            return None
+        if entry[0] <= self._clock():
+            del self._entries[user_id]
+            return None
+        return entry[1]
+
+    def put(self, person: Person) -> None:
+        self._entries[person.user_id] = (self._clock() + self._ttl, person)
+        self._entries.move_to_end(person.user_id)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+
+class People:
+    """Looks people up once each; unknown or unreadable users keep their id as name.
+
+    With a ``shared`` cache, people another delivery looked up recently cost no call;
+    a failed lookup is remembered only for this delivery.
+    """
+
+    def __init__(self, client: AsyncWebClient, shared: PeopleCache | None = None) -> None:
         self._client = client
+        self._shared = shared
         self._cache: dict[str, Person] = {}
 
     async def get(self, user_id: str) -> Person:
         if user_id not in self._cache:
+            known = self._shared.get(user_id) if self._shared is not None else None
+            if known is not None:
+                self._cache[user_id] = known
+                return known
             try:
                 response = await self._client.users_info(user=user_id)
-                self._cache[user_id] = person_from(response["user"])
+                person = person_from(response["user"])
             except (SlackApiError, aiohttp.ClientError, OSError, TimeoutError):
                 self._cache[user_id] = Person(user_id=user_id, name=user_id, time_zone="UTC")
+            else:
+                self._cache[user_id] = person
+                if self._shared is not None:
+                    self._shared.put(person)
         return self._cache[user_id]
 
     def known(self) -> dict[str, str]:

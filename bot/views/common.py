@@ -26,6 +26,12 @@ def context(text: str) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=text[:2000])])
 
 
+def unavailable_note(labels: list[str], reason: str) -> ContextBlock:
+    """Providers not offered here, and why."""
+    return context(" and ".join(f"*{label}*" for label in labels)
+                   + f": not available here. {reason}")
+
+
 def button(
     text: str, action_id: str, value: str = "", *, style: str | None = None,
     confirm: ConfirmObject | None = None,

@@ -1,4 +1,4 @@
-"""The setup modal: one input per field of the iCloud guide's table."""
+"""The setup modal: the provider choice, then one input per field of the guide's table."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 
 from slack_sdk.models.blocks import (
+    Block,
     InputBlock,
     Option,
     PlainTextInputElement,
@@ -15,8 +16,9 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot import ids
-from bot.presets import Preset
-from bot.views.common import context
+from bot.forms import DestinationForm
+from bot.presets import Preset, not_offered, offered
+from bot.views.common import context, unavailable_note
 from storage.models import Destination, ScreenshotMode, Security
 
 SECURITY_LABELS = {
@@ -50,48 +52,97 @@ class FormMetadata:
             return cls(preset="icloud")
 
 
-def destination_modal(*, preset: Preset, destination: Destination | None = None) -> View:
+def destination_modal(
+    *, preset: Preset, destination: Destination | None = None, local_allowed: bool = False,
+    values: DestinationForm | None = None,
+) -> View:
+    """The setup modal for ``preset``: new (with the provider choice) or editing ``destination``.
+
+    ``values`` pre-fills the form (the user's own values after switching provider); the
+    password is never pre-filled.
+    """
     meta = FormMetadata(preset=preset.key, destination_id=destination.id if destination else None)
-    d = destination
-    blocks = [
-        context(f"*{preset.label}* · " + " ".join(
-            f"{n}. {step}" for n, step in enumerate(preset.setup_steps, 1))),
-        _text(ids.BLOCK_NAME, "Name", d.name if d else preset.default_name,
-              hint="How you pick this destination in Slack. Unique among yours."),
-        _text(ids.BLOCK_HOST, "SMTP Host", d.smtp_host if d else preset.host),
-        _text(ids.BLOCK_PORT, "SMTP Port", str(d.smtp_port if d else preset.port)),
-        _select(ids.BLOCK_SECURITY, "Security", SECURITY_LABELS,
-                d.security if d else preset.security),
-        _text(ids.BLOCK_USERNAME, "Username", d.username if d else "",
-              hint=preset.username_hint, placeholder="jane@icloud.com"
-              if preset.key == "icloud" else "you@example.com"),
-        _password(preset, editing=d is not None),
-        _text(ids.BLOCK_FROM, "From", d.from_address if d else "", optional=True,
-              hint="Left empty, From is the Username. " + preset.from_hint),
-        _text(ids.BLOCK_TO, "To", ", ".join(d.recipients) if d else "",
-              hint="Where sessions are delivered: one or more addresses, separated by commas.",
-              multiline=True),
-        _select(ids.BLOCK_SCREENSHOT, "Screenshot", SCREENSHOT_LABELS,
-                d.screenshot_mode if d else ScreenshotMode.INLINE,
-                hint="How a Xenocept session's annotated screenshot appears in the email."),
-    ]
+    form = values or initial_values(preset, destination)
+    choice = [] if destination else _provider_choice(preset, local_allowed)
     return View(
         type="modal",
         callback_id=ids.VIEW_DESTINATION_FORM,
-        title=PlainTextObject(text="Edit destination" if d else "Add email destination"),
+        title=PlainTextObject(text="Edit destination" if destination else "Add email destination"),
         submit=PlainTextObject(text="Save and test"),
         close=PlainTextObject(text="Cancel"),
         private_metadata=meta.dump(),
-        blocks=blocks,
+        blocks=[*choice, *_fields(preset, form, editing=destination is not None)],
     )
+
+
+def initial_values(preset: Preset, destination: Destination | None) -> DestinationForm:
+    if destination is None:
+        return DestinationForm(name=preset.default_name, host=preset.host, port=str(preset.port),
+                               security=preset.security.value,
+                               screenshot_mode=ScreenshotMode.INLINE.value)
+    d = destination
+    return DestinationForm(
+        name=d.name, host=d.smtp_host, port=str(d.smtp_port), security=str(d.security),
+        username=d.username, from_address=d.from_address, to=", ".join(d.recipients),
+        screenshot_mode=str(d.screenshot_mode))
+
+
+def _provider_choice(preset: Preset, local_allowed: bool) -> list[Block]:
+    options = [Option(value=p.key, label=p.label) for p in offered(local_allowed=local_allowed)]
+    chosen = next((o for o in options if o.value == preset.key), options[0])
+    blocks: list[Block] = [InputBlock(
+        block_id=ids.BLOCK_PROVIDER, label=PlainTextObject(text="Provider"), dispatch_action=True,
+        element=StaticSelectElement(action_id=ids.ACTION_CHOOSE_PROVIDER, options=options,
+                                    initial_option=chosen),
+        hint=PlainTextObject(text="Choosing one fills in its server settings; what you typed "
+                                  "in Username, From and To stays."),
+    )]
+    blocks += [unavailable_note([p.label for p in presets], reason)
+               for reason, presets in not_offered(local_allowed=local_allowed).items()]
+    return blocks
+
+
+def _fields(preset: Preset, form: DestinationForm, *, editing: bool) -> list[Block]:
+    # Fields the provider dictates get an action_id per provider: Slack keeps what was typed
+    # in an element whose block_id and action_id survive a views.update, so a new id is what
+    # lets the new provider's defaults show.
+    own = f"{ids.VALUE}.{preset.key}"
+    return [
+        context(f"*{preset.label}* · " + " ".join(
+            f"{n}. {step}" for n, step in enumerate(preset.setup_steps, 1))),
+        _text(ids.BLOCK_NAME, "Name", form.name, action_id=own,
+              hint="How you pick this destination in Slack. Unique among yours."),
+        _text(ids.BLOCK_HOST, "SMTP Host", form.host, action_id=own),
+        _text(ids.BLOCK_PORT, "SMTP Port", form.port, action_id=own, hint=_port_hint(preset)),
+        _select(ids.BLOCK_SECURITY, "Security", SECURITY_LABELS, form.security, action_id=own),
+        _text(ids.BLOCK_USERNAME, "Username", form.username, hint=preset.username_hint,
+              placeholder=f"jane@{preset.example_domain}" if preset.full_address
+              else "you@example.com"),
+        _password(preset, editing=editing, action_id=own),
+        _text(ids.BLOCK_FROM, "From", form.from_address, optional=True,
+              hint="Left empty, From is the Username. " + preset.from_hint),
+        _text(ids.BLOCK_TO, "To", form.to,
+              hint="Where sessions are delivered: one or more addresses, separated by commas.",
+              multiline=True),
+        _select(ids.BLOCK_SCREENSHOT, "Screenshot", SCREENSHOT_LABELS,
+                form.screenshot_mode or ScreenshotMode.INLINE,
+                hint="How a Xenocept session's annotated screenshot appears in the email."),
+    ]
+
+
+def _port_hint(preset: Preset) -> str | None:
+    if not preset.host:
+        return "587 with STARTTLS or 465 with SSL/TLS, as your provider documents."
+    return " ".join(filter(None, (f"{preset.label}: {preset.pairs_text}.", preset.port_note)))
 
 
 def _text(
     block_id: str, label: str, initial: str, *, hint: str | None = None,
     placeholder: str | None = None, optional: bool = False, multiline: bool = False,
+    action_id: str = ids.VALUE,
 ) -> InputBlock:
     element = PlainTextInputElement(
-        action_id=ids.VALUE, initial_value=initial or None, multiline=multiline,
+        action_id=action_id, initial_value=initial or None, multiline=multiline,
         placeholder=PlainTextObject(text=placeholder) if placeholder else None,
         max_length=3000 if multiline else 255,
     )
@@ -99,30 +150,30 @@ def _text(
                       hint=PlainTextObject(text=hint) if hint else None, optional=optional)
 
 
-def _password(preset: Preset, *, editing: bool) -> InputBlock:
+def _password(preset: Preset, *, editing: bool, action_id: str) -> InputBlock:
+    """Never pre-filled: a stored password is not shown again."""
     hint = f"{UNCHANGED_HINT}. {preset.password_hint}" if editing else preset.password_hint
     element = PlainTextInputElement(
-        action_id=ids.VALUE, max_length=255,
+        action_id=action_id, max_length=255,
         placeholder=PlainTextObject(
-            text=UNCHANGED_HINT if editing else (
-                "abcd-efgh-ijkl-mnop" if preset.key == "icloud" else "app password")),
+            text=UNCHANGED_HINT if editing else preset.password_placeholder),
     )
     return InputBlock(
-        block_id=ids.BLOCK_PASSWORD,
-        label=PlainTextObject(text="App-specific password" if preset.key == "icloud"
-                              else "Password"),
-        element=element, hint=PlainTextObject(text=hint), optional=editing,
+        block_id=ids.BLOCK_PASSWORD, label=PlainTextObject(text=preset.password_label),
+        element=element, hint=PlainTextObject(text=hint),
+        optional=editing or preset.password.optional,
     )
 
 
 def _select(
     block_id: str, label: str, labels: dict[str, str] | dict[Security, str]
     | dict[ScreenshotMode, str], initial: str, *, hint: str | None = None,
+    action_id: str = ids.VALUE,
 ) -> InputBlock:
     options = [Option(value=str(value), label=text) for value, text in labels.items()]
     chosen = next((o for o in options if o.value == str(initial)), options[0])
     return InputBlock(
         block_id=block_id, label=PlainTextObject(text=label),
-        element=StaticSelectElement(action_id=ids.VALUE, options=options, initial_option=chosen),
+        element=StaticSelectElement(action_id=action_id, options=options, initial_option=chosen),
         hint=PlainTextObject(text=hint) if hint else None,
     )

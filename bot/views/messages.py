@@ -9,7 +9,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ConfirmObject, DividerB
 
 from bot import ids
 from bot.advice import Advice
-from bot.presets import ICLOUD, Preset
+from bot.presets import ICLOUD, PRESETS, Preset, not_offered, offered
 from bot.views.common import (
     button,
     context,
@@ -18,6 +18,7 @@ from bot.views.common import (
     escape,
     md,
     slack_date,
+    unavailable_note,
 )
 from storage.models import Delivery, DeliveryKind, DeliveryStatus, Destination
 
@@ -131,8 +132,7 @@ def removed(destination: Destination, preset: Preset) -> Message:
 def help_message() -> Message:
     steps = "\n".join(f"{n}. {step}" for n, step in enumerate(ICLOUD.setup_steps, 1))
     commands = (
-        "`/xenocept add` — add an email destination (iCloud by default; `/xenocept add other` "
-        "for any SMTP server)\n`/xenocept list` — your destinations\n"
+        f"{_add_line()}\n`/xenocept list` — your destinations\n"
         "`/xenocept test NAME` — send a test session\n`/xenocept edit NAME` — change one\n"
         "`/xenocept remove NAME` — remove one\n`/xenocept history` — your last 20 sends\n"
         "Message menu → *Send to email* — forward a message, a whole thread or a Xenocept "
@@ -147,6 +147,22 @@ def help_message() -> Message:
     )
     return message("Xenocept help", [md("*Connect iCloud Mail in four steps*\n" + steps),
                                      DividerBlock(), md(commands), md(issues)])
+
+
+def _add_line() -> str:
+    keys = ", ".join(f"`{p.key}`" for p in PRESETS.values() if not p.unavailable)
+    local = " and ".join(f"`{p.key}`" for p in PRESETS.values() if p.local)
+    return (f"`/xenocept add [provider]` — add an email destination; provider is one of {keys} "
+            f"(iCloud by default; {local} only when the operator allows local hosts)")
+
+
+def provider_choices(intro: str, *, local_allowed: bool) -> Message:
+    """``intro``, then every provider ``/xenocept add`` opens here and those it does not."""
+    lines = "\n".join(f"• `/xenocept add {p.key}` — {p.label}"
+                      for p in offered(local_allowed=local_allowed))
+    notes = [unavailable_note([p.label for p in presets], reason)
+             for reason, presets in not_offered(local_allowed=local_allowed).items()]
+    return message(intro, [md(intro), md(f"*Providers*\n{lines}"), *notes])
 
 
 def history(deliveries: Sequence[Delivery]) -> Message:

@@ -97,8 +97,3 @@ def no_destination_modal() -> View:
             context("Then use *Send to email* on the message again."),
         ],
     )
-
-
-def refused_destination(destination: Destination) -> str:
-    return (f"The last test of {destination.name} failed. Fix it and send a test "
-            f"first: `/xenocept test {destination.name}` or Send test on the Home tab.")

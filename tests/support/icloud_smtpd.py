@@ -111,6 +111,7 @@ class ICloudLikeServer:
         self.temp_fail_data = 0
         self.drop_during_data = 0
         self.mail_from_reply: tuple[int, str] | None = None
+        self.auth_failure_reply = AUTH_FAILED  # e.g. another provider's words for a bad login
         self.daily_cap: int | None = None
         self.hold_after_data = False  # record the message, then hold the 250 until release()
         self._released = asyncio.Event()
@@ -394,7 +395,7 @@ class _ICloudSMTP(SMTP):
         login, password = (b.decode("utf-8", "replace") for b in data)
         account = self._srv._authenticate(mechanism, login, password)
         if account is None:
-            return AuthResult(success=False, handled=False, message=AUTH_FAILED)
+            return AuthResult(success=False, handled=False, message=self._srv.auth_failure_reply)
         return AuthResult(success=True, auth_data=account)
 
     async def smtp_STARTTLS(self, arg: str) -> None:

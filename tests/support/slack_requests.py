@@ -12,6 +12,7 @@ Payload builders return dicts shaped after ``/work/shared/reference/slack-payloa
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import time
 from collections.abc import Callable
@@ -32,6 +33,7 @@ BOT_USER_ID = "UBOT"
 USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
 
 JSONDict = dict[str, Any]
+_TRIGGERS = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ class SlackRequests:
         channel_id: str = "C111",
         channel_name: str = "general",
         response_url: str,
-        trigger_id: str = "111.222.trigger",
+        trigger_id: str | None = None,
         user_name: str | None = None,
     ) -> SignedRequest:
         fields = [
@@ -103,9 +105,20 @@ class SlackRequests:
             ("api_app_id", API_APP_ID),
             ("is_enterprise_install", "false"),
             ("response_url", response_url),
-            ("trigger_id", trigger_id),
+            ("trigger_id", trigger_id or self.new_trigger_id()),
         ]
         return self.sign(urlencode(fields), FORM)
+
+    def new_trigger_id(self) -> str:
+        """Slack gives every command and button click its own trigger id."""
+        return f"{int(self.clock())}.{next(_TRIGGERS)}.trigger"
+
+    @staticmethod
+    def retried(signed: SignedRequest, attempt: int = 1) -> SignedRequest:
+        """The same request again, as Slack retries it after no timely answer."""
+        return SignedRequest(body=signed.body, headers={
+            **signed.headers, "X-Slack-Retry-Num": str(attempt),
+            "X-Slack-Retry-Reason": "http_timeout"})
 
     def interactivity(self, payload: dict[str, Any]) -> SignedRequest:
         return self.sign(urlencode({"payload": _compact(payload)}), FORM)
@@ -222,7 +235,7 @@ class SlackRequests:
         message: dict[str, Any] | None = None,
         response_url: str | None = None,
         selected_option_value: str | None = None,
-        trigger_id: str = "111.222.trigger",
+        trigger_id: str | None = None,
     ) -> JSONDict:
         action_ts = self._action_ts()
         action: JSONDict
@@ -247,7 +260,7 @@ class SlackRequests:
             }
             if value is not None:
                 action["value"] = value
-        payload = self._common("block_actions", user_id, trigger_id)
+        payload = self._common("block_actions", user_id, trigger_id or self.new_trigger_id())
         if view is not None:
             full_view = copy.deepcopy(view)
             full_view.setdefault("team_id", self.team_id)

@@ -145,6 +145,13 @@ class SlackStandIn:
         self._view_seq = 0
         self._last_modal_id: str | None = None
         self._runner: web.AppRunner | None = None
+        # OAuth installs (oauth.v2.access): the app's credentials, codes waiting to be
+        # exchanged, and the workspace each issued bot token belongs to.
+        self.client_id = "111.222"
+        self.client_secret = "standin-client-secret"
+        self.oauth_codes: dict[str, JSONDict] = {}
+        self.workspaces: dict[str, JSONDict] = {}
+        self._token = ""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -431,7 +438,49 @@ class SlackStandIn:
         await self._notify()
         return response
 
+    def add_oauth_code(self, code: str, *, team_id: str, team_name: str, installer: str,
+                       enterprise_id: str | None = None) -> str:
+        """What Slack's authorize page hands the redirect after a user allowed the app in
+        ``team_id``; returns the bot token ``oauth.v2.access`` will issue for it."""
+        token = f"xoxb-{team_id}-{len(self.workspaces) + 1}"
+        self.oauth_codes[code] = {"team_id": team_id, "team_name": team_name,
+                                  "installer": installer, "enterprise_id": enterprise_id,
+                                  "token": token}
+        return token
+
+    def token_of(self, call: Call) -> str:
+        """The token a call was made with (bearer header or ``token`` parameter)."""
+        header = call.headers.get("Authorization", "")
+        return header.partition(" ")[2] if header else str(call.params.get("token", ""))
+
+    def _oauth_v2_access(self, p: dict[str, Any]) -> JSONDict:
+        grant = self.oauth_codes.pop(str(p.get("code", "")), None)  # a code works once
+        if grant is None:
+            return {"ok": False, "error": "invalid_code"}
+        enterprise = grant["enterprise_id"]
+        self.workspaces[grant["token"]] = grant
+        return {"ok": True, "app_id": APP_ID, "authed_user": {"id": grant["installer"]},
+                "scope": "commands,chat:write", "token_type": "bot",
+                "access_token": grant["token"], "bot_user_id": BOT_USER_ID,
+                "team": {"id": grant["team_id"], "name": grant["team_name"]},
+                "enterprise": {"id": enterprise, "name": "Org"} if enterprise else None,
+                "is_enterprise_install": False}
+
+    def _client_credentials_ok(self, call: Call) -> bool:
+        header = call.headers.get("Authorization", "")
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "basic":
+            pair = base64.b64decode(value).decode()
+            return pair == f"{self.client_id}:{self.client_secret}"
+        return (call.params.get("client_id"), call.params.get("client_secret")) == (
+            self.client_id, self.client_secret)
+
     def _answer(self, call: Call) -> web.Response:
+        if call.method == "oauth.v2.access":
+            if not self._client_credentials_ok(call):
+                return _json({"ok": False, "error": "invalid_client_id"})
+            return _json(self._oauth_v2_access(call.params))
+        self._token = self.token_of(call)
         auth_error = self._check_auth(call)
         if auth_error is not None:
             return _json({"ok": False, "error": auth_error})
@@ -477,7 +526,7 @@ class SlackStandIn:
                 return "invalid_auth"
         if call.method == "apps.connections.open":  # the one method an app token calls
             return None if token == self.app_token else "invalid_auth"
-        return None if token == self.bot_token else "invalid_auth"
+        return None if token == self.bot_token or token in self.workspaces else "invalid_auth"
 
     async def _handle_file(self, request: web.Request) -> web.Response:
         path = request.path
@@ -558,13 +607,19 @@ class SlackStandIn:
         self._ts_micros += 100
         return _ts_from_micros(self._ts_micros)
 
+    def _calling_team(self) -> str:
+        """The workspace of the token the current call was made with."""
+        installed = self.workspaces.get(self._token)  # a workspace installed through OAuth
+        return str(installed["team_id"]) if installed else self.team_id
+
     def _auth_test(self, p: dict[str, Any]) -> JSONDict:
+        installed = self.workspaces.get(self._token)  # a workspace installed through OAuth
         return {
             "ok": True,
             "url": WORKSPACE_URL,
-            "team": "Example",
+            "team": installed["team_name"] if installed else "Example",
             "user": "xenocept",
-            "team_id": self.team_id,
+            "team_id": installed["team_id"] if installed else self.team_id,
             "user_id": BOT_USER_ID,
             "bot_id": BOT_ID,
             "is_enterprise_install": False,
@@ -650,9 +705,10 @@ class SlackStandIn:
 
     def _new_view(self, view: JSONDict, *, view_id: str, root_view_id: str,
                   previous_view_id: str | None) -> JSONDict:
+        team_id = self._calling_team()
         stored: JSONDict = {
             "id": view_id,
-            "team_id": self.team_id,
+            "team_id": team_id,
             "type": view.get("type", "modal"),
             "blocks": view.get("blocks", []),
             "private_metadata": view.get("private_metadata", ""),
@@ -668,7 +724,7 @@ class SlackStandIn:
             "root_view_id": root_view_id,
             "app_id": APP_ID,
             "external_id": view.get("external_id", ""),
-            "app_installed_team_id": self.team_id,
+            "app_installed_team_id": team_id,
             "bot_id": BOT_ID,
         }
         for key in ("submit_disabled",):

@@ -12,9 +12,9 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.destinations import remove_destination, request_test
+from bot.destinations import remove_destination, request_test, slack_request_key
 from bot.home import publish_home
-from bot.listeners.common import owner_of, reply_privately, services_of
+from bot.listeners.common import local_hosts_allowed, owner_of, reply_privately, services_of
 from bot.presets import ICLOUD, preset_for
 from bot.views import messages
 from bot.views.common import escape
@@ -27,17 +27,21 @@ from storage.models import Destination
 NOT_YOURS = messages.plain("That destination is not yours or was removed: nothing was done.")
 
 
-async def add_clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+async def add_clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient,
+                      context: AsyncBoltContext) -> None:
     await ack()
-    await client.views_open(trigger_id=body["trigger_id"], view=destination_modal(preset=ICLOUD))
+    await client.views_open(trigger_id=body["trigger_id"], view=destination_modal(
+        preset=ICLOUD, local_allowed=local_hosts_allowed(context)))
 
 
-async def test_clicked(ack: AsyncAck, action: dict[str, Any], client: AsyncWebClient,
-                       context: AsyncBoltContext) -> None:
+async def test_clicked(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any],
+                       client: AsyncWebClient, context: AsyncBoltContext) -> None:
     await ack()
     try:
         await request_test(services_of(context), owner=owner_of(context),
-                           destination_id=str(action.get("value")))
+                           destination_id=str(action.get("value")),
+                           dedupe_key=slack_request_key("action", body.get("trigger_id"),
+                                                        action.get("action_id")))
     except NotFound:
         await reply_privately(context, client, NOT_YOURS)
 

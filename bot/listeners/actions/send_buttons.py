@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.listeners.common import owner_of, reply_privately, services_of
+from bot.listeners.common import local_hosts_allowed, owner_of, reply_privately, services_of
 from bot.presets import ICLOUD
 from bot.sending import resend_only_message
 from bot.views import messages
@@ -16,10 +16,11 @@ from bot.views.destination_modal import destination_modal
 from storage.errors import NotFound
 
 
-async def push_add_destination(ack: AsyncAck, body: dict[str, Any],
-                               client: AsyncWebClient) -> None:
+async def push_add_destination(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient,
+                               context: AsyncBoltContext) -> None:
     await ack()
-    await client.views_push(trigger_id=body["trigger_id"], view=destination_modal(preset=ICLOUD))
+    await client.views_push(trigger_id=body["trigger_id"], view=destination_modal(
+        preset=ICLOUD, local_allowed=local_hosts_allowed(context)))
 
 
 async def send_only_message(ack: AsyncAck, action: dict[str, Any], client: AsyncWebClient,

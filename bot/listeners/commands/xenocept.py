@@ -1,4 +1,4 @@
-"""``/xenocept SUBCOMMAND [NAME]``: add, list, edit, remove, test, history, help."""
+"""``/xenocept SUBCOMMAND [NAME]``: add [PROVIDER], list, edit, remove, test, history, help."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.destinations import request_test
-from bot.listeners.common import owner_of, services_of
-from bot.presets import PRESETS, preset_for
+from bot.destinations import request_test, slack_request_key
+from bot.listeners.common import local_hosts_allowed, owner_of, services_of
+from bot.presets import ICLOUD, find_preset, preset_for, unavailable_reason
 from bot.views import messages
 from bot.views.common import escape
 from bot.views.destination_modal import destination_modal
@@ -27,10 +27,8 @@ async def xenocept_command(
 ) -> None:
     verb, _, rest = (command.get("text") or "").strip().partition(" ")
     verb, name = verb.lower(), rest.strip()
-    if verb == "add" and (not name or name.lower() in PRESETS):
-        await ack()
-        await client.views_open(trigger_id=command["trigger_id"],
-                                view=destination_modal(preset=preset_for(name.lower())))
+    if verb == "add":
+        await _add(name, ack, command, client, context)
     elif verb in NEEDS_NAME:
         await _named(verb, name, ack, command, client, context)
     elif verb in ("list", "history"):
@@ -39,6 +37,25 @@ async def xenocept_command(
         await ack(**vars(messages.help_message()))
     else:
         await ack(**vars(_unknown(command.get("text", ""))))
+
+
+async def _add(name: str, ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient,
+               context: AsyncBoltContext) -> None:
+    """Open the setup modal on the provider named (iCloud when none); else say why not."""
+    local = local_hosts_allowed(context)
+    preset = find_preset(name) if name else ICLOUD
+    if preset is None:
+        await ack(**vars(messages.provider_choices(
+            f"I don't know the provider `{escape(name[:40])}`.", local_allowed=local)))
+        return
+    reason = unavailable_reason(preset, local_allowed=local)
+    if reason is not None:
+        await ack(**vars(messages.provider_choices(
+            f"*{preset.label}* is not available here. {reason}", local_allowed=local)))
+        return
+    await ack()
+    await client.views_open(trigger_id=command["trigger_id"],
+                            view=destination_modal(preset=preset, local_allowed=local))
 
 
 async def _named(verb: str, name: str, ack: AsyncAck, command: dict[str, Any],
@@ -54,7 +71,8 @@ async def _named(verb: str, name: str, ack: AsyncAck, command: dict[str, Any],
     elif verb == "remove":
         await ack(**vars(messages.confirm_remove(found)))
     else:
-        await request_test(services, owner=owner, destination_id=found.id)
+        await request_test(services, owner=owner, destination_id=found.id,
+                           dedupe_key=slack_request_key("command", command.get("trigger_id")))
         await ack(**vars(messages.plain(
             f"⏳ Sending a test session to *{escape(found.name)}*… The result appears in "
             "your Xenocept app messages.")))

@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.listeners.common import local_hosts_allowed
 from bot.presets import ICLOUD
 from bot.views.destination_modal import destination_modal
 
 
 async def add_destination_shortcut(
-    ack: AsyncAck, shortcut: dict[str, Any], client: AsyncWebClient
+    ack: AsyncAck, shortcut: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
     await ack()
-    await client.views_open(trigger_id=shortcut["trigger_id"],
-                            view=destination_modal(preset=ICLOUD))
+    await client.views_open(trigger_id=shortcut["trigger_id"], view=destination_modal(
+        preset=ICLOUD, local_allowed=local_hosts_allowed(context)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck
@@ -19,21 +20,26 @@ async def send_to_email_shortcut(
     ack: AsyncAck, shortcut: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
     await ack()
-    owner = owner_of(context)
-    async with transaction(services_of(context).sessions) as session:
+    owner, services = owner_of(context), services_of(context)
+    message = shortcut.get("message") or {}
+    subject = prefill_subject(_where(shortcut), str(message.get("text", "")))
+    async with transaction(services.sessions) as session:
         mine = await destinations.list_destinations(session=session, owner=owner)
         last = await deliveries.last_used_destination_id(session=session, owner=owner)
         draft = await drafts.create_draft(session=session, owner=owner,
-                                          payload_json=draft_payload(shortcut))
+                                          payload_json=draft_payload(shortcut, prefill=subject))
+        await drafts.forget_drafts_before(session=session,
+                                          moment=services.clock() - DRAFTS_KEPT_FOR)
     if not mine:
         await client.views_open(trigger_id=shortcut["trigger_id"], view=no_destination_modal())
         return
-    message = shortcut.get("message") or {}
     threaded = bool(message.get("thread_ts") or message.get("reply_count"))
     await client.views_open(trigger_id=shortcut["trigger_id"], view=send_modal(
         destinations=mine, default_id=last, scope="thread" if threaded else "message",
-        subject=prefill_subject(_where(shortcut), str(message.get("text", ""))),
-        metadata=SendMetadata(draft_id=draft.id)))
+        subject=subject, metadata=SendMetadata(draft_id=draft.id)))
+
+
+DRAFTS_KEPT_FOR = timedelta(days=1)  # a modal left open longer than that starts over
 
 
 def _where(shortcut: dict[str, Any]) -> str:

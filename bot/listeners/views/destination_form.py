@@ -9,8 +9,8 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
-from bot.advice import for_error
-from bot.destinations import save_destination
+from bot.advice import Target, for_error
+from bot.destinations import save_destination, slack_request_key
 from bot.errors import HostLookupFailed, HostNotAllowed
 from bot.forms import DestinationForm, ValidDestination, validate
 from bot.home import publish_home
@@ -38,7 +38,9 @@ async def destination_form_submitted(
         return
     try:
         await save_destination(services, owner=owner, valid=checked,
-                               destination_id=meta.destination_id)
+                               destination_id=meta.destination_id,
+                               dedupe_key=slack_request_key("view", view.get("id"),
+                                                            view.get("hash")))
     except DuplicateName:
         await ack(response_action="errors", errors={
             ids.BLOCK_NAME: f"You already have a destination named {checked.fields.name}."})
@@ -46,7 +48,11 @@ async def destination_form_submitted(
     except NotFound:  # an id that is not this user's: refuse, change nothing
         await ack(response_action="errors", errors={ids.BLOCK_NAME: NOT_YOURS})
         return
-    await ack()
+    # Pushed over the "no destination yet" modal: close both, the test report follows in DM.
+    if view.get("previous_view_id"):
+        await ack(response_action="clear")
+    else:
+        await ack()
     await publish_home(services.sessions, client, owner)
 
 
@@ -55,6 +61,7 @@ async def _host_problem(context: AsyncBoltContext, checked: ValidDestination) ->
     try:
         await services_of(context).guard.resolve(fields.smtp_host, fields.smtp_port)
     except (HostNotAllowed, HostLookupFailed) as error:
-        advice = for_error(error)
+        target = Target(preset_for(fields.provider), fields.smtp_host, fields.smtp_port)
+        advice = for_error(error, target)
         return f"{advice.detail} {' '.join(advice.fixes)}"
     return None

@@ -1,0 +1,1 @@
+"""Benchmarks for Xenocept for Slack: ``python -m bench`` (see BENCHMARKS.md)."""

@@ -1,0 +1,72 @@
+"""The floor for ack latency: a bare slack-bolt AsyncApp whose listeners only ack.
+
+Same server stack as ``xenocept run --http``: Bolt's aiohttp adapter functions behind an
+aiohttp ``AppRunner``/``TCPSite`` on 127.0.0.1, the same signing secret and bot token (so
+Bolt's single-team authorization does its one ``auth.test`` against the stand-in too),
+and listeners for the same command, shortcut and modal the bench sends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import ids
+
+
+def bare_app() -> AsyncApp:
+    client = AsyncWebClient(token=os.environ["SLACK_BOT_TOKEN"],
+                            base_url=os.environ["SLACK_API_URL"])
+    app = AsyncApp(client=client, signing_secret=os.environ["SLACK_SIGNING_SECRET"])
+
+    async def only_ack(ack: AsyncAck, **_: Any) -> None:
+        await ack()
+
+    app.command(ids.COMMAND)(only_ack)
+    app.shortcut(ids.SHORTCUT_SEND_TO_EMAIL)(only_ack)
+    app.view(ids.VIEW_SEND_FORM)(only_ack)
+    return app
+
+
+def web_app(slack: AsyncApp) -> web.Application:
+    async def events(request: web.Request) -> web.Response:
+        bolt_response = await slack.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    async def healthz(_request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    application = web.Application()
+    application.router.add_post("/slack/events", events)
+    application.router.add_get("/healthz", healthz)
+    return application
+
+
+async def serve(port: int) -> None:
+    runner = web.AppRunner(web_app(bare_app()))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.bare_app")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    with contextlib.suppress(KeyboardInterrupt):  # SIGINT is how the bench stops it
+        asyncio.run(serve(args.port))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,235 @@
+"""Case 1: ack latency of ``xenocept run --http`` vs a bare Bolt app, same requests.
+
+The mix (one third each): ``/xenocept list`` (answered from the database in the ack), the
+"Send to email" message shortcut (ack, then the modal is built and views.open called),
+and the send modal's submission (validated and queued in one transaction, then acked; the
+bot's outbox then really delivers it to the iCloud-like server, during the run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bench import data
+from bench.config import Config
+from bench.procs import ServerChild, bare_server, bot_server, run_child
+from bench.setup import prepare_database
+from bench.stats import Row, median, percentile
+from bench.world import SIGNING_SECRET, World
+from bot import ids
+from bot.crypto import new_key
+from tests.support.slack_requests import SlackRequests
+
+KINDS = ("command", "shortcut", "submission")
+REQUESTERS = [person.user_id for person in data.people()]
+
+
+@dataclass
+class OpenModal:
+    """A send modal the bot opened (at the stand-in) for ``user``: what a submit sends back."""
+
+    user: str
+    view: dict[str, Any]
+
+
+def shortcut_message(n: int) -> dict[str, Any]:
+    return {"type": "message", "user": "U0001", "ts": f"1700000{n:03d}.{n % 1_000_000:06d}",
+            "text": f"*Deploy* of build {n} is done, see <https://example.com/{n}|the log>",
+            "team": data.TEAM_ID}
+
+
+async def open_modals(world: World, server: ServerChild, count: int) -> list[OpenModal]:
+    """``count`` send modals opened by the bot through real "Send to email" shortcuts.
+
+    The bot makes the draft rows itself, as in production; each modal's submit is then one
+    new delivery (a modal is submitted once: the bot dedupes on its view id and hash).
+    """
+    signer = SlackRequests(SIGNING_SECRET)
+    world.forget_calls()
+    users = [REQUESTERS[n % len(REQUESTERS)] for n in range(count)]
+    gate = asyncio.Semaphore(8)
+    async with aiohttp.ClientSession() as http:
+
+        async def one(n: int) -> None:
+            signed = signer.interactivity(signer.message_shortcut(
+                user_id=users[n], callback_id=ids.SHORTCUT_SEND_TO_EMAIL, channel_id="C000001",
+                channel_name="general", message=shortcut_message(n),
+                response_url=world.slack.response_url(f"o{n}"), trigger_id=f"open.{n}"))
+            async with gate, http.post(server.url, data=signed.body.encode(),
+                                       headers=signed.headers) as response:
+                await response.read()
+                assert response.status == 200, response.status
+
+        await asyncio.gather(*(one(n) for n in range(count)))
+    # Every shortcut opens one modal; match them through the trigger id of each views.open.
+    await world.slack.wait_for("views.open", lambda _c: len(
+        world.slack.calls_to("views.open")) >= count, timeout=60)
+    opened = world.slack.calls_to("views.open")
+    views = [v for v in world.slack.views.values() if v.get("callback_id") == ids.VIEW_SEND_FORM]
+    assert len(opened) == len(views) == count, (len(opened), len(views), count)
+    modals = [OpenModal(users[int(str(call.params["trigger_id"]).split(".")[1])], view)
+              for call, view in zip(opened, views, strict=True)]
+    world.forget_calls()
+    return modals
+
+
+def build_requests(count: int, *, round_no: int, world: World,
+                   modals: list[OpenModal]) -> list[dict[str, Any]]:
+    """``count`` freshly signed requests, the three kinds interleaved."""
+    signer = SlackRequests(SIGNING_SECRET)
+    requests = []
+    for n in range(count):
+        kind = KINDS[n % len(KINDS)]
+        user = REQUESTERS[n % len(REQUESTERS)]
+        if kind == "command":
+            signed = signer.slash_command(user_id=user, text="list",
+                                          response_url=world.slack.response_url(f"c{n}"))
+        elif kind == "shortcut":
+            signed = signer.interactivity(signer.message_shortcut(
+                user_id=user, callback_id=ids.SHORTCUT_SEND_TO_EMAIL, channel_id="C000001",
+                channel_name="general", message=shortcut_message(n),
+                response_url=world.slack.response_url(f"s{n}"),
+                trigger_id=f"{round_no}.{n}.trigger"))
+        else:
+            modal = modals.pop()
+            destination = _destination_option(modal.view)
+            signed = signer.interactivity(signer.view_submission(
+                user_id=modal.user, view=modal.view, values=send_values(destination)))
+        requests.append({"kind": kind, "body": signed.body, "headers": signed.headers})
+    return requests
+
+
+def _destination_option(view: dict[str, Any]) -> str:
+    """The destination the modal offers first (each bench user has exactly one)."""
+    for block in view.get("blocks", []):
+        if block.get("block_id") == ids.BLOCK_SEND_DESTINATION:
+            element = block["element"]
+            option = element.get("initial_option") or element["options"][0]
+            return str(option["value"])
+    raise AssertionError("the send modal has no destination select")
+
+
+def send_values(destination_id: str, scope: str = "message") -> dict[str, dict[str, Any]]:
+    def select(value: str) -> dict[str, Any]:
+        return {ids.VALUE: {"type": "static_select", "selected_option": {
+            "text": {"type": "plain_text", "text": value}, "value": value}}}
+
+    def text(value: str | None) -> dict[str, Any]:
+        return {ids.VALUE: {"type": "plain_text_input", "value": value}}
+
+    return {ids.BLOCK_SEND_DESTINATION: select(destination_id),
+            ids.BLOCK_SEND_SCOPE: select(scope),
+            ids.BLOCK_SEND_SUBJECT: text("#general: Deploy of build is done"),
+            ids.BLOCK_SEND_NOTE: text(None)}
+
+
+def warmup_requests(world: World) -> list[dict[str, Any]]:
+    signer = SlackRequests(SIGNING_SECRET)
+    return [{"kind": "warmup", "headers": s.headers, "body": s.body} for s in (
+        signer.slash_command(user_id=REQUESTERS[n % len(REQUESTERS)], text="help",
+                             response_url=world.slack.response_url("w")) for n in range(100))]
+
+
+@dataclass
+class AppRun:
+    p50: list[float] = field(default_factory=list)
+    p99: list[float] = field(default_factory=list)
+    rate: list[float] = field(default_factory=list)
+    by_kind_p99: dict[str, list[float]] = field(default_factory=dict)
+    statuses: dict[str, int] = field(default_factory=dict)
+
+
+async def run(world: World, folder: Path, config: Config) -> tuple[list[Row], dict[str, Any]]:
+    secret_key = new_key()
+    database = folder / "ack.db"
+    await prepare_database(database, secret_key=secret_key, users=REQUESTERS,
+                           smtp_port=world.smtp.submission_port)
+    env = world.child_env(database, secret_key)
+    servers: dict[str, ServerChild] = {"ours": bot_server(env), "bare": bare_server(env)}
+    runs = {name: AppRun() for name in servers}
+    warm = min(150, config.ack_requests)
+    submissions = -(-config.ack_requests // len(KINDS))
+    try:
+        for server in servers.values():
+            await server.start()
+        # Modals for every submission ours will get; the bare app gets the same bodies.
+        modals = await open_modals(
+            world, servers["ours"], (config.ack_rounds * submissions) + -(-warm // len(KINDS)))
+        plan = [build_requests(warm, round_no=99, world=world, modals=modals)]
+        plan += [build_requests(config.ack_requests, round_no=r, world=world, modals=modals)
+                 for r in range(config.ack_rounds)]
+        # One mixed warm-up round each (code paths, caches, Bolt's auth.test), not recorded.
+        for name, server in servers.items():
+            await _fire(world, server, config, _resigned(plan[0]),
+                        expect_deliveries=name == "ours")
+        for round_no in range(config.ack_rounds):
+            order = list(servers) if round_no % 2 == 0 else list(reversed(servers))
+            for name in order:
+                result = await _fire(world, servers[name], config,
+                                     _resigned(plan[round_no + 1]),
+                                     expect_deliveries=name == "ours")
+                _record(runs[name], result)
+    finally:
+        for server in servers.values():
+            await server.stop()
+    return _rows(runs, config), {name: vars(r) for name, r in runs.items()}
+
+
+def _resigned(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same bodies with a fresh timestamp and signature (Slack refuses > 5 min old)."""
+    signer = SlackRequests(SIGNING_SECRET)
+    fresh = []
+    for request in requests:
+        signed = signer.sign(request["body"], request["headers"]["Content-Type"])
+        fresh.append({**request, "headers": signed.headers})
+    return fresh
+
+
+async def _fire(world: World, server: ServerChild, config: Config,
+                requests: list[dict[str, Any]], *, expect_deliveries: bool) -> dict[str, Any]:
+    world.smtp.reset()
+    result = await run_child("loadgen", {
+        "url": server.url, "concurrency": config.ack_concurrency, "requests": requests,
+        "warmup": warmup_requests(world)}, env=world.plain_env())
+    if expect_deliveries:
+        # Let the outbox finish this round's sends before the next measurement starts.
+        queued = sum(1 for r in requests if r["kind"] == "submission")
+        await world.smtp.wait_for_count(queued, timeout=120)
+        await asyncio.sleep(0.3)
+    world.forget_calls()
+    return result
+
+
+def _record(run: AppRun, result: dict[str, Any]) -> None:
+    latencies: dict[str, list[float]] = result["latencies_ms"]
+    every = [value for values in latencies.values() for value in values]
+    run.p50.append(percentile(every, 50))
+    run.p99.append(percentile(every, 99))
+    run.rate.append(len(every) / result["seconds"])
+    for kind, values in latencies.items():
+        run.by_kind_p99.setdefault(kind, []).append(percentile(values, 99))
+    for key, count in result["statuses"].items():
+        run.statuses[key] = run.statuses.get(key, 0) + count
+
+
+def _rows(runs: dict[str, AppRun], config: Config) -> list[Row]:
+    ours, bare = runs["ours"], runs["bare"]
+    case = f"1 Ack, {config.ack_requests:,} req @{config.ack_concurrency}"
+    p99, bare_p99 = median(ours.p99), median(bare.p99)
+    bad = {k: v for k, v in ours.statuses.items() if not k.endswith(":200")}
+    kinds = ", ".join(f"{k} {median(v):.1f}" for k, v in sorted(ours.by_kind_p99.items()))
+    return [
+        Row(case, "p50", "ms", median(ours.p50), "bare Bolt AsyncApp", median(bare.p50),
+            rounds=ours.p50, theirs_rounds=bare.p50),
+        Row(case, "p99", "ms", p99, "bare Bolt AsyncApp", bare_p99,
+            target="≤ 1.25× bare, < 100 ms", met=p99 <= 1.25 * bare_p99 and p99 < 100,
+            rounds=ours.p99, theirs_rounds=bare.p99,
+            note=f"ours p99 by kind (ms): {kinds}" + (f"; non-200: {bad}" if bad else "")),
+        Row(case, "throughput", "req/s", median(ours.rate), "bare Bolt AsyncApp",
+            median(bare.rate), rounds=ours.rate, theirs_rounds=bare.rate),
+    ]

@@ -1,0 +1,50 @@
+"""The sizes of every case: the default run (the issue's numbers) and ``--quick``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    # 1. ack latency
+    ack_requests: int
+    ack_concurrency: int
+    ack_rounds: int
+    # 2. delivery throughput
+    deliveries: int
+    thread_size: int
+    delivery_rounds: int
+    # 3. rendering
+    render_messages: int
+    render_rounds: int
+    # 4. storage at size (10 destinations and 100 deliveries per user)
+    storage_small_users: int
+    storage_big_users: int
+    storage_samples: int
+    # 5. end to end
+    e2e_runs: int
+    e2e_thread_size: int
+
+
+DEFAULT = Config(
+    name="default",
+    ack_requests=2_000, ack_concurrency=50, ack_rounds=3,
+    deliveries=1_000, thread_size=20, delivery_rounds=3,
+    render_messages=5_000, render_rounds=5,
+    storage_small_users=100, storage_big_users=10_000, storage_samples=500,
+    e2e_runs=50, e2e_thread_size=250,
+)
+
+QUICK = Config(
+    name="quick",
+    ack_requests=300, ack_concurrency=50, ack_rounds=2,
+    deliveries=40, thread_size=20, delivery_rounds=1,
+    render_messages=5_000, render_rounds=1,
+    storage_small_users=10, storage_big_users=100, storage_samples=100,
+    e2e_runs=5, e2e_thread_size=250,
+)
+
+DESTINATIONS_PER_USER = 10
+DELIVERIES_PER_USER = 100

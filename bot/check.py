@@ -1,0 +1,124 @@
+"""``xenocept check``: is this installation ready to run? One line per check.
+
+Checks, in order: settings for the run mode, the database (reachable, schema migrated),
+the encryption key (present, decrypts a fresh sample and one stored secret per key id),
+and Slack (``auth.test`` with the bot token). Exit code: 0 all passed, 1 a check failed,
+2 settings missing or malformed (as for ``xenocept run``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
+from sqlmodel import select as sqlmodel_select
+
+from bot.app import build_secret_box, key_file_for, slack_client
+from bot.crypto import Sealed
+from bot.destinations import password_context
+from bot.errors import SettingsError, XenoceptError
+from bot.settings import RunMode, Settings
+from storage import migrate
+from storage.db import create_engine, session_factory, transaction
+from storage.models import Destination
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+    def line(self) -> str:
+        return f"{'ok  ' if self.ok else 'FAIL'} {self.name}: {self.detail}"
+
+
+async def run_checks(settings: Settings, mode: RunMode) -> list[Check]:
+    results = [_settings(settings, mode)]
+    engine = create_engine(settings.resolved_database_url())
+    try:
+        database = await _database(engine)
+        results.append(database)
+        results.append(await _key(settings, engine if database.ok else None))
+    finally:
+        await engine.dispose()
+    results.append(await _slack(settings))
+    return results
+
+
+def _settings(settings: Settings, mode: RunMode) -> Check:
+    try:
+        settings.require(mode)
+    except SettingsError as error:
+        return Check("settings", False, str(error))
+    return Check("settings", True, f"complete for {mode.value} mode")
+
+
+async def _database(engine: AsyncEngine) -> Check:
+    kind = engine.dialect.name
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        state = await migrate.state(engine)
+    except Exception as error:  # any driver's connection error: say which, no traceback
+        return Check("database", False, f"cannot reach the {kind} database "
+                     f"({type(error).__name__}: {str(error).splitlines()[0][:200]})")
+    if state.up_to_date:
+        return Check("database", True, f"{kind} reachable, schema at revision {state.head}")
+    if kind == "sqlite":
+        return Check("database", True, f"{kind} reachable, schema at "
+                     f"{state.current or 'nothing'}: upgrades itself to {state.head} at start")
+    return Check("database", False, f"{kind} reachable, schema at {state.current or 'nothing'}"
+                 f", this version needs {state.head}: run `xenocept db upgrade`")
+
+
+async def _key(settings: Settings, engine: AsyncEngine | None) -> Check:
+    if settings.secret_key is None and not key_file_for(settings).exists():
+        stored = await _stored_samples(engine) if engine is not None else []
+        if stored:
+            return Check("key", False, f"no key: XENOCEPT_SECRET_KEY is unset and "
+                         f"{key_file_for(settings)} is missing, yet secrets are stored")
+        return Check("key", True, f"none yet: {key_file_for(settings)} is created at first run")
+    try:
+        box = build_secret_box(settings)
+        sample = box.seal("xenocept check", context="check")
+        assert box.open(sample, context="check", label="sample") == "xenocept check"
+        samples = await _stored_samples(engine) if engine is not None else []
+        for row in samples:
+            box.open(Sealed(row.secret_key_id, row.secret_ciphertext),
+                     context=password_context(row.id), label=row.name)
+    except XenoceptError as error:
+        return Check("key", False, str(error))
+    rotate = " (run `xenocept keys rotate`)" if any(
+        box.needs_rotation(Sealed(row.secret_key_id, b"")) for row in samples) else ""
+    return Check("key", True, f"key {box.current_key_id} decrypts a sample and "
+                 f"{len(samples)} stored secret(s), one per key id{rotate}")
+
+
+async def _stored_samples(engine: AsyncEngine) -> list[Destination]:
+    """One stored destination per key id (proves each key in use is still configured)."""
+    one_per_key = select(func.min(Destination.id)).group_by(col(Destination.secret_key_id))
+    try:
+        async with transaction(session_factory(engine)) as session:
+            rows = await session.exec(
+                sqlmodel_select(Destination).where(col(Destination.id).in_(one_per_key)))
+            return list(rows.all())
+    except Exception:  # tables not there yet: nothing stored
+        return []
+
+
+async def _slack(settings: Settings) -> Check:
+    if settings.slack_bot_token is None:
+        return Check("slack", False, "SLACK_BOT_TOKEN is not set: nothing to call auth.test with")
+    try:
+        answer = await slack_client(settings).auth_test()
+    except SlackApiError as error:
+        return Check("slack", False, f"auth.test refused the bot token: "
+                     f"{error.response.get('error')}")
+    except Exception as error:  # network trouble
+        return Check("slack", False, f"cannot reach Slack ({type(error).__name__})")
+    return Check("slack", True, f"auth.test ok: team {answer.get('team_id')}, bot user "
+                 f"{answer.get('user_id')}")

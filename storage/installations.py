@@ -1,0 +1,92 @@
+"""OAuth installations (one per workspace, or per Grid organisation), OAuth states, and
+forgetting a workspace when the app is uninstalled there.
+
+The bot token arrives here already sealed; nothing in this module sees a plaintext token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Delivery, Destination, Draft, Installation, OAuthState
+
+
+async def save_installation(*, session: AsyncSession, installation: Installation) -> Installation:
+    """Insert, or replace the row of the same (enterprise, team): a reinstall."""
+    existing = await _exact(session, installation.enterprise_id, installation.team_id)
+    if existing is not None:
+        for key, value in installation.model_dump(exclude={"id"}).items():
+            setattr(existing, key, value)
+        installation = existing
+    session.add(installation)
+    await session.flush()
+    return installation
+
+
+async def find_installation(
+    *, session: AsyncSession, enterprise_id: str, team_id: str, is_enterprise_install: bool
+) -> Installation | None:
+    """The install that serves this workspace: its own, else its organisation's."""
+    if not is_enterprise_install:
+        found = await _exact(session, enterprise_id, team_id)
+        if found is not None or not enterprise_id:
+            return found
+    result = await session.exec(select(Installation).where(
+        Installation.enterprise_id == enterprise_id,
+        col(Installation.is_enterprise_install).is_(True)))
+    return result.first()
+
+
+async def all_installations_for_operator(*, session: AsyncSession) -> Sequence[Installation]:
+    """Every install, for operator commands (key rotation, check) only."""
+    return (await session.exec(select(Installation))).all()
+
+
+async def delete_installations(
+    *, session: AsyncSession, enterprise_id: str, team_id: str | None
+) -> int:
+    """Tokens of one workspace (``team_id``), or of a whole organisation (None)."""
+    query = delete(Installation).where(col(Installation.enterprise_id) == enterprise_id)
+    if team_id is not None:
+        query = query.where(col(Installation.team_id) == team_id)
+    result = await session.exec(query)
+    return int(result.rowcount or 0)
+
+
+async def forget_workspace(
+    *, session: AsyncSession, enterprise_id: str, team_id: str | None
+) -> int:
+    """Uninstalled: the workspace's (or organisation's) tokens, destinations, drafts and
+    sends all go. Returns how many destinations were removed."""
+    await delete_installations(session=session, enterprise_id=enterprise_id, team_id=team_id)
+    removed = 0
+    for table in (Destination, Draft, Delivery):
+        where = (col(table.enterprise_id) == enterprise_id if team_id is None  # the org
+                 else col(table.team_id) == team_id)
+        result = await session.exec(delete(table).where(where))
+        if table is Destination:
+            removed = int(result.rowcount or 0)
+    return removed
+
+
+async def issue_state(*, session: AsyncSession, state: str, expires_at: datetime) -> None:
+    session.add(OAuthState(state=state, expires_at=expires_at))
+    await session.flush()
+
+
+async def consume_state(*, session: AsyncSession, state: str, now: datetime) -> bool:
+    """True once for an issued, unexpired state (atomic: two instances cannot both use it)."""
+    await session.exec(delete(OAuthState).where(col(OAuthState.expires_at) <= now))
+    result = await session.exec(delete(OAuthState).where(col(OAuthState.state) == state))
+    return int(result.rowcount or 0) == 1
+
+
+async def _exact(session: AsyncSession, enterprise_id: str, team_id: str) -> Installation | None:
+    result = await session.exec(select(Installation).where(
+        Installation.enterprise_id == enterprise_id, Installation.team_id == team_id))
+    return result.first()
