@@ -17,7 +17,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import SettingsError
 
-PLACEHOLDER_MARKERS = ("your-", "changeme", "change-me", "xxxx", "<", "placeholder")
+# Texts that only a copied-but-unedited .env.example holds. Random keys are never checked
+# against these (a base64 key may well contain "xxxx"); they are validated as keys instead.
+PLACEHOLDER_MARKERS = ("your-", "changeme", "change-me", "<", ">")
 
 WHERE_TO_GET = {
     "SLACK_BOT_TOKEN": "copy the Bot User OAuth Token (xoxb-…) from your app's "
@@ -71,7 +73,14 @@ class Settings(BaseSettings):
     slack_client_id: str | None = Field(None, validation_alias="SLACK_CLIENT_ID")
     slack_client_secret: SecretStr | None = Field(None, validation_alias="SLACK_CLIENT_SECRET")
 
-    @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", "secret_key",
+    @field_validator("secret_key")
+    @classmethod
+    def _blank_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret",
                      "slack_client_secret")
     @classmethod
     def _no_placeholders(cls, value: SecretStr | None) -> SecretStr | None:

@@ -63,3 +63,12 @@ def test_comma_separated_keys_newest_first() -> None:
 def test_malformed_keys_are_refused_in_one_sentence(text: str) -> None:
     with pytest.raises(SettingsError, match="xenocept keys new"):
         parse_key(text, source="XENOCEPT_SECRET_KEY")
+
+
+def test_any_random_key_is_accepted_as_a_setting() -> None:
+    from bot.settings import Settings
+
+    key = "OQ8XxxxRozPU2jMdp8ZB3ZZNScF2SJvCAsaTX1cnOAE="  # once refused as a "placeholder"
+    settings = Settings(XENOCEPT_SECRET_KEY=key)
+    assert settings.secret_key is not None
+    assert settings.secret_key.get_secret_value() == key
