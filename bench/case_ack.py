@@ -9,6 +9,8 @@ bot's outbox then really delivers it to the iCloud-like server, during the run).
 from __future__ import annotations
 
 import asyncio
+import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -174,6 +176,10 @@ async def run(world: World, folder: Path, config: Config) -> tuple[list[Row], di
                                      _resigned(plan[round_no + 1]),
                                      expect_deliveries=name == "ours")
                 _record(runs[name], result)
+                print(f"bench: ack round {round_no} {name}: p99 {runs[name].p99[-1]:.1f} ms, "
+                      f"{runs[name].rate[-1]:.0f} req/s"
+                      + (f", outbox drained in {result['drain_seconds']:.1f} s"
+                         if "drain_seconds" in result else ""), file=sys.stderr, flush=True)
     finally:
         for server in servers.values():
             await server.stop()
@@ -199,8 +205,10 @@ async def _fire(world: World, server: ServerChild, config: Config,
     if expect_deliveries:
         # Let the outbox finish this round's sends before the next measurement starts.
         queued = sum(1 for r in requests if r["kind"] == "submission")
-        await world.smtp.wait_for_count(queued, timeout=120)
+        drained = time.perf_counter()
+        await world.smtp.wait_for_count(queued, timeout=300)
         await asyncio.sleep(0.3)
+        result["drain_seconds"] = time.perf_counter() - drained
     world.forget_calls()
     return result
 

@@ -6,7 +6,8 @@ Three clients, each in its own process, one at a time, order rotated per round:
   stand-in) queued for one destination. Per session it posts and updates the status
   message, reads the thread, looks up names and the permalink, renders and sends.
 * plain: an aiosmtplib loop sending the same N sessions, rendered beforehand by the
-  same renderer, over one connection: what the SMTP exchange itself costs (the floor).
+  same renderer (the bytes, via ``sendmail``), over one connection: what the SMTP
+  exchange itself costs (the floor).
 * apprise: Apprise's email plugin (``mailtos://``) sending the same N HTML bodies, one
   ``notify()`` per session as a user of it would.
 
@@ -35,24 +36,28 @@ CLIENTS = ("ours", "plain", "apprise")
 async def run(world: World, folder: Path, config: Config) -> tuple[list[Row], dict[str, Any]]:
     world.add_threads(0, config.deliveries, config.thread_size)
     clients = [c for c in CLIENTS if c != "apprise" or importlib.util.find_spec("apprise")]
+    prebuilt = folder / "prebuilt.pickle"
+    await run_child("prebuild", {"first": 0, "count": config.deliveries,
+                                 "size": config.thread_size, "file": str(prebuilt)},
+                    world.plain_env())
     rates: dict[str, list[float]] = {c: [] for c in clients}
     details: dict[str, list[dict[str, Any]]] = {c: [] for c in clients}
     for round_no in range(config.delivery_rounds):
         shift = round_no % len(clients)
         for client in clients[shift:] + clients[:shift]:
-            outcome = await _one(world, folder, config, client, round_no)
+            outcome = await _one(world, folder, config, client, round_no, prebuilt)
             rates[client].append(outcome["msgs_per_s"])
             details[client].append(outcome)
     return _rows(rates, details, config), {"rates": rates, "runs": details}
 
 
 async def _one(world: World, folder: Path, config: Config, client: str,
-               round_no: int) -> dict[str, Any]:
+               round_no: int, prebuilt: Path) -> dict[str, Any]:
     world.smtp.reset()
     world.forget_calls()
     started: list[tuple[float, float]] = []
     job: dict[str, Any] = {"first": 0, "count": config.deliveries, "size": config.thread_size,
-           "port": world.smtp.submission_port}
+           "port": world.smtp.submission_port, "file": str(prebuilt)}
     if client == "ours":
         secret_key = new_key()
         database = folder / f"deliver-{round_no}.db"

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import pickle
 import resource
 import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,21 @@ def cpu_seconds() -> float:
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    """ru_maxrss (KiB on Linux). NB: Linux carries it across fork+exec from the parent, so
+    the render child is started through a small shell (see ``procs.run_child``)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def vm_hwm_mb() -> float | None:
+    """The kernel's peak RSS of this process's own address space (Linux only)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None
 
 
 # ------------------------------------------------------------------ ack latency load
@@ -80,12 +95,21 @@ async def loadgen(config: Json) -> Json:
 # ------------------------------------------------------------------ delivery throughput
 
 
-def prebuilt_messages(config: Json) -> list[EmailMessage]:
-    """The same sessions rendered by the product's renderer, before any timing."""
+@dataclass(frozen=True)
+class Prebuilt:
+    """One session rendered ahead by the product's renderer, for the comparison clients."""
+
+    subject: str
+    html: str
+    raw: bytes  # the whole message as sent (CRLF line ends)
+
+
+def prebuild(config: Json) -> Json:
+    """Render the sessions once (not timed) and store them for every comparison run."""
     from bench import data
     from bot.render import render_email
 
-    messages = []
+    built = []
     for index in range(config["first"], config["first"] + config["count"]):
         raw = data.thread(index, config["size"])
         rendered = render_email(
@@ -93,18 +117,29 @@ def prebuilt_messages(config: Json) -> list[EmailMessage]:
             subject=f"#{data.channel_name(index)}: bench", sender=data.SENDER_LOGIN,
             recipients=[data.RECIPIENT], message_id=f"<bench.{index}@icloud.com>",
             references=(), sent_at=datetime.now(UTC))
-        messages.append(rendered.message)
-    return messages
+        html_part = rendered.message.get_body(("html",))
+        assert html_part is not None
+        built.append(Prebuilt(str(rendered.message["Subject"]), html_part.get_content(),
+                              rendered.message.as_bytes()))
+    Path(config["file"]).write_bytes(pickle.dumps(built))
+    return {"count": len(built), "bytes": sum(len(b.raw) for b in built)}
+
+
+def load_prebuilt(config: Json) -> list[Prebuilt]:
+    # Written a moment ago by ``prebuild`` in this same bench run, never from elsewhere.
+    built: list[Prebuilt] = pickle.loads(Path(config["file"]).read_bytes())  # noqa: S301
+    return built
 
 
 async def deliver_plain(config: Json) -> Json:
+    """The floor: the pre-built bytes over one STARTTLS + AUTH connection, back to back."""
     import ssl
 
     import aiosmtplib
 
     from bench import data
 
-    messages = prebuilt_messages(config)
+    messages = load_prebuilt(config)
     go()
     started, cpu = time.perf_counter(), cpu_seconds()
     client = aiosmtplib.SMTP(hostname="127.0.0.1", port=config["port"], start_tls=True,
@@ -112,35 +147,32 @@ async def deliver_plain(config: Json) -> Json:
     await client.connect()
     await client.login(data.SENDER_LOGIN, data.SENDER_ASP)
     for message in messages:
-        await client.send_message(message, sender=data.SENDER_LOGIN,
-                                  recipients=[data.RECIPIENT])
+        await client.sendmail(data.SENDER_LOGIN, [data.RECIPIENT], message.raw)
     await client.quit()
     return {"sent": len(messages), "seconds": time.perf_counter() - started,
             "cpu_seconds": cpu_seconds() - cpu}
 
 
 def deliver_apprise(config: Json) -> Json:
+    """Apprise's email plugin: one ``notify()`` per session with its HTML body and subject."""
     from urllib.parse import quote
 
     import apprise
 
     from bench import data
 
-    messages = prebuilt_messages(config)
-    bodies = []
-    for message in messages:
-        html_part = message.get_body(("html",))
-        assert html_part is not None
-        bodies.append((str(message["Subject"]), html_part.get_content()))
+    bodies = [(m.subject, m.html) for m in load_prebuilt(config)]
     url = (f"mailtos://{quote(data.SENDER_LOGIN, safe='')}:{data.SENDER_ASP}@127.0.0.1:"
            f"{config['port']}?smtp=127.0.0.1&mode=starttls&from={data.SENDER_LOGIN}"
            f"&to={data.RECIPIENT}&format=html")
     notifier = apprise.Apprise()
     if not notifier.add(url):
         raise RuntimeError("Apprise refused the mailtos:// URL")
+    default_throttle = 0.0
     for plugin in notifier:
         # Apprise sleeps 5.5 s between two notifications of one service by default
         # (request_rate_per_sec); measured here without it, see BENCHMARKS.md.
+        default_throttle = float(plugin.request_rate_per_sec)
         plugin.request_rate_per_sec = 0
     go()
     started, cpu = time.perf_counter(), cpu_seconds()
@@ -150,9 +182,9 @@ def deliver_apprise(config: Json) -> Json:
             failed += 1
     seconds = time.perf_counter() - started
     cpu = cpu_seconds() - cpu
-    default_throttle = apprise.plugins.NotifyBase.request_rate_per_sec
-    return {"sent": len(bodies) - failed, "failed": failed, "seconds": seconds, "cpu_seconds": cpu,
-            "default_throttle_s": default_throttle, "version": apprise.__version__}
+    return {"sent": len(bodies) - failed, "failed": failed, "seconds": seconds,
+            "cpu_seconds": cpu, "default_throttle_s": default_throttle,
+            "version": apprise.__version__}
 
 
 async def deliver_ours(config: Json) -> Json:
@@ -233,7 +265,8 @@ def render(config: Json) -> Json:
         references=["<thread.C000000.1700000000-000000.T111@xenocept.invalid>"],
         sent_at=datetime.now(UTC))
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "peak_rss_mb": peak_rss_mb(), "rss_before_mb": before,
+    return {"seconds": seconds, "peak_rss_mb": peak_rss_mb(), "vm_hwm_mb": vm_hwm_mb(),
+            "rss_before_mb": before,
             "email_bytes": rendered.size, "messages": len(conversation.messages),
             "trimmed": rendered.trimmed_messages}
 
@@ -252,6 +285,7 @@ RUNNERS: dict[str, Callable[[Json], Awaitable[Json] | Json]] = {
     "deliver-ours": deliver_ours,
     "deliver-plain": deliver_plain,
     "deliver-apprise": deliver_apprise,
+    "prebuild": prebuild,
     "render": render,
     "storage": storage,
 }

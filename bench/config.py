@@ -23,6 +23,7 @@ class Config:
     storage_small_users: int
     storage_big_users: int
     storage_samples: int
+    storage_rounds: int
     # 5. end to end
     e2e_runs: int
     e2e_thread_size: int
@@ -33,7 +34,7 @@ DEFAULT = Config(
     ack_requests=2_000, ack_concurrency=50, ack_rounds=3,
     deliveries=1_000, thread_size=20, delivery_rounds=3,
     render_messages=5_000, render_rounds=5,
-    storage_small_users=100, storage_big_users=10_000, storage_samples=500,
+    storage_small_users=100, storage_big_users=10_000, storage_samples=600, storage_rounds=3,
     e2e_runs=50, e2e_thread_size=250,
 )
 
@@ -42,7 +43,7 @@ QUICK = Config(
     ack_requests=300, ack_concurrency=50, ack_rounds=2,
     deliveries=40, thread_size=20, delivery_rounds=1,
     render_messages=5_000, render_rounds=1,
-    storage_small_users=10, storage_big_users=100, storage_samples=100,
+    storage_small_users=10, storage_big_users=100, storage_samples=100, storage_rounds=2,
     e2e_runs=5, e2e_thread_size=250,
 )
 

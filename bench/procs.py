@@ -85,11 +85,20 @@ def bare_server(env: dict[str, str]) -> ServerChild:
 
 async def run_child(kind: str, config: dict[str, Any], env: dict[str, str],
                     on_go: Callable[[], None] | None = None,
-                    timeout: float = 600.0) -> dict[str, Any]:  # noqa: ASYNC109
-    """Run ``python -m bench.child KIND`` with ``config`` on stdin; return its RESULT."""
+                    timeout: float = 600.0,  # noqa: ASYNC109
+                    clean_rss: bool = False) -> dict[str, Any]:
+    """Run ``python -m bench.child KIND`` with ``config`` on stdin; return its RESULT.
+
+    ``clean_rss``: Linux hands a child the parent's peak RSS as its starting ru_maxrss
+    (it survives fork + exec), and this orchestrator holds the stand-ins' data. Started
+    from a shell that forks it, the child's ru_maxrss counts only its own memory.
+    """
+    argv = [python(), "-m", "bench.child", kind]
+    if clean_rss:
+        argv = ["/bin/sh", "-c", '"$@"; exit $?', "sh", *argv]  # sh forks, not execs
     process = await asyncio.create_subprocess_exec(
-        python(), "-m", "bench.child", kind, env=env, cwd=REPO,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        *argv, env=env, cwd=REPO, stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE)
     assert process.stdin is not None and process.stdout is not None
     process.stdin.write(json.dumps(config).encode())
     await process.stdin.drain()

@@ -51,6 +51,8 @@ class Row:
 def fmt(value: float | None, unit: str = "") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
+    if unit == "ms" and value < 0.1:
+        return f"{value * 1000:.1f} µs"
     if unit == "ms":
         text = f"{value:.2f}" if value < 10 else f"{value:.1f}"
     elif unit in ("s",):

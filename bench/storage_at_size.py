@@ -1,10 +1,10 @@
-"""Case 4: the owner-scoped repositories on a big SQLite file, small table vs big table.
+"""Case 4: the owner-scoped repositories on a big SQLite file vs a small one.
 
 Rows are bulk-inserted with SQLAlchemy Core ``executemany`` (the product's own column
 types do the encoding), then the product's repository functions are timed through the
-product's async engine, each call in its own transaction as a listener makes it.
-The same users keep the same number of rows at both sizes (10 destinations and 100
-deliveries each), so any growth in time is the table's size, nothing else.
+product's async engine, each call in its own transaction as a listener makes it, on
+both files in turn over several rounds. Every user has the same number of rows in both
+(10 destinations and 100 deliveries), so any growth in time is the table's size.
 """
 
 from __future__ import annotations
@@ -72,9 +72,11 @@ def _destination_rows(box: SecretBox, users: range, per_user: int) -> Iterator[J
 
 def _delivery_rows(rng: random.Random, users: range, per_user: int,
                    destinations_per_user: int) -> Iterator[Json]:
+    # 20,000 distinct moments over 30 days: each is encoded once (see _bulk).
+    moments = [NOW - timedelta(seconds=rng.randrange(30 * 86_400)) for _ in range(20_000)]
     for user_index in users:
         for n in range(per_user):
-            created = NOW - timedelta(seconds=rng.randrange(30 * 86_400))
+            created = moments[rng.randrange(len(moments))]
             failed = rng.random() < 0.05
             row_id = f"{user_index:016x}{n:016x}"  # unique like uuid4().hex, cheaper to make
             yield {
@@ -87,22 +89,48 @@ def _delivery_rows(rng: random.Random, users: range, per_user: int,
                 "attempts": 1, "next_attempt_at": created, "claimed_by": None,
                 "lease_until": None, "status_channel": "DUSER", "status_ts": "1.0",
                 "last_error": "Login failed: 535" if failed else None, "created_at": created,
-                "finished_at": created + timedelta(seconds=2), "duration_ms": 1800,
+                "finished_at": created, "duration_ms": 1800,
             }
 
 
-def _bulk(engine: sqlalchemy.Engine, table: Any, rows: Iterator[Json]) -> int:
+def _bulk(engine: sqlalchemy.Engine, table: sqlalchemy.Table, rows: Iterator[Json]) -> int:
+    """executemany in chunks. Values go through the product's column types (each distinct
+    value encoded once), then straight to the driver: Core's per-row work is what made
+    a million rows slow."""
     count = 0
+    columns: list[str] = []
+    processors: list[Callable[[Any], Any] | None] = []
+    memo: list[dict[Any, Any]] = []
+    statement = ""
     with engine.begin() as connection:
-        chunk: list[Json] = []
+        chunk: list[tuple[Any, ...]] = []
         for row in rows:
-            chunk.append(row)
+            if not columns:
+                columns = list(row)
+                processors = [table.c[name].type.dialect_impl(engine.dialect)
+                              .bind_processor(engine.dialect) for name in columns]
+                memo = [{} for _ in columns]
+                statement = (f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608
+                             f"VALUES ({', '.join('?' for _ in columns)})")  # our own names
+            values = []
+            for name, process, seen in zip(columns, processors, memo, strict=True):
+                value = row[name]
+                if process is not None and value is not None:
+                    if isinstance(value, bytes):
+                        value = process(value)
+                    else:
+                        encoded = seen.get(value)
+                        if encoded is None:
+                            encoded = seen[value] = process(value)
+                        value = encoded
+                values.append(value)
+            chunk.append(tuple(values))
             if len(chunk) >= CHUNK:
-                connection.execute(sqlalchemy.insert(table), chunk)
+                connection.exec_driver_sql(statement, chunk)
                 count += len(chunk)
                 chunk = []
         if chunk:
-            connection.execute(sqlalchemy.insert(table), chunk)
+            connection.exec_driver_sql(statement, chunk)
             count += len(chunk)
     return count
 
@@ -126,99 +154,126 @@ def grow(path: Path, box: SecretBox, rng: random.Random, users: range, *,
           _destination_rows(box, users, destinations_per_user))
     _bulk(engine, tables[str(Delivery.__tablename__)],
           _delivery_rows(rng, users, deliveries_per_user, destinations_per_user))
+    with engine.begin() as connection:  # fold the WAL in: the file as a running bot has it
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
     return time.perf_counter() - started
 
 
-async def _time_op(samples: int, op: Callable[[AsyncSession, Owner], Awaitable[Any]],
-                   sessions: Any, users: int, rng: random.Random) -> list[float]:
-    times = []
-    for _ in range(samples):
-        owner = Owner(data.TEAM_ID, _user(rng.randrange(users)))
-        started = time.perf_counter()
-        async with transaction(sessions) as session:
-            await op(session, owner)
-        times.append((time.perf_counter() - started) * 1000)
-    return times
+Op = Callable[[AsyncSession, Owner], Awaitable[Any]]
+HOUR_AGO = NOW - timedelta(hours=1)
 
 
-async def _measure_size(path: Path, box: SecretBox, users: int, samples: int,
-                        rng: random.Random) -> dict[str, Json]:
-    engine = create_engine(f"sqlite+aiosqlite:///{path}")
-    sessions = session_factory(engine)
-    hour_ago = NOW - timedelta(hours=1)
+async def _list_destinations(session: AsyncSession, owner: Owner) -> Any:
+    found = await destinations.list_destinations(session=session, owner=owner)
+    assert found, owner
+    return found
 
-    async def list_destinations(session: AsyncSession, owner: Owner) -> Any:
-        found = await destinations.list_destinations(session=session, owner=owner)
-        assert found, owner
-        return found
 
-    async def history(session: AsyncSession, owner: Owner) -> Any:
-        found = await deliveries.recent_deliveries(session=session, owner=owner, limit=20)
-        assert len(found) == 20, owner
-        return found
+async def _history(session: AsyncSession, owner: Owner) -> Any:
+    found = await deliveries.recent_deliveries(session=session, owner=owner, limit=20)
+    assert len(found) == 20, owner
+    return found
 
-    async def count_since(session: AsyncSession, owner: Owner) -> Any:
-        return await deliveries.count_since(session=session, owner=owner, since=hour_ago)
 
-    async def last_used(session: AsyncSession, owner: Owner) -> Any:
-        return await deliveries.last_used_destination_id(session=session, owner=owner)
+async def _count_since(session: AsyncSession, owner: Owner) -> Any:
+    return await deliveries.count_since(session=session, owner=owner, since=HOUR_AGO)
 
-    async def claim_due(session: AsyncSession, owner: Owner) -> Any:
-        return await deliveries.claim_due(session=session, worker_id="bench", now=NOW,
-                                          lease=timedelta(minutes=10), limit=50)
 
-    ops: dict[str, Callable[[AsyncSession, Owner], Awaitable[Any]]] = {
-        "list_destinations": list_destinations, "recent_deliveries": history,
-        "count_since": count_since, "last_used_destination_id": last_used,
-        "claim_due": claim_due,
-    }
-    result: dict[str, Json] = {}
-    try:
-        for name, op in ops.items():
-            await _time_op(20, op, sessions, users, rng)  # warm the page cache
-            times = await _time_op(samples, op, sessions, users, rng)
-            result[name] = {"p50_ms": percentile(times, 50), "p99_ms": percentile(times, 99)}
-        async with transaction(sessions) as session:
+async def _last_used(session: AsyncSession, owner: Owner) -> Any:
+    return await deliveries.last_used_destination_id(session=session, owner=owner)
+
+
+async def _claim_due(session: AsyncSession, owner: Owner) -> Any:
+    return await deliveries.claim_due(session=session, worker_id="bench", now=NOW,
+                                      lease=timedelta(minutes=10), limit=50)
+
+
+OPS: dict[str, Op] = {
+    "list_destinations": _list_destinations, "recent_deliveries": _history,
+    "count_since": _count_since, "last_used_destination_id": _last_used,
+    "claim_due": _claim_due,
+}
+
+
+class Size:
+    """One database file under the product's own engine, with its timings so far."""
+
+    def __init__(self, name: str, path: Path, users: int) -> None:
+        self.name = name
+        self.users = users
+        self.engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        self.sessions = session_factory(self.engine)
+        self.times: dict[str, list[float]] = {name: [] for name in [*OPS, "secretbox_open"]}
+
+    async def time_op(self, name: str, samples: int, rng: random.Random,
+                      record: bool = True) -> None:
+        op = OPS[name]
+        for _ in range(samples):
+            owner = Owner(data.TEAM_ID, _user(rng.randrange(self.users)))
+            started = time.perf_counter()
+            async with transaction(self.sessions) as session:
+                await op(session, owner)
+            if record:
+                self.times[name].append((time.perf_counter() - started) * 1000)
+
+    async def time_open(self, box: SecretBox, samples: int) -> None:
+        async with transaction(self.sessions) as session:
             one = await destinations.get_destination(
                 session=session, owner=Owner(data.TEAM_ID, _user(0)),
                 destination_id=f"d{0:08d}{0:04d}")
         sealed = Sealed(one.secret_key_id, one.secret_ciphertext)
-        times = []
         for _ in range(samples):
             started = time.perf_counter()
             box.open(sealed, context=password_context(one.id), label=one.name)
-            times.append((time.perf_counter() - started) * 1000)
-        result["secretbox_open"] = {"p50_ms": percentile(times, 50),
-                                    "p99_ms": percentile(times, 99)}
-    finally:
-        await engine.dispose()
-    return result
+            self.times["secretbox_open"].append((time.perf_counter() - started) * 1000)
+
+    def summary(self) -> dict[str, Json]:
+        return {name: {"p50_ms": percentile(t, 50), "p99_ms": percentile(t, 99), "n": len(t)}
+                for name, t in self.times.items()}
 
 
 async def measure(config: Json) -> Json:
     """config: folder, small_users, big_users, destinations_per_user, deliveries_per_user,
-    samples. Builds the small database, measures, grows it to the big one, measures."""
-    path = Path(config["folder"]) / "storage-at-size.db"
-    remove_database(path)
+    samples, rounds. Builds a small and a big database, then times every operation on
+    both, alternating which goes first, over several rounds."""
+    folder = Path(config["folder"])
     box = SecretBox([parse_key(new_key(), source="bench")])
     rng = random.Random(4)
-    engine = create_engine(f"sqlite+aiosqlite:///{path}")
-    await create_tables(engine)
-    await engine.dispose()
     per_dest, per_delivery = config["destinations_per_user"], config["deliveries_per_user"]
-    small, big = config["small_users"], config["big_users"]
-    sizes: dict[str, Json] = {}
-    insert_seconds = grow(path, box, rng, range(small), destinations_per_user=per_dest,
-                          deliveries_per_user=per_delivery)
-    sizes["small"] = {"users": small, "destinations": small * per_dest,
-                      "deliveries": small * per_delivery,
-                      "ops": await _measure_size(path, box, small, config["samples"], rng)}
-    insert_seconds += grow(path, box, rng, range(small, big), destinations_per_user=per_dest,
-                           deliveries_per_user=per_delivery)
-    sizes["big"] = {"users": big, "destinations": big * per_dest,
-                    "deliveries": big * per_delivery,
-                    "ops": await _measure_size(path, box, big, config["samples"], rng)}
-    file_mb = file_size(path) / 1e6
-    remove_database(path)
-    return {"sizes": sizes, "insert_seconds": insert_seconds, "file_mb": file_mb}
+    paths = {"small": folder / "storage-small.db", "big": folder / "storage-big.db"}
+    users = {"small": config["small_users"], "big": config["big_users"]}
+    insert_seconds = 0.0
+    for name, path in paths.items():
+        remove_database(path)
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        await create_tables(engine)  # the product's schema, migrations included
+        await engine.dispose()
+        insert_seconds += grow(path, box, rng, range(users[name]),
+                               destinations_per_user=per_dest, deliveries_per_user=per_delivery)
+    sizes = {name: Size(name, path, users[name]) for name, path in paths.items()}
+    rounds = config["rounds"]
+    per_round = max(1, config["samples"] // rounds)
+    try:
+        for size in sizes.values():
+            for name in OPS:
+                await size.time_op(name, 20, rng, record=False)  # warm caches and statements
+        for round_no in range(rounds):
+            order = list(sizes.values())
+            if round_no % 2:
+                order.reverse()
+            for name in OPS:
+                for size in order:
+                    await size.time_op(name, per_round, rng)
+            for size in order:
+                await size.time_open(box, per_round)
+    finally:
+        for size in sizes.values():
+            await size.engine.dispose()
+    result = {name: {"users": users[name], "destinations": users[name] * per_dest,
+                     "deliveries": users[name] * per_delivery, "ops": size.summary(),
+                     "file_mb": file_size(paths[name]) / 1e6}
+              for name, size in sizes.items()}
+    for path in paths.values():
+        remove_database(path)
+    return {"sizes": result, "insert_seconds": insert_seconds}

@@ -2,7 +2,8 @@
 
 Checks, in order: settings for the run mode, the database (reachable, schema migrated),
 the encryption key (present, decrypts a fresh sample and one stored secret per key id),
-and Slack (``auth.test`` with the bot token). Exit code: 0 all passed, 1 a check failed,
+and Slack (``auth.test`` with the bot token; installing through OAuth, with every
+installed workspace's own token). Exit code: 0 all passed, 1 a check failed,
 2 settings missing or malformed (as for ``xenocept run``).
 """
 
@@ -20,8 +21,9 @@ from bot.app import build_secret_box, key_file_for, slack_client
 from bot.crypto import Sealed
 from bot.destinations import password_context
 from bot.errors import SettingsError, XenoceptError
+from bot.installations import InstallationStore
 from bot.settings import RunMode, Settings
-from storage import migrate
+from storage import installations, migrate
 from storage.db import create_engine, session_factory, transaction
 from storage.models import Destination
 
@@ -43,9 +45,12 @@ async def run_checks(settings: Settings, mode: RunMode) -> list[Check]:
         database = await _database(engine)
         results.append(database)
         results.append(await _key(settings, engine if database.ok else None))
+        if settings.installs_through_oauth:
+            results.append(await _installations(settings, engine if database.ok else None))
+        else:
+            results.append(await _slack(settings))
     finally:
         await engine.dispose()
-    results.append(await _slack(settings))
     return results
 
 
@@ -108,6 +113,42 @@ async def _stored_samples(engine: AsyncEngine) -> list[Destination]:
             return list(rows.all())
     except Exception:  # tables not there yet: nothing stored
         return []
+
+
+async def _installations(settings: Settings, engine: AsyncEngine | None) -> Check:
+    """Installs through OAuth: auth.test with every workspace's own (decrypted) token."""
+    if engine is None:
+        return Check("slack", False, "no database: cannot read the installations")
+    try:
+        store = InstallationStore(sessions=session_factory(engine),
+                                  box=build_secret_box(settings))
+        async with transaction(session_factory(engine)) as session:
+            rows = await installations.all_installations_for_operator(session=session)
+        failed = []
+        for row in rows:
+            answer = await _auth_test(settings, store.token_of(row))
+            if answer is not None:
+                failed.append(f"{row.team_name or row.team_id or row.enterprise_id}: {answer}")
+    except XenoceptError as error:
+        return Check("slack", False, str(error))
+    if failed:
+        return Check("slack", False, f"auth.test failed for {len(failed)} of {len(rows)} "
+                     f"workspace(s): {'; '.join(failed[:5])}")
+    if not rows:
+        return Check("slack", True, "OAuth installs: no workspace yet, send installers to "
+                     "/slack/install")
+    return Check("slack", True, f"OAuth installs: auth.test ok for all {len(rows)} workspace(s)")
+
+
+async def _auth_test(settings: Settings, token: str) -> str | None:
+    """None when the token works, else why not."""
+    try:
+        await slack_client(settings).auth_test(token=token)
+    except SlackApiError as error:
+        return str(error.response.get("error"))
+    except Exception as error:  # network trouble
+        return f"cannot reach Slack ({type(error).__name__})"
+    return None
 
 
 async def _slack(settings: Settings) -> Check:
