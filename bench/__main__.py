@@ -1,5 +1,6 @@
-"""``python -m bench [--quick] [--out PATH] [--only CASES]``: run the benchmarks, print the
-table, write it as JSON. Every party runs on 127.0.0.1, started here; see BENCHMARKS.md."""
+"""``python -m bench [--quick] [--out PATH] [--rounds N] [--only CASES]``: run the
+benchmarks, print the table, write it as JSON. Every party runs on 127.0.0.1, started
+here; see BENCHMARKS.md."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,8 @@ from bench.config import DEFAULT, QUICK, Config
 from bench.stats import Row, table
 from bench.world import World
 
-CASES = ("ack", "delivery", "render", "storage", "e2e")
+# Storage last: its gigabyte of SQLite writes leaves the disk busy for a while.
+CASES = ("render", "ack", "delivery", "e2e", "storage")
 CaseRunner = Callable[[World, Path, Config], Awaitable[tuple[list[Row], dict[str, Any]]]]
 
 
@@ -63,6 +66,10 @@ def write_json(out: Path, payload: dict[str, Any]) -> Path:
 
 async def main_async(args: argparse.Namespace) -> int:
     config = QUICK if args.quick else DEFAULT
+    if args.rounds:
+        config = replace(config, ack_rounds=args.rounds, delivery_rounds=args.rounds,
+                         render_rounds=max(args.rounds, config.render_rounds),
+                         storage_rounds=args.rounds)
     chosen = [c.strip() for c in args.only.split(",")] if args.only else list(CASES)
     unknown = set(chosen) - set(CASES)
     if unknown:
@@ -74,6 +81,7 @@ async def main_async(args: argparse.Namespace) -> int:
     details: dict[str, Any] = {}
     seconds: dict[str, float] = {}
     started = time.perf_counter()
+    load_before = os.getloadavg()  # others' work on the machine shows here
     with tempfile.TemporaryDirectory(prefix="xenocept-bench-") as tmp:
         async with World(Path(tmp)) as world:
             for case in CASES:
@@ -87,7 +95,9 @@ async def main_async(args: argparse.Namespace) -> int:
                 print(f"bench: {case} done in {seconds[case]:.1f} s", file=sys.stderr,
                       flush=True)
     total = time.perf_counter() - started
+    rows.sort(key=lambda row: row.case.split()[0])  # by case number; stable within a case
     info = machine()
+    info["load_average"] = {"before": load_before, "after": os.getloadavg()}
     print()
     print(table(rows))
     print()
@@ -108,6 +118,8 @@ def main() -> int:
                         help="a ~20-second smoke run (small sizes; timings not asserted)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results.json"),
                         help="where to write the JSON (default bench/results.json)")
+    parser.add_argument("--rounds", type=int, default=0,
+                        help="rounds of every interleaved case (default: 2, --quick: 1)")
     parser.add_argument("--only", default="",
                         help=f"comma-separated cases to run: {', '.join(CASES)}")
     args = parser.parse_args()

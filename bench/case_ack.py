@@ -68,10 +68,10 @@ async def open_modals(world: World, server: ServerChild, count: int) -> list[Ope
                 assert response.status == 200, response.status
 
         await asyncio.gather(*(one(n) for n in range(count)))
-    # Every shortcut opens one modal; match them through the trigger id of each views.open.
-    await world.slack.wait_for("views.open", lambda _c: len(
-        world.slack.calls_to("views.open")) >= count, timeout=60)
-    opened = world.slack.calls_to("views.open")
+    # Every shortcut opens one modal (after its ack); match them by each call's trigger id.
+    async with asyncio.timeout(60):
+        while len(opened := world.slack.calls_to("views.open")) < count:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
     views = [v for v in world.slack.views.values() if v.get("callback_id") == ids.VIEW_SEND_FORM]
     assert len(opened) == len(views) == count, (len(opened), len(views), count)
     modals = [OpenModal(users[int(str(call.params["trigger_id"]).split(".")[1])], view)
@@ -157,6 +157,7 @@ async def run(world: World, folder: Path, config: Config) -> tuple[list[Row], di
     warm = min(150, config.ack_requests)
     submissions = -(-config.ack_requests // len(KINDS))
     try:
+        started = time.perf_counter()
         for server in servers.values():
             await server.start()
         # Modals for every submission ours will get; the bare app gets the same bodies.
@@ -165,10 +166,12 @@ async def run(world: World, folder: Path, config: Config) -> tuple[list[Row], di
         plan = [build_requests(warm, round_no=99, world=world, modals=modals)]
         plan += [build_requests(config.ack_requests, round_no=r, world=world, modals=modals)
                  for r in range(config.ack_rounds)]
+        _progress(f"servers up and {len(plan) - 1} rounds of requests ready", started)
         # One mixed warm-up round each (code paths, caches, Bolt's auth.test), not recorded.
         for name, server in servers.items():
             await _fire(world, server, config, _resigned(plan[0]),
                         expect_deliveries=name == "ours")
+        _progress("warm-up done", started)
         for round_no in range(config.ack_rounds):
             order = list(servers) if round_no % 2 == 0 else list(reversed(servers))
             for name in order:
@@ -184,6 +187,11 @@ async def run(world: World, folder: Path, config: Config) -> tuple[list[Row], di
         for server in servers.values():
             await server.stop()
     return _rows(runs, config), {name: vars(r) for name, r in runs.items()}
+
+
+def _progress(what: str, since: float) -> None:
+    print(f"bench: ack {what} ({time.perf_counter() - since:.1f} s)", file=sys.stderr,
+          flush=True)
 
 
 def _resigned(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:

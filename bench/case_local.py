@@ -7,7 +7,7 @@ from typing import Any
 
 from bench.config import DELIVERIES_PER_USER, DESTINATIONS_PER_USER, Config
 from bench.procs import run_child
-from bench.stats import Row, median
+from bench.stats import Row, fmt, median
 from bench.world import World
 
 TARGET_MS = 5.0
@@ -64,7 +64,7 @@ async def storage(world: World, folder: Path, config: Config) -> tuple[list[Row]
             f"same at {small['deliveries']:,} deliveries", theirs["p50_ms"],
             target="p99 < 5 ms, flat" if targeted else "",
             met=(ours["p99_ms"] < TARGET_MS) if targeted else None,
-            note=f"p99 {ours['p99_ms']:.2f} ms (small table {theirs['p99_ms']:.2f} ms)"))
+            note=f"p99 {fmt(ours['p99_ms'], 'ms')} (small table {fmt(theirs['p99_ms'], 'ms')})"))
     rows[-1].note += (f"; bulk insert {result['insert_seconds']:.0f} s, "
                       f"file {big['file_mb']:.0f} MB")
     return rows, result

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -29,7 +30,13 @@ SIGNING_SECRET = "bench-signing-secret-0123456789"
 
 
 class TimedSmtpServer(ICloudLikeServer):
-    """Records when each message was accepted; keeps no message bodies (1,000s of them)."""
+    """Records when each message was accepted, and its size.
+
+    Everything up to DATA is the test server's (STARTTLS, AUTH with app-specific
+    passwords, the From check at MAIL); accepting the data skips its parse-and-keep of
+    each message, which only tests need: the bench's clients should share a server whose
+    own cost is as small as it can be.
+    """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -38,13 +45,11 @@ class TimedSmtpServer(ICloudLikeServer):
         self._count = asyncio.Condition()
 
     async def _deliver(self, account: Account, envelope: Envelope) -> str:
-        reply = await super()._deliver(account, envelope)
-        self.received.clear()  # the parsed copy was made (server work); don't keep it
         self.arrivals.append(time.perf_counter())
         self.sizes.append(len(envelope.original_content or b""))
         async with self._count:
             self._count.notify_all()
-        return reply
+        return f"250 2.0.0 Ok: queued as {secrets.randbits(44):011X}"
 
     def reset(self) -> None:
         self.arrivals.clear()

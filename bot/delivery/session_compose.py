@@ -68,7 +68,8 @@ class SlackSessionComposer:
 
     def __init__(self, services: Services) -> None:
         self._services = services
-        self._people = PeopleCache()  # users.info answers shared by the deliveries
+        # users.info answers shared by the deliveries, per workspace (each has its token)
+        self._people: dict[tuple[str, str], PeopleCache] = {}
         self._following: dict[str, Delivery] = {}
         self._ahead: dict[str, asyncio.Task[Conversation]] = {}
 
@@ -109,7 +110,9 @@ class SlackSessionComposer:
     async def fetch(self, delivery: Delivery, request: SendRequest) -> Conversation:
         """The conversation, names resolved in the sending user's time zone."""
         client = await self._services.slack_of(delivery)
-        people = People(client, shared=self._people)
+        workspace = (delivery.enterprise_id, delivery.team_id)
+        shared = self._people.get(workspace) or self._people.setdefault(workspace, PeopleCache())
+        people = People(client, shared=shared)
         viewer = await people.get(delivery.user_id)
         async with aiohttp.ClientSession(timeout=DOWNLOAD_TIMEOUT) as http:
             return await fetch_conversation(
