@@ -91,15 +91,23 @@ async def remove_destination(
             session=session, owner=owner, destination_id=destination_id)
 
 
-def test_delivery(destination: Destination, dedupe_key: str | None = None) -> Delivery:
+def new_delivery(
+    destination: Destination, *, kind: DeliveryKind, summary: str, request_json: str = "{}",
+    dedupe_key: str | None = None,
+) -> Delivery:
+    """An outbox row for ``destination``; enqueueing stamps the owner on it."""
     delivery_id = new_id()
     return Delivery(
         id=delivery_id, team_id=destination.team_id, user_id=destination.user_id,
-        destination_id=destination.id, destination_name=destination.name,
-        kind=DeliveryKind.TEST, summary="Test session",
+        destination_id=destination.id, destination_name=destination.name, kind=kind,
+        summary=summary, request_json=request_json, dedupe_key=dedupe_key,
         message_id=message_id_for(delivery_id, destination.from_address),
-        dedupe_key=dedupe_key,
     )
+
+
+def test_delivery(destination: Destination, dedupe_key: str | None = None) -> Delivery:
+    return new_delivery(destination, kind=DeliveryKind.TEST, summary="Test session",
+                        dedupe_key=dedupe_key)
 
 
 def slack_request_key(kind: str, *parts: object) -> str | None:

@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from bot.delivery.session_compose import Scope, SendRequest
-from bot.destinations import message_id_for
+from bot.destinations import new_delivery
 from bot.errors import XenoceptError
 from bot.services import Services
 from storage import deliveries, destinations, drafts
 from storage.db import transaction
 from storage.errors import NotFound
-from storage.models import Delivery, DeliveryKind, Destination, Owner, new_id
+from storage.models import Delivery, DeliveryKind, Destination, Owner
 
 STALE_FORM = ("This form has expired or was not opened by you: close it and use Send to email "
               "on the message again.")
@@ -64,7 +64,7 @@ async def accept_send(services: Services, *, owner: Owner, choice: SendChoice) -
                 session=session, owner=owner, destination_id=choice.destination_id)
             await deliveries.lock_owner(session=session, owner=owner)  # limits across instances
             await _check_limits(services, session, owner, destination)
-            delivery = _delivery(owner, destination, json.loads(draft.payload_json), choice)
+            delivery = _delivery(destination, json.loads(draft.payload_json), choice)
             await deliveries.enqueue(session=session, owner=owner, delivery=delivery)
     except NotFound:
         raise Refusal("That destination is not yours or was removed; pick another.") from None
@@ -97,8 +97,7 @@ def _emails(count: int) -> str:
     return "1 email" if count == 1 else f"{count} emails"
 
 
-def _delivery(owner: Owner, destination: Destination, draft: dict[str, Any],
-              choice: SendChoice) -> Delivery:
+def _delivery(destination: Destination, draft: dict[str, Any], choice: SendChoice) -> Delivery:
     message = draft.get("message") or {}
     request = SendRequest(
         channel_id=draft.get("channel_id", ""), channel_name=draft.get("channel_name"),
@@ -110,13 +109,8 @@ def _delivery(owner: Owner, destination: Destination, draft: dict[str, Any],
     where = f"#{request.channel_name}" if request.channel_name and request.channel_id[:1] in (
         "C", "G") else "a conversation"
     what = "Thread" if choice.scope == "thread" else "Message"
-    delivery_id = new_id()
-    return Delivery(
-        id=delivery_id, team_id=owner.team_id, user_id=owner.user_id,
-        destination_id=destination.id, destination_name=destination.name,
-        kind=DeliveryKind.SESSION, request_json=request.dump(), summary=f"{what} from {where}",
-        message_id=message_id_for(delivery_id, destination.from_address),
-        dedupe_key=choice.dedupe_key)
+    return new_delivery(destination, kind=DeliveryKind.SESSION, request_json=request.dump(),
+                        summary=f"{what} from {where}", dedupe_key=choice.dedupe_key)
 
 
 async def resend_only_message(services: Services, *, owner: Owner, delivery_id: str) -> Delivery:
@@ -136,13 +130,10 @@ async def resend_only_message(services: Services, *, owner: Owner, delivery_id: 
             session=session, owner=owner, destination_id=failed.destination_id)
         request = SendRequest.load(failed.request_json)
         only = SendRequest(**{**vars(request), "scope": "message"})
-        fresh_id = new_id()
-        delivery = Delivery(
-            id=fresh_id, team_id=owner.team_id, user_id=owner.user_id,
-            destination_id=destination.id, destination_name=destination.name,
-            kind=DeliveryKind.SESSION, request_json=only.dump(),
-            summary=failed.summary.replace("Thread", "Message"),
-            message_id=message_id_for(fresh_id, destination.from_address), dedupe_key=key)
+        delivery = new_delivery(destination, kind=DeliveryKind.SESSION,
+                                request_json=only.dump(),
+                                summary=failed.summary.replace("Thread", "Message"),
+                                dedupe_key=key)
         await deliveries.enqueue(session=session, owner=owner, delivery=delivery)
     services.wake_outbox()
     return delivery

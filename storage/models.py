@@ -157,6 +157,10 @@ class Delivery(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime = when(default_factory=utcnow, index=True)
     finished_at: datetime | None = when(default=None)
+
+    @property
+    def owner(self) -> Owner:
+        return Owner(self.team_id, self.user_id, self.enterprise_id)
     duration_ms: int | None = None
 
 

@@ -29,6 +29,7 @@ from bot import advice
 from bot.advice import Target
 from bot.crypto import Sealed
 from bot.delivery.compose import Composed, SessionComposer, compose_test
+from bot.delivery.session_compose import SendRequest
 from bot.delivery.status import StatusReporter
 from bot.destinations import password_context
 from bot.errors import DestinationGone, SendFailure, SlackDataError, XenoceptError
@@ -42,7 +43,7 @@ from bot.views import messages
 from storage import deliveries, destinations
 from storage.db import transaction
 from storage.errors import NotFound
-from storage.models import Delivery, DeliveryKind, DeliveryStatus, Destination, Owner
+from storage.models import Delivery, DeliveryKind, DeliveryStatus, Destination
 
 log = logging.getLogger(__name__)
 
@@ -185,10 +186,9 @@ class Outbox:
         return connection
 
     async def _destination(self, delivery: Delivery) -> Destination:
-        owner = Owner(delivery.team_id, delivery.user_id)
         async with transaction(self._services.sessions) as session:
             return await destinations.get_destination(
-                session=session, owner=owner, destination_id=delivery.destination_id)
+                session=session, owner=delivery.owner, destination_id=delivery.destination_id)
 
     def _account(self, destination: Destination) -> SmtpAccount:
         password = self._services.box.open(
@@ -267,13 +267,12 @@ class Outbox:
         if retry:
             await self._status.show(delivery, messages.retrying(
                 delivery, note, in_seconds=delay, attempt=attempts))
-        else:
-            await self._status.show(delivery, messages.failed(
-                delivery, note, attempts=attempts,
-                offer_message_only=isinstance(error, ConversationUnreadable)
-                and '"scope":"thread"' in delivery.request_json))
-        if not retry:
-            await self._refresh_home(delivery)
+            return
+        await self._status.show(delivery, messages.failed(
+            delivery, note, attempts=attempts,
+            offer_message_only=isinstance(error, ConversationUnreadable)
+            and SendRequest.load(delivery.request_json).scope == "thread"))
+        await self._refresh_home(delivery)
 
     async def _refresh_home(self, delivery: Delivery) -> None:
         """Home shows each destination's last test result: keep it current after a test.
@@ -281,9 +280,8 @@ class Outbox:
         (Opening Home republishes it anyway; this is for someone watching it.)"""
         if delivery.kind is not DeliveryKind.TEST:
             return
-        owner = Owner(delivery.team_id, delivery.user_id)
         await publish_home(self._services.sessions, await self._services.slack_of(delivery),
-                           owner)
+                           delivery.owner)
 
     def _backoff(self, attempts: int) -> float:
         base = self._services.settings.retry_base_seconds
@@ -292,7 +290,7 @@ class Outbox:
     @staticmethod
     async def _record_use(session: AsyncSession, delivery: Delivery, *, ok: bool, summary: str,
                           at: datetime) -> None:
-        owner = Owner(delivery.team_id, delivery.user_id)
+        owner = delivery.owner
         with contextlib.suppress(NotFound):  # removed meanwhile: nothing to record on
             if delivery.kind is DeliveryKind.TEST:
                 await destinations.record_test_result(
