@@ -41,10 +41,7 @@ class DestinationForm:
     @classmethod
     def from_state(cls, values: Mapping[str, Mapping[str, Any]]) -> DestinationForm:
         def read(block: str) -> str:
-            elements = values.get(block) or {}  # one element per block, whatever its action_id
-            element = elements.get(ids.VALUE) or next(iter(elements.values()), None) or {}
-            option = element.get("selected_option") or {}
-            return str(element.get("value") or option.get("value") or "").strip()
+            return input_value(values, block)
 
         return cls(
             name=read(ids.BLOCK_NAME), host=read(ids.BLOCK_HOST), port=read(ids.BLOCK_PORT),
@@ -52,6 +49,14 @@ class DestinationForm:
             password=read(ids.BLOCK_PASSWORD), from_address=read(ids.BLOCK_FROM),
             to=read(ids.BLOCK_TO), screenshot_mode=read(ids.BLOCK_SCREENSHOT),
         )
+
+
+def input_value(values: Mapping[str, Mapping[str, Any]], block: str) -> str:
+    """What one input block of ``view.state.values`` holds: typed text or the chosen option."""
+    elements = values.get(block) or {}  # one element per block, whatever its action_id
+    element = elements.get(ids.VALUE) or next(iter(elements.values()), None) or {}
+    option = element.get("selected_option") or {}
+    return str(element.get("value") or option.get("value") or "").strip()
 
 
 @dataclass(frozen=True)

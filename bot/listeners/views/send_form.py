@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot import ids
+from bot.forms import input_value
 from bot.listeners.common import owner_of, services_of
 from bot.render.headers import clean_header
 from bot.sending import Refusal, SendChoice, accept_send
@@ -17,13 +18,13 @@ from bot.views.send_modal import SendMetadata
 async def send_form_submitted(ack: AsyncAck, view: dict[str, Any],
                               context: AsyncBoltContext) -> None:
     values = view["state"]["values"]
-    scope = _read(values, ids.BLOCK_SEND_SCOPE)
+    scope = input_value(values, ids.BLOCK_SEND_SCOPE)
     choice = SendChoice(
         draft_id=SendMetadata.load(view.get("private_metadata", "")).draft_id,
-        destination_id=_read(values, ids.BLOCK_SEND_DESTINATION),
+        destination_id=input_value(values, ids.BLOCK_SEND_DESTINATION),
         scope="message" if scope == "message" else "thread",
-        subject=clean_header(_read(values, ids.BLOCK_SEND_SUBJECT)),
-        note=_read(values, ids.BLOCK_SEND_NOTE) or None,
+        subject=clean_header(input_value(values, ids.BLOCK_SEND_SUBJECT)),
+        note=input_value(values, ids.BLOCK_SEND_NOTE) or None,
         dedupe_key=f"{view.get('id')}:{view.get('hash')}",
     )
     try:
@@ -32,9 +33,3 @@ async def send_form_submitted(ack: AsyncAck, view: dict[str, Any],
         await ack(response_action="errors", errors={ids.BLOCK_SEND_DESTINATION: refusal.text})
         return
     await ack()
-
-
-def _read(values: dict[str, Any], block: str) -> str:
-    element = values.get(block, {}).get(ids.VALUE, {})
-    option = element.get("selected_option") or {}
-    return str(element.get("value") or option.get("value") or "").strip()
