@@ -8,6 +8,7 @@ secrets: no exception text that could carry one is shown.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.errors import (
@@ -18,11 +19,13 @@ from bot.errors import (
     SendFailure,
     SlackDataError,
     Stage,
+    Symptom,
 )
 from bot.presets import ICLOUD, Preset
 
 STAGE_LABELS = {
     Stage.CONNECT: "Connecting",
+    Stage.HELO: "Greeting the server (EHLO)",
     Stage.TLS: "Securing the connection (TLS)",
     Stage.LOGIN: "Logging in",
     Stage.SENDER: "Sender (From)",
@@ -40,12 +43,16 @@ class Advice:
 
 @dataclass(frozen=True)
 class Target:
-    """Where we tried to send: for wording only."""
+    """Where we tried to send, and what: for wording only."""
 
     preset: Preset
     host: str
     port: int
     username: str = ""
+    is_test: bool = False  # a test send: never retried, the user is watching
+    retried: bool = False  # this failure will be tried again
+    whole_thread: bool = False  # a thread was sent: "only this message" is smaller
+    size_limit: int | None = None  # what the server said it accepts (EHLO SIZE)
 
 
 def server_words(failure: SendFailure, target: Target) -> str:
@@ -74,25 +81,59 @@ def _fixes(failure: SendFailure, target: Target) -> tuple[str, ...]:
     if "daily sending limit" in text:
         return ("The account reached its daily sending limit (iCloud: 1,000 messages a day). "
                 "Try again tomorrow.",)
-    if failure.code == 552 or "too big" in text or ("size" in text and failure.code):
-        return ("The message is larger than the server accepts (iCloud: about 20 MB of "
-                "attachments). Send only this message, or fewer files.",)
+    if failure.code == 552 or "too big" in text or "size exceeds" in text:
+        return (_too_big(target),)
     handler = _BY_STAGE.get(failure.stage)
-    return handler(failure, target) if handler else ()
+    fixes = handler(failure, target) if handler else ()
+    if failure.transient and target.is_test:
+        fixes = (*fixes, _NOT_RETRIED)
+    return fixes
+
+
+_NOT_RETRIED = "A test is not retried: once fixed (or in a few minutes), send a test again."
+
+
+def _too_big(target: Target) -> str:
+    limit = (f"{target.host} accepts at most {megabytes(target.size_limit)} per email"
+             if target.size_limit else "The email is larger than the server accepts")
+    if target.whole_thread:
+        return f"{limit}. Send only this message, or a thread with fewer or smaller files."
+    return (f"{limit}. Send fewer or smaller files in one message, or share large files "
+            "as links.")
+
+
+def megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB" if size < 10_000_000 else f"{size // 1_000_000} MB"
 
 
 def _connect(failure: SendFailure, target: Target) -> tuple[str, ...]:
     if failure.code:
         return ("The server is temporarily unavailable. It usually recovers on its own: "
                 "try again in a few minutes.",)
-    usual = f" ({target.preset.label}: {target.preset.host}, port {target.preset.port})" if (
-        target.preset.host) else ""
+    preset = target.preset
+    usual = f" ({preset.label}: {preset.host}, port {preset.port})" if preset.host else ""
+    if failure.symptom is Symptom.SILENT:
+        return (f"Port {target.port} seems to expect an encrypted connection from the first "
+                "byte (as port 465 does): set Security to SSL/TLS, or use port 587 with "
+                "STARTTLS.",)
+    if failure.symptom is Symptom.NOT_SMTP:
+        return (f"{target.host}:{target.port} is not an SMTP submission server (an IMAP, "
+                f"POP or web server answered). Use your provider's SMTP host and port{usual}.",)
     reach = (f"Could not reach {target.host}:{target.port}. Check SMTP Host and SMTP Port"
              f"{usual}.")
-    return tuple(filter(None, (reach, target.preset.extra_advice.get("connect"))))
+    return tuple(filter(None, (reach, preset.extra_advice.get("connect"))))
+
+
+def _helo(_failure: SendFailure, _target: Target) -> tuple[str, ...]:
+    return ("The server refused the name the bot greets it with (it wants a fully qualified "
+            "host name). Ask the operator to give the bot's machine a fully qualified name "
+            "in DNS.",)
 
 
 def _tls(failure: SendFailure, target: Target) -> tuple[str, ...]:
+    if failure.code:  # "530 Must issue a STARTTLS command first": Security was None
+        return ("The server takes mail only over an encrypted connection: set Security to "
+                "STARTTLS (port 587) or SSL/TLS (port 465).",)
     if "starttls" in failure.text.lower():
         return ("The server did not offer STARTTLS, so your password was not sent. Check "
                 "Security and Port (587 uses STARTTLS, 465 uses SSL/TLS).",)
@@ -110,7 +151,11 @@ def _login(failure: SendFailure, target: Target) -> tuple[str, ...]:
         fixes.append(target.preset.extra_advice["2fa"])
     if _organisational(failure, target):  # said first and plainly: no password will work
         fixes.insert(0, target.preset.extra_advice["org"])
-    if not failure.code:
+    if failure.symptom is Symptom.SLOW_LOGIN:
+        fixes.insert(0, "The server did not answer the login in time. Servers slow down "
+                        "logins after failed attempts: wait a few minutes, check the "
+                        "password, then send a test again.")
+    elif failure.symptom is Symptom.NO_AUTH:
         fixes.insert(0, "The server offered no way to log in on this connection. Check "
                         "Security (STARTTLS on 587, SSL/TLS on 465).")
     return tuple(fixes)
@@ -137,21 +182,36 @@ def _sender(failure: SendFailure, target: Target) -> tuple[str, ...]:
     return (from_advice, "Edit the destination and set From to an address your account owns.")
 
 
-def _recipients(failure: SendFailure, _target: Target) -> tuple[str, ...]:
+def _recipients(failure: SendFailure, target: Target) -> tuple[str, ...]:
+    if "relay access denied" in failure.text.lower():
+        return ("The server does not accept mail from this account for that recipient: it "
+                "relays only for its own users or logged-in accounts. Check Username and the "
+                "To addresses.",)
     if failure.transient:
-        return ("The server refused the recipients for now; it will be retried.",)
+        return (("The server refused the recipients for now; it will be retried.",)
+                if target.retried else ("The server refused the recipients for now.",))
     return ("Check the To addresses of this destination.",)
 
 
-def _message(failure: SendFailure, _target: Target) -> tuple[str, ...]:
+def _message(failure: SendFailure, target: Target) -> tuple[str, ...]:
     if failure.transient:
+        retry = " It will be retried." if target.retried else ""
         return ("The server or the connection failed while taking the message. It is "
-                "usually temporary.",)
+                f"usually temporary.{retry}",)
     return ("The server refused the message itself.",)
+
+
+def for_refused_recipients(refusals: Sequence[tuple[str, int, str]]) -> str:
+    """"b@… was refused: 550 …, check that address" for each refused recipient."""
+    parts = [f"{recipient} was refused: {code} {text[:200]}" for recipient, code, text
+             in refusals]
+    check = "check that address" if len(refusals) == 1 else "check those addresses"
+    return f"{'; '.join(parts)} — {check} in the destination's To."
 
 
 _BY_STAGE = {
     Stage.CONNECT: _connect,
+    Stage.HELO: _helo,
     Stage.TLS: _tls,
     Stage.LOGIN: _login,
     Stage.SENDER: _sender,

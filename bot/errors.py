@@ -55,9 +55,10 @@ class HostLookupFailed(XenoceptError):
 
 
 class Stage(StrEnum):
-    """Where in the SMTP exchange a send failed."""
+    """Where in the SMTP exchange a send failed (by what the server's reply is about)."""
 
     CONNECT = "connect"
+    HELO = "helo"
     TLS = "tls"
     LOGIN = "login"
     SENDER = "sender"
@@ -65,16 +66,31 @@ class Stage(StrEnum):
     MESSAGE = "message"
 
 
+class Symptom(StrEnum):
+    """What we saw when a server gave no reply code to quote."""
+
+    REFUSED = "refused"  # nothing listens on that port
+    TIMED_OUT = "timed-out"  # no connection, or no answer, within the timeout
+    UNREACHABLE = "unreachable"  # no route to the network or host
+    SILENT = "silent"  # connected, but no greeting: the port likely expects TLS at once
+    NOT_SMTP = "not-smtp"  # a server answered, but not in SMTP (IMAP, HTTP, …)
+    NO_AUTH = "no-auth"  # the server offered no login on this connection
+    SLOW_LOGIN = "slow-login"  # the login got no answer in time (penalty after failures)
+    OTHER = "other"
+
+
 class SendFailure(XenoceptError):
     """An SMTP send failed; ``transient`` failures are worth retrying."""
 
     def __init__(
-        self, *, stage: Stage, code: int | None, text: str, transient: bool
+        self, *, stage: Stage, code: int | None, text: str, transient: bool,
+        symptom: Symptom = Symptom.OTHER,
     ) -> None:
         self.stage = stage
         self.code = code
         self.text = text
         self.transient = transient
+        self.symptom = symptom
         reply = f"{code} {text}" if code else text
         super().__init__(f"{stage.value}: {reply}")
 

@@ -21,7 +21,8 @@ class Composed:
 
 
 class SessionComposer(Protocol):
-    async def compose(self, delivery: Delivery, destination: Destination) -> Composed: ...
+    async def compose(self, delivery: Delivery, destination: Destination,
+                      *, size_limit: int) -> Composed: ...
 
     def expect(self, deliveries: Sequence[Delivery]) -> None:
         """The order ``compose`` will be called in (it may read ahead)."""
@@ -30,8 +31,14 @@ class SessionComposer(Protocol):
         """Those deliveries are done or abandoned: drop anything read ahead for them."""
 
 
+def size_budget(advertised: int | None) -> int:
+    """The size an email must fit: the server's EHLO SIZE, at most iCloud's."""
+    return min(advertised, ICLOUD_SIZE_LIMIT) if advertised else ICLOUD_SIZE_LIMIT
+
+
 async def compose_test(services: Services, delivery: Delivery, destination: Destination,
-                       *, user_name: str, time_zone: str) -> Composed:
+                       *, user_name: str, time_zone: str,
+                       size_limit: int = ICLOUD_SIZE_LIMIT) -> Composed:
     """The built-in sample session, through the same renderer as real sessions."""
     now = services.clock()
     conversation = build_sample_conversation(sent_at=now, time_zone=time_zone, user_name=user_name)
@@ -39,7 +46,7 @@ async def compose_test(services: Services, delivery: Delivery, destination: Dest
         conversation=conversation, note=None, subject=default_subject(conversation),
         sender=destination.from_address, recipients=destination.recipients,
         message_id=delivery.message_id, references=(), sent_at=now,
-        screenshot_mode=destination.screenshot_mode.value, size_limit=ICLOUD_SIZE_LIMIT,
+        screenshot_mode=destination.screenshot_mode.value, size_limit=size_limit,
     )
     return Composed(message=rendered.message, summary="Test session")
 

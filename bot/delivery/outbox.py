@@ -21,6 +21,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -28,13 +29,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import advice
 from bot.advice import Target
 from bot.crypto import Sealed
-from bot.delivery.compose import Composed, SessionComposer, compose_test
+from bot.delivery.compose import Composed, SessionComposer, compose_test, size_budget
 from bot.delivery.session_compose import SendRequest
 from bot.delivery.status import StatusReporter
 from bot.destinations import password_context
 from bot.errors import DestinationGone, SendFailure, SlackDataError, XenoceptError
 from bot.home import publish_home
-from bot.mail.smtp import SmtpAccount, SmtpConnection
+from bot.mail.smtp import SendReceipt, SmtpAccount, SmtpConnection
 from bot.presets import preset_for, preset_for_host
 from bot.services import Services
 from bot.slackdata.fetch import ConversationUnreadable
@@ -165,10 +166,13 @@ class Outbox:
         target: Target | None = None
         try:
             destination = await self._destination(delivery)
-            target = target_of(destination)
+            target = target_of(destination, delivery)
             account = self._account(destination)
-            composed = await self._compose(delivery, destination)
-            connection = await self._send(connection, account, destination, composed)
+            connection, reused = await self._connection(connection, account)
+            target = replace(target, size_limit=connection.size_limit)
+            composed = await self._compose(delivery, destination,
+                                           size_limit=size_budget(connection.size_limit))
+            connection, receipt = await self._send(connection, reused, destination, composed)
         except SendFailure as failure:
             await self._failed(delivery, failure, target)
             return None
@@ -182,7 +186,7 @@ class Outbox:
             log.exception("delivery %s failed unexpectedly", delivery.id)
             await self._failed(delivery, error, target)
             return None
-        await self._sent(delivery, destination, composed, time.monotonic() - started)
+        await self._sent(delivery, composed, receipt, time.monotonic() - started)
         return connection
 
     async def _destination(self, delivery: Delivery) -> Destination:
@@ -198,58 +202,71 @@ class Outbox:
                            security=destination.security, username=destination.username,
                            password=password)
 
-    async def _compose(self, delivery: Delivery, destination: Destination) -> Composed:
+    async def _compose(self, delivery: Delivery, destination: Destination,
+                       *, size_limit: int) -> Composed:
         if delivery.kind is DeliveryKind.SESSION and self._composer is not None:
-            return await self._composer.compose(delivery, destination)
+            return await self._composer.compose(delivery, destination, size_limit=size_limit)
         person = await People(await self._services.slack_of(delivery)).get(delivery.user_id)
         return await compose_test(self._services, delivery, destination,
-                                  user_name=person.name, time_zone=person.time_zone)
+                                  user_name=person.name, time_zone=person.time_zone,
+                                  size_limit=size_limit)
+
+    async def _connection(
+        self, connection: SmtpConnection | None, account: SmtpAccount
+    ) -> tuple[SmtpConnection, bool]:
+        """The group's open connection when it is for this account, else a new one."""
+        if connection is not None and connection.is_open and connection.account == account:
+            return connection, True
+        if connection is not None:
+            await connection.close()
+        return await self._services.mailer.open(account), False
 
     async def _send(
-        self, connection: SmtpConnection | None, account: SmtpAccount,
-        destination: Destination, composed: Composed,
-    ) -> SmtpConnection:
-        reused = connection is not None and connection.is_open and connection.account == account
-        if not reused:
-            if connection is not None:
-                await connection.close()
-            connection = await self._services.mailer.open(account)
-        assert connection is not None
+        self, connection: SmtpConnection, reused: bool, destination: Destination,
+        composed: Composed,
+    ) -> tuple[SmtpConnection, SendReceipt]:
         try:
-            await connection.send(composed.message, sender=destination.from_address,
-                                  recipients=destination.recipients)
+            receipt = await connection.send(composed.message, sender=destination.from_address,
+                                            recipients=destination.recipients)
         except SendFailure as failure:
             await connection.close()
             if not (reused and failure.transient and failure.code is None):
                 raise
             # An idle connection the server closed: one fresh try, then report.
-            connection = await self._services.mailer.open(account)
-            await connection.send(composed.message, sender=destination.from_address,
-                                  recipients=destination.recipients)
-        return connection
+            connection = await self._services.mailer.open(connection.account)
+            receipt = await connection.send(composed.message, sender=destination.from_address,
+                                            recipients=destination.recipients)
+        return connection, receipt
 
-    async def _sent(self, delivery: Delivery, destination: Destination, composed: Composed,
+    async def _sent(self, delivery: Delivery, composed: Composed, receipt: SendReceipt,
                     seconds: float) -> None:
         now = self._services.clock()
         delivery.summary = composed.summary
+        refused = advice.for_refused_recipients(
+            [(r.recipient, r.code, r.text) for r in receipt.refused]) if receipt.refused else None
+        outcome = (f"Delivered to {', '.join(receipt.accepted)}; {refused}" if refused
+                   else "passed")
         async with transaction(self._services.sessions) as session:
             await deliveries.finish(
                 session=session, delivery_id=delivery.id, worker_id=self.worker_id,
                 status=DeliveryStatus.SENT, at=now, attempts=delivery.attempts + 1,
-                summary=composed.summary, error=None, duration_ms=int(seconds * 1000))
-            await self._record_use(session, delivery, ok=True, summary="passed", at=now)
-        await self._status.show(
-            delivery, messages.sent(delivery, recipients=destination.recipients, seconds=seconds))
+                summary=composed.summary, error=outcome if refused else None,
+                duration_ms=int(seconds * 1000))
+            # A refused recipient is a problem to fix, even though the others got it.
+            await self._record_use(session, delivery, ok=refused is None, summary=outcome,
+                                   at=now)
+        await self._status.show(delivery, messages.sent(
+            delivery, recipients=receipt.accepted, seconds=seconds, refused=refused))
         await self._refresh_home(delivery)
 
     async def _failed(
         self, delivery: Delivery, error: BaseException, target: Target | None
     ) -> None:
-        note = advice.for_error(error, target)
         attempts = delivery.attempts + 1
         now = self._services.clock()
         retry = (is_transient(error) and delivery.kind is DeliveryKind.SESSION
                  and attempts < self._services.settings.retry_max_attempts)
+        note = advice.for_error(error, replace(target, retried=retry) if target else None)
         async with transaction(self._services.sessions) as session:
             if retry:
                 delay = self._backoff(attempts)
@@ -271,7 +288,7 @@ class Outbox:
         await self._status.show(delivery, messages.failed(
             delivery, note, attempts=attempts,
             offer_message_only=isinstance(error, ConversationUnreadable)
-            and SendRequest.load(delivery.request_json).scope == "thread"))
+            and _is_thread_send(delivery)))
         await self._refresh_home(delivery)
 
     async def _refresh_home(self, delivery: Delivery) -> None:
@@ -316,7 +333,13 @@ def is_transient(error: BaseException) -> bool:
     return not isinstance(error, XenoceptError)
 
 
-def target_of(destination: Destination) -> Target:
+def target_of(destination: Destination, delivery: Delivery) -> Target:
     preset = preset_for_host(destination.smtp_host) or preset_for(destination.provider)
     return Target(preset=preset, host=destination.smtp_host, port=destination.smtp_port,
-                  username=destination.username)
+                  username=destination.username, is_test=delivery.kind is DeliveryKind.TEST,
+                  whole_thread=_is_thread_send(delivery))
+
+
+def _is_thread_send(delivery: Delivery) -> bool:
+    return (delivery.kind is DeliveryKind.SESSION
+            and SendRequest.load(delivery.request_json).scope == "thread")

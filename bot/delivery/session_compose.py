@@ -84,7 +84,8 @@ class SlackSessionComposer:
             if task is not None:
                 task.cancel()
 
-    async def compose(self, delivery: Delivery, destination: Destination) -> Composed:
+    async def compose(self, delivery: Delivery, destination: Destination,
+                      *, size_limit: int = ICLOUD_SIZE_LIMIT) -> Composed:
         request = SendRequest.load(delivery.request_json)
         following = self._following.pop(delivery.id, None)
         if following is not None and following.id not in self._ahead:
@@ -103,7 +104,7 @@ class SlackSessionComposer:
             message_id=delivery.message_id,
             references=[thread_reference(delivery.team_id, request.channel_id, thread_ts)],
             sent_at=self._services.clock(), screenshot_mode=destination.screenshot_mode.value,
-            size_limit=ICLOUD_SIZE_LIMIT,
+            size_limit=size_limit,
         )
         return Composed(message=rendered.message, summary=summary(conversation, rendered))
 

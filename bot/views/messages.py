@@ -45,8 +45,12 @@ def sending(delivery: Delivery) -> Message:
     return message(text, [md(text)])
 
 
-def sent(delivery: Delivery, *, recipients: Sequence[str], seconds: float) -> Message:
+def sent(delivery: Delivery, *, recipients: Sequence[str], seconds: float,
+         refused: str | None = None) -> Message:
+    """✅ only when every recipient accepted; otherwise what arrived and what was refused."""
     to = ", ".join(recipients)
+    if refused is not None:
+        return partly_sent(delivery, to=to, refused=refused)
     if delivery.kind is DeliveryKind.TEST:
         text = (f"✅ *{escape(delivery.destination_name)}* works: a test session was sent to "
                 f"{escape(to)} ({seconds:.1f} s). Check that inbox.")
@@ -58,6 +62,20 @@ def sent(delivery: Delivery, *, recipients: Sequence[str], seconds: float) -> Me
         blocks.append(ActionsBlock(elements=[
             button("Send test again", ids.ACTION_TEST_DESTINATION, delivery.destination_id)]))
     return message(text, blocks)
+
+
+def partly_sent(delivery: Delivery, *, to: str, refused: str) -> Message:
+    name = escape(delivery.destination_name)
+    if delivery.kind is DeliveryKind.TEST:
+        text = (f"⚠️ *{name}* needs a look: the test session was delivered to {escape(to)}; "
+                f"{escape(refused)}")
+    else:
+        text = (f"⚠️ Partly sent via *{name}*: {escape(delivery.summary)} was delivered to "
+                f"{escape(to)}; {escape(refused)}")
+    return message(text, [md(text), ActionsBlock(elements=[
+        button("Edit destination", ids.ACTION_EDIT_DESTINATION, delivery.destination_id),
+        button("Send test", ids.ACTION_TEST_DESTINATION, delivery.destination_id),
+    ])])
 
 
 def failed(delivery: Delivery, advice: Advice, *, attempts: int,
@@ -173,10 +191,13 @@ def history(deliveries: Sequence[Delivery]) -> Message:
 
 
 def history_line(delivery: Delivery) -> str:
-    icon = {DeliveryStatus.SENT: "✅", DeliveryStatus.FAILED: "❌"}.get(delivery.status, "⏳")
+    partly = delivery.status is DeliveryStatus.SENT and bool(delivery.last_error)
+    icon = "⚠️" if partly else {DeliveryStatus.SENT: "✅", DeliveryStatus.FAILED: "❌"}.get(
+        delivery.status, "⏳")
+    status = "partly sent" if partly else delivery.status.value
     line = (f"{icon} {slack_date(delivery.created_at)} · {escape(what(delivery))} → "
-            f"*{escape(delivery.destination_name)}* · {delivery.status.value}, "
+            f"*{escape(delivery.destination_name)}* · {status}, "
             f"{delivery.attempts} attempt(s)")
-    if delivery.last_error and delivery.status is not DeliveryStatus.SENT:
+    if delivery.last_error:
         line += f" · {escape(delivery.last_error[:150])}"
     return line

@@ -114,6 +114,8 @@ class ICloudLikeServer:
         self.auth_failure_reply = AUTH_FAILED  # e.g. another provider's words for a bad login
         self.daily_cap: int | None = None
         self.hold_after_data = False  # record the message, then hold the 250 until release()
+        self.rcpt_replies: dict[str, str] = {}  # recipient → the refusal RCPT answers it with
+        self.auth_delay = 0.0  # seconds before AUTH is answered (a login penalty)
         self._released = asyncio.Event()
 
         self._sent: Counter[str] = Counter()  # accepted messages per login (lower-case)
@@ -302,6 +304,8 @@ class _Hooks:
     ) -> str:
         if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
             return "452 4.5.3 Error: too many recipients"
+        if address.lower() in self.srv.rcpt_replies:
+            return self.srv.rcpt_replies[address.lower()]
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return "250 2.1.5 Ok"
@@ -397,6 +401,11 @@ class _ICloudSMTP(SMTP):
         if account is None:
             return AuthResult(success=False, handled=False, message=self._srv.auth_failure_reply)
         return AuthResult(success=True, auth_data=account)
+
+    async def smtp_AUTH(self, arg: str) -> None:
+        if self._srv.auth_delay:
+            await asyncio.sleep(self._srv.auth_delay)
+        await super().smtp_AUTH(arg)
 
     async def smtp_STARTTLS(self, arg: str) -> None:
         if self.is_tls:
