@@ -6,17 +6,24 @@ Slack acknowledged: an acknowledged send is never lost.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import IntegrityError
 
 from bot.delivery.session_compose import Scope, SendRequest
 from bot.destinations import new_delivery
 from bot.errors import XenoceptError
+from bot.render.model import Directory
 from bot.services import Services
+from bot.slackdata.users import People
+from bot.views.send_modal import prefill_subject
 from storage import deliveries, destinations, drafts
 from storage.db import transaction
 from storage.errors import NotFound
@@ -42,6 +49,21 @@ class SendChoice:
     subject: str
     note: str | None
     dedupe_key: str  # Slack's view id + hash: a retried submit is the same send
+
+
+MENTIONED_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+NAMES_LOOKED_UP = 5  # the subject shows eight words: a handful of names at most
+NAMES_WAIT = 1.0  # seconds: the modal must open within Slack's 3-second trigger window
+
+
+async def suggested_subject(client: AsyncWebClient, *, where: str, text: str) -> str:
+    """The subject the send modal suggests, with the names of the people mentioned."""
+    mentioned = list(dict.fromkeys(MENTIONED_USER.findall(text)))[:NAMES_LOOKED_UP]
+    people = People(client)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.gather(*(people.get(uid) for uid in mentioned)),
+                               NAMES_WAIT)
+    return prefill_subject(where, text, Directory(users=people.known()))
 
 
 def draft_payload(shortcut: dict[str, Any], *, prefill: str) -> str:

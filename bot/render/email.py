@@ -20,7 +20,7 @@ from email.utils import format_datetime, make_msgid
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.render.headers import clean_filename, clean_header, clean_mimetype
+from bot.render.headers import clean_filename, clean_header, clean_mimetype, subject_header
 from bot.render.model import (
     ChatMessage,
     Conversation,
@@ -660,7 +660,7 @@ def _check_msgid(value: str) -> str:
 def _set_headers(message: EmailMessage, env: _Envelope) -> None:
     message["From"] = env.sender
     message["To"] = ", ".join(env.recipients)
-    message["Subject"] = env.subject
+    message["Subject"] = subject_header(env.subject)
     message["Date"] = format_datetime(env.sent_at)
     message["Message-ID"] = _check_msgid(env.message_id)
     if env.references:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from email.header import Header
+from email.policy import Policy
 
 HEADER_LIMIT = 200
 _ZWJ = "\u200d"  # kept: joins emoji sequences
@@ -40,3 +42,24 @@ def clean_mimetype(mimetype: str) -> tuple[str, str]:
         return "application", "octet-stream"
     maintype, subtype = value.split("/", 1)
     return maintype, subtype
+
+
+class EncodedSubject(str):
+    """A non-ASCII Subject folded by :class:`email.header.Header` into encoded-words only.
+
+    The default email policy folds text and encoded-words side by side and can move a space
+    to where a mail client shows it twice ("runbook  “payments”"); a Subject made only of
+    encoded-words carries every space inside them.
+    """
+
+    name = "Subject"
+
+    def fold(self, *, policy: Policy) -> str:
+        linesep = policy.linesep
+        encoded = Header(str(self), "utf-8", header_name="Subject").encode(linesep=linesep)
+        return f"Subject: {encoded}{linesep}"
+
+
+def subject_header(text: str) -> str:
+    """The value to store as Subject: ASCII as it is, anything else as encoded-words."""
+    return text if text.isascii() else EncodedSubject(text)

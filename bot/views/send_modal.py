@@ -19,11 +19,14 @@ from slack_sdk.models.views import View
 
 from bot import ids
 from bot.render.headers import clean_header
+from bot.render.model import Directory
+from bot.render.mrkdwn import to_plain
 from bot.views.common import button, context, md
 from storage.models import Destination
 
 SCOPES = {"thread": "Whole thread", "message": "Only this message"}
 SUBJECT_WORDS = 8
+LABELLED_LINK = re.compile(r"<(?![@#!])[^|>]*\|([^>]*)>")
 
 
 @dataclass(frozen=True)
@@ -41,12 +44,15 @@ class SendMetadata:
             return cls(draft_id="")
 
 
-def prefill_subject(where: str, text: str) -> str:
-    """``#channel: first words of the thread…`` with Slack markup reduced to words."""
-    plain = re.sub(r"<[^|>]*\|([^>]*)>", r"\1", text)
-    plain = re.sub(r"<[^>]*>", "", plain)
-    plain = re.sub(r"[*_~`>]", "", plain).replace("&gt;", ">").replace("&lt;", "<")
-    words = plain.split()
+def prefill_subject(where: str, text: str, directory: Directory | None = None) -> str:
+    """``#channel: first words of the thread…`` read as the email reads the message.
+
+    The same markup conversion as the email: names for mentions, emoji as characters,
+    styling markers gone and the words inside them kept (``my_var`` stays whole).
+    """
+    labelled = LABELLED_LINK.sub(r"\1", text)  # a subject keeps a link's words, not its URL
+    plain = to_plain(labelled, directory or Directory())
+    words = [word for word in plain.split() if word != ">"]
     head = " ".join(words[:SUBJECT_WORDS]) + ("…" if len(words) > SUBJECT_WORDS else "")
     return clean_header(f"{where}: {head}" if head else where)
 

@@ -634,3 +634,14 @@ async def test_history_and_app_home_list_sends_with_status_and_attempts(
     home = await harness.slack.wait_for("views.publish", lambda c: c.params["user_id"] == JANE
                                         and any(c is x for x in harness.slack.calls[before:]))
     assert recent_lines(home.params["view"]["blocks"]) == lines[:5]
+
+
+async def test_the_suggested_subject_reads_like_the_email(harness: Harness) -> None:
+    await add_destination(harness)
+    message = {"type": "message", "user": JANE, "ts": ts(0),
+               "text": "<@U0BOB> the deploy_id is :rotating_light: _down_ again"}
+    harness.slack.add_thread(INCIDENTS, [message])
+    view = await open_send_modal(harness, message, channel_id=INCIDENTS,
+                                 channel_name="incidents")
+    assert modal_inputs(view)[ids.BLOCK_SEND_SUBJECT]["initial_value"] == (
+        "#incidents: @Bob the deploy_id is 🚨 down again")

@@ -8,6 +8,7 @@ import random
 import re
 import zipfile
 from datetime import datetime
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default
@@ -584,3 +585,17 @@ def test_human_size(size: int, expected: str) -> None:
 def test_format_time() -> None:
     assert format_time(T0) == "Tue 24 Nov 2026, 14:07"
     assert format_time(datetime(2027, 1, 3, 9, 5, tzinfo=BERLIN)) == "Sun 3 Jan 2027, 09:05"
+
+
+def test_a_long_non_ascii_subject_folds_without_doubling_a_space() -> None:
+    subject = ("#qa: Deploy 🚨 failed — see the runbook “payments” and the très long note "
+               "about everything that went wrong today")
+    raw = render(thread(), subject=subject).message.as_bytes().decode()
+    header = re.search(r"^Subject:(.*?)\r\n(?=\S)", raw, re.S | re.M)
+    assert header is not None
+    # What a lenient mail client shows: lines unfolded, each encoded-word decoded in place.
+    unfolded = re.sub(r"\r\n(?=[ \t])", "", header.group(1)).strip()
+    shown = re.sub(r"=\?utf-8\?[qb]\?[^?]*\?=\s*",
+                   lambda m: str(make_header(decode_header(m.group(0).strip()))), unfolded)
+    assert shown == subject
+    assert parse(render(thread(), subject=subject))["Subject"] == subject

@@ -14,6 +14,7 @@ from bot.presets import ICLOUD, OTHER
 from bot.views import messages
 from bot.views.destination_modal import UNCHANGED_HINT, FormMetadata, destination_modal
 from bot.views.home import home_view
+from bot.render.model import Directory
 from bot.views.send_modal import SendMetadata, no_destination_modal, prefill_subject, send_modal
 from storage.models import Delivery, DeliveryKind, DeliveryStatus, Destination
 
@@ -91,9 +92,12 @@ def test_send_modal_defaults_and_the_empty_case() -> None:
                    "again", "#incidents: Prod is down since the deploy again and…"),
     ("#x", "Hi\r\nBcc: evil@example.com", "#x: Hi Bcc: evil@example.com"),
     ("Direct message", "", "Direct message"),
+    ("#dev", "my_var_name is _still_ `None` :rotating_light: <@U1>",
+     "#dev: my_var_name is still `None` 🚨 @Jane Doe"),
+    ("#dev", "&gt; *quoted* C:\\path &amp; more", "#dev: quoted C:\\path & more"),
 ])
 def test_prefilled_subject(where: str, text: str, subject: str) -> None:
-    assert prefill_subject(where, text) == subject
+    assert prefill_subject(where, text, Directory(users={"U1": "Jane Doe"})) == subject
 
 
 def test_status_messages_carry_what_the_user_needs() -> None:

@@ -10,8 +10,8 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.listeners.common import owner_of, services_of
-from bot.sending import draft_payload
-from bot.views.send_modal import SendMetadata, no_destination_modal, prefill_subject, send_modal
+from bot.sending import draft_payload, suggested_subject
+from bot.views.send_modal import SendMetadata, no_destination_modal, send_modal
 from storage import deliveries, destinations, drafts
 from storage.db import transaction
 
@@ -22,7 +22,8 @@ async def send_to_email_shortcut(
     await ack()
     owner, services = owner_of(context), services_of(context)
     message = shortcut.get("message") or {}
-    subject = prefill_subject(_where(shortcut), str(message.get("text", "")))
+    subject = await suggested_subject(client, where=_where(shortcut),
+                                      text=str(message.get("text", "")))
     async with transaction(services.sessions) as session:
         mine = await destinations.list_destinations(session=session, owner=owner)
         last = await deliveries.last_used_destination_id(session=session, owner=owner)
