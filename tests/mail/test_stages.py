@@ -161,8 +161,8 @@ async def test_the_guard_checks_the_address_actually_connected_to(
 
 
 async def mailer_send(ca: trustme.CA, smtp: SmtpAccount, recipients: list[str],
-                      timeout: float = 5) -> SendReceipt:
-    mailer = Mailer(guard=GUARD, timeout=timeout, tls_context=trusting(ca))
+                      wait: float = 5) -> SendReceipt:
+    mailer = Mailer(guard=GUARD, timeout=wait, tls_context=trusting(ca))
     connection = await mailer.open(smtp)
     try:
         return await connection.send(email(), sender=JANE_LOGIN, recipients=recipients)
@@ -188,7 +188,7 @@ async def test_a_login_answered_too_late_is_said_as_such(
     icloud.auth_delay = 2
     smtp = account(icloud)
     with pytest.raises(SendFailure) as caught:
-        await mailer_send(ca, smtp, ["x@example.com"], timeout=0.5)
+        await mailer_send(ca, smtp, ["x@example.com"], wait=0.5)
     failed = caught.value
     assert (failed.stage, failed.symptom) == (Stage.LOGIN, Symptom.SLOW_LOGIN)
     text = advice_text(failed, smtp)
@@ -240,7 +240,7 @@ def test_the_ehlo_name_is_fully_qualified_or_an_address_literal() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         name = ehlo_name(sock)
-    assert name == socket.getfqdn() and "." in name or name == "[127.0.0.1]"
+    assert (name == socket.getfqdn() and "." in name) or name == "[127.0.0.1]"
 
 
 def words(failed: SendFailure, **target: Any) -> str:

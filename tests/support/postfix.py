@@ -73,7 +73,7 @@ class PostfixServer:
         self.users = users
         self.size_limit = size_limit
         self.root = Path(tempfile.mkdtemp(prefix="xenocept-postfix-"))
-        os.chmod(self.root, 0o755)
+        os.chmod(self.root, 0o755)  # noqa: S103 (Postfix and Dovecot drop root: they must enter)
         self.submission_port = _free_port()
         self.implicit_tls_port = _free_port()
         self._ca = ca

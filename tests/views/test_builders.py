@@ -11,10 +11,10 @@ from slack_sdk.models.views import View
 
 from bot.advice import Advice
 from bot.presets import ICLOUD, OTHER
+from bot.render.model import Directory
 from bot.views import messages
 from bot.views.destination_modal import UNCHANGED_HINT, FormMetadata, destination_modal
 from bot.views.home import home_view
-from bot.render.model import Directory
 from bot.views.send_modal import SendMetadata, no_destination_modal, prefill_subject, send_modal
 from storage.models import Delivery, DeliveryKind, DeliveryStatus, Destination
 
