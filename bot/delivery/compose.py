@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
 
+from bot.presets import SECURITY_NAMES, preset_for
 from bot.render import build_sample_conversation, default_subject, render_email
+from bot.render.explainers import explain_test_send
 from bot.services import Services
 from storage.models import Delivery, DeliveryKind, Destination
 
@@ -41,12 +43,18 @@ async def compose_test(services: Services, delivery: Delivery, destination: Dest
                        size_limit: int = ICLOUD_SIZE_LIMIT) -> Composed:
     """The built-in sample session, through the same renderer as real sessions."""
     now = services.clock()
+    preset = preset_for(destination.provider)
     conversation = build_sample_conversation(sent_at=now, time_zone=time_zone, user_name=user_name)
     rendered = render_email(
         conversation=conversation, note=None, subject=default_subject(conversation),
         sender=destination.from_address, recipients=destination.recipients,
         message_id=delivery.message_id, references=(), sent_at=now,
         screenshot_mode=destination.screenshot_mode.value, size_limit=size_limit,
+        appendix=explain_test_send(
+            name=destination.name, provider=preset.label, host=destination.smtp_host,
+            port=destination.smtp_port, security=SECURITY_NAMES[destination.security],
+            username=destination.username, sender=destination.from_address,
+            recipients=destination.recipients, revoke_hint=preset.revoke_hint),
     )
     return Composed(message=rendered.message, summary="Test session")
 

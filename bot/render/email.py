@@ -20,6 +20,7 @@ from email.utils import format_datetime, make_msgid
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.render.explainers import SESSION_GUIDE
 from bot.render.headers import clean_filename, clean_header, clean_mimetype, subject_header
 from bot.render.model import (
     ChatMessage,
@@ -29,6 +30,7 @@ from bot.render.model import (
     LegacyAttachment,
     Note,
     RenderedEmail,
+    Section,
     Session,
 )
 from bot.render.mrkdwn import LINK_STYLE, safe_href, to_html_and_plain, to_plain, unescape
@@ -192,6 +194,7 @@ class _Layout:
     mode: ScreenshotMode
     zone: tzinfo
     items: tuple[_Item, ...]
+    appendix: tuple[Section, ...] = ()
     omitted: int = 0
     assets: Mapping[str, _Asset] = field(default_factory=dict)
     included: frozenset[str] = frozenset()
@@ -512,6 +515,16 @@ def _html_body(layout: _Layout) -> str:
         + _html_note(layout.note)
         + "".join(_html_notice(text) for text in _notices(layout))
         + _html_messages(layout)
+        + "".join(_html_section(section) for section in layout.appendix)
+    )
+
+
+def _html_section(section: Section) -> str:
+    items = "".join(f'<li style="margin:3px 0">{_esc(line)}</li>' for line in section.lines)
+    return (
+        '<div style="border-top:1px solid #e8e8e8;margin-top:16px;padding-top:10px">'
+        f'<div style="font-size:16px;font-weight:bold">{_esc(section.title)}</div>'
+        f'<ul style="margin:6px 0 0 0;padding-left:20px">{items}</ul></div>'
     )
 
 
@@ -634,6 +647,8 @@ def _plain_document(layout: _Layout) -> str:
     if marker is not None:
         messages.insert(1, f"[{marker}]")
     sections.extend(messages)
+    sections.extend(f"{_RULE}\n{section.title}\n" + "\n".join(f"- {line}" for line in section.lines)
+                    for section in layout.appendix)
     sections.append("-- \nForwarded from Slack with Xenocept for Slack")
     return "\n\n".join(sections) + "\n"
 
@@ -807,6 +822,7 @@ def render_email(
     sent_at: datetime,
     screenshot_mode: ScreenshotMode = "inline",
     size_limit: int = DEFAULT_SIZE_LIMIT,
+    appendix: Sequence[Section] = (),
 ) -> RenderedEmail:
     """Render a conversation as one email that stays within `size_limit` bytes."""
     cleaned = clean_header(subject) or default_subject(conversation)
@@ -819,6 +835,7 @@ def render_email(
         mode=screenshot_mode,
         zone=_zone(conversation.time_zone),
         items=tuple(_plan_item(m) for m in conversation.messages),
+        appendix=(*appendix, *_guides(conversation)),
     )
     limit = int(size_limit * (1 - SIZE_MARGIN))
     builder = _Builder(env)
@@ -826,6 +843,11 @@ def render_email(
     message, size = builder.build(layout)
     attached, linked = _counts(layout)
     return RenderedEmail(message, size, attached, linked, layout.omitted)
+
+
+def _guides(conversation: Conversation) -> tuple[Section, ...]:
+    """How to read a session forwarded from Slack (the test send explains itself)."""
+    return (SESSION_GUIDE,) if conversation.permalink and session_in(conversation) else ()
 
 
 # ---------------------------------------------------------------- subjects

@@ -105,6 +105,14 @@ class Session:
 
 
 @dataclass(frozen=True)
+class Section:
+    """A titled list of sentences shown below the conversation (the test email's)."""
+
+    title: str
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class RenderedEmail:
     """The finished message plus what happened to the files."""
 
