@@ -13,7 +13,7 @@ import re
 import struct
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
@@ -56,6 +56,8 @@ _MUTED = "color:#616061;font-size:12px"
 _BOX = "border:1px solid #e1e1e1;border-radius:6px;padding:8px 10px;margin-top:6px"
 _IMG = "display:block;max-width:100%;height:auto;border:1px solid #e1e1e1;border-radius:4px"
 _RULE = "─" * 60
+# Slack shows consecutive messages by one person within a few minutes under one name.
+GROUP_WINDOW = timedelta(minutes=5)
 
 # Tiers decide which parts get the size budget first.
 _TIER_SCREENSHOT, _TIER_FOCUS, _TIER_FILE, _TIER_COPY = range(4)
@@ -475,8 +477,27 @@ def _problem_text(reason: str) -> str:
     return f"The Xenocept session could not be read: {reason}"
 
 
-def _html_message(layout: _Layout, item: _Item) -> str:
-    parts = [_html_author(item.message)]
+def _continues(layout: _Layout, index: int) -> bool:
+    """Whether item ``index`` goes under the previous item's name, as Slack groups them."""
+    if index == 0 or (index == 1 and _replies_marker(layout) is not None):
+        return False  # the thread's first message and its first shown reply always get a name
+    before, message = layout.items[index - 1].message, layout.items[index].message
+    gap = message.posted_at - before.posted_at
+    return (
+        (message.author, message.author_is_bot) == (before.author, before.author_is_bot)
+        and timedelta(0) <= gap <= GROUP_WINDOW
+    )
+
+
+def _html_continued(message: ChatMessage) -> str:
+    link = " · " + _link(message.permalink, "link", _MUTED) if safe_href(message.permalink) else ""
+    return f'<div style="{_MUTED}">{_esc(format_time(message.posted_at))}{link}</div>'
+
+
+def _html_message(layout: _Layout, index: int) -> str:
+    item = layout.items[index]
+    continued = _continues(layout, index)
+    parts = [_html_continued(item.message) if continued else _html_author(item.message)]
     if item.text:
         parts.append(f'<div style="margin-top:4px">{layout.markup.html(item.text)}</div>')
     parts.extend(_html_legacy(a, layout) for a in item.message.attachments)
@@ -485,7 +506,8 @@ def _html_message(layout: _Layout, item: _Item) -> str:
     if item.problem is not None:
         parts.append(_html_notice(_problem_text(item.problem)))
     parts.extend(_html_file(layout, item, f) for f in item.files)
-    return f'<div style="padding:12px 0;border-top:1px solid #e8e8e8">{"".join(parts)}</div>'
+    frame = "padding:2px 0 12px 0" if continued else "padding:12px 0;border-top:1px solid #e8e8e8"
+    return f'<div style="{frame}">{"".join(parts)}</div>'
 
 
 def _replies_marker(layout: _Layout) -> str | None:
@@ -499,7 +521,7 @@ def _replies_marker(layout: _Layout) -> str | None:
 
 
 def _html_messages(layout: _Layout) -> str:
-    blocks = [_html_message(layout, item) for item in layout.items]
+    blocks = [_html_message(layout, index) for index in range(len(layout.items))]
     marker = _replies_marker(layout)
     if marker is not None:
         divider = (
@@ -619,12 +641,14 @@ def _plain_session(layout: _Layout, item: _Item, session: Session) -> str:
     return "\n\n".join(parts)
 
 
-def _plain_message(layout: _Layout, item: _Item) -> str:
+def _plain_message(layout: _Layout, index: int) -> str:
+    # No per-message link: the thread's link heads the email; the HTML part keeps them.
+    item = layout.items[index]
     message = item.message
     app = " (app)" if message.author_is_bot else ""
-    parts = [f"{message.author}{app} — {format_time(message.posted_at)}"]
-    if safe_href(message.permalink):
-        parts[0] += f"\nLink: {message.permalink}"
+    parts = [] if _continues(layout, index) else [
+        f"{_RULE}\n{message.author}{app} — {format_time(message.posted_at)}"
+    ]
     if item.text:
         parts.append(layout.markup.plain(item.text))
     parts.extend(filter(None, (_plain_legacy(a, layout) for a in message.attachments)))
@@ -642,7 +666,7 @@ def _plain_document(layout: _Layout) -> str:
     if layout.note and layout.note.strip():
         sections.append("Note:\n" + _indent(layout.note.replace("\r\n", "\n")))
     sections.extend("! " + text for text in _notices(layout))
-    messages = [f"{_RULE}\n{_plain_message(layout, item)}" for item in layout.items]
+    messages = [_plain_message(layout, index) for index in range(len(layout.items))]
     marker = _replies_marker(layout)
     if marker is not None:
         messages.insert(1, f"[{marker}]")

@@ -103,7 +103,8 @@ async def test_thread_becomes_an_email(services: Services, slack: SlackStandIn) 
     assert "Tue 14 Nov 2023, 23:13" in plain and "Tue 14 Nov 2023, 23:14" in plain
     assert "Deployer" in plain and "<s>v42</s>" in html
     assert ("https://example.slack.com/archives/C1/p1700000060000200"
-            f"?thread_ts={PARENT_TS}&cid=C1") in plain
+            f"?thread_ts={PARENT_TS}&amp;cid=C1") in html
+    assert "p1700000060000200" not in plain  # the plain part links the thread only
     assert "&amp;amp;" not in html
     attached = {part.get_filename(): part.get_content() for part in parsed.iter_attachments()}
     assert attached.get("report.pdf") == b"%PDF-1.4 numbers"

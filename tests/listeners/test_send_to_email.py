@@ -176,24 +176,24 @@ async def test_a_250_message_thread_arrives_complete_and_faithful(harness: Harne
         "Note:\n  Read the last reply first.\n  Thanks <3\n\n")
     assert plain.count("─" * 60 + "\n") == 250
     for expected in (
-        f"Bob — Tue 14 Nov 2023, 23:13\nLink: {PERMALINK}\n\n"
+        "Bob — Tue 14 Nov 2023, 23:13\n\n"
         "Checkout is down since the 14:00 deploy\n\n[249 replies]\n\n",
-        f"Jane Doe — Tue 14 Nov 2023, 23:14\nLink: {reply_link(1)}\n\n"
+        "Jane Doe — Tue 14 Nov 2023, 23:14\n\n"
         "bold italic ~strike~ `x < 1` see status page (https://status.example.com/a?b=1&c=2) "
         "cc @Carol Kim and @devs in #ops and #ops @here 🔥 :no_such_emoji:\n\n",
         # Carol lives in Tokyo; the times are Jane's (Berlin), who forwarded the thread.
-        f"Carol Kim — Tue 14 Nov 2023, 23:15\nLink: {reply_link(2)}\n\n"
+        "Carol Kim — Tue 14 Nov 2023, 23:15\n\n"
         "```\nSELECT *\nFROM orders;\n```\n> the logs say timeout\n• first\n• second\n"
         "1. one\n2. two\n\n",
-        f"Bob — Tue 14 Nov 2023, 23:16\nLink: {reply_link(3)}\n\n"
+        "Bob — Tue 14 Nov 2023, 23:16\n\n"
         "<script>alert(1)</script> &amp;\n\n",
-        f"Jane Doe — Tue 14 Nov 2023, 23:17\nLink: {reply_link(4)}\n\nThe report\n\nFiles:\n"
+        "Jane Doe — Tue 14 Nov 2023, 23:17\n\nThe report\n\nFiles:\n"
         "  • report.pdf — 16 bytes — attached — "
         "https://example.slack.com/files/U111/F0PDF/report.pdf\n\n",
         # The first message of the second page, by a bot, named by its username.
-        f"Deployer (app) — Wed 15 Nov 2023, 02:33\nLink: {reply_link(200)}\n\n"
+        "Deployer (app) — Wed 15 Nov 2023, 02:33\n\n"
         "Rolled back ~v42~\n\n",
-        f"Jane Doe — Wed 15 Nov 2023, 03:22\nLink: {reply_link(249)}\n\nFixed 🎉\n\n"
+        "Jane Doe — Wed 15 Nov 2023, 03:22\n\nFixed 🎉\n\n"
         "-- \nForwarded from Slack with Xenocept for Slack\n",
     ):
         assert expected in plain, expected

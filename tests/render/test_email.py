@@ -223,8 +223,7 @@ def test_plain_part_content() -> None:
         "#incidents\nThread started Tue 24 Nov 2026, 14:07 (Europe/Berlin) · 3 messages\n"
         f"View in Slack: {THREAD_LINK}",
         "Note:\n  Please look at this\n  <b>today</b>",
-        "Jane Doe — Tue 24 Nov 2026, 14:07\n"
-        "Link: https://acme.slack.com/archives/C1/p1795962420000100\n\n"
+        "Jane Doe — Tue 24 Nov 2026, 14:07\n\n"
         "Deploy failed on #incidents, cc @Jane Doe 🔥",
         "[2 replies]",
         "Bob — Tue 24 Nov 2026, 14:08\n",
@@ -234,6 +233,51 @@ def test_plain_part_content() -> None:
     ]
     positions = [text.index(chunk) for chunk in expected]
     assert positions == sorted(positions)
+    # The thread's link heads the email once; no message repeats its own permalink.
+    assert text.count("https://acme.slack.com/archives/") == 1
+
+
+def test_a_long_thread_in_plain_text_is_mostly_its_messages() -> None:
+    messages = [
+        chat(f"17959624{i:02d}.000100", ("Jane Doe", "Bob")[i % 2], f"message number {i}", i % 50)
+        for i in range(50)
+    ]
+    text = body(parse(render(conv(*messages))), "plain")
+    assert text.count("https://") == 1
+    # A name, a time and a rule per message; the 96-character link lines made it ~215.
+    assert len(text) / 50 < 130
+
+
+def test_consecutive_messages_by_one_person_are_grouped_as_slack_shows_them() -> None:
+    c = conv(
+        chat("1.1", "Jane Doe", "PARENT"),
+        chat("1.2", "Bob", "FIRST-REPLY", 1),
+        chat("1.3", "Bob", "SAME-MINUTE", 1),
+        chat("1.4", "Bob", "FOUR-LATER", 5),
+        chat("1.5", "Bob", "TWELVE-LATER", 17),
+        chat("1.6", "Bob Bot", "A-BOT", 17, author_is_bot=True),
+        chat("1.7", "Jane Doe", "JANE-AGAIN", 18),
+    )
+    message = parse(render(c))
+    plain = body(message, "plain")
+    heads = [line for line in plain.splitlines() if " — Tue 24 Nov 2026" in line]
+    assert heads == [
+        "Jane Doe — Tue 24 Nov 2026, 14:07",
+        "Bob — Tue 24 Nov 2026, 14:08",
+        "Bob — Tue 24 Nov 2026, 14:24",
+        "Bob Bot (app) — Tue 24 Nov 2026, 14:24",
+        "Jane Doe — Tue 24 Nov 2026, 14:25",
+    ]
+    assert plain.index("FIRST-REPLY") < plain.index("SAME-MINUTE") < plain.index("FOUR-LATER")
+    markup = body(message, "html")
+    assert markup.count("<b>Bob</b>") == 2 and markup.count("<b>Jane Doe</b>") == 2
+    assert markup.count(">link</a>") == 7  # grouped messages keep their own small link
+
+
+def test_the_first_reply_is_never_grouped_with_the_parent() -> None:
+    c = conv(chat("1.1", "Jane Doe", "PARENT"), chat("1.2", "Jane Doe", "REPLY", 1))
+    plain = body(parse(render(c)), "plain")
+    assert plain.count("Jane Doe — Tue 24 Nov 2026") == 2
 
 
 def test_html_part_content() -> None:
