@@ -23,6 +23,7 @@ from tests.support.harness import (
 )
 from tests.support.icloud_smtpd import Account, ICloudLikeServer
 from tests.support.postgres import PostgresServer, find_binaries
+from tests.support.slack_limits import payload_problems
 from tests.support.slack_requests import SlackRequests
 from tests.support.slack_standin import SlackStandIn
 
@@ -64,6 +65,9 @@ async def slack() -> AsyncIterator[SlackStandIn]:
         standin.add_user(BOB, name="bob", display_name="Bob", real_name="Bob Stone",
                          tz="America/New_York")
         yield standin
+        # Every end-to-end test: nothing the app sent may break Slack's documented limits.
+        problems = payload_problems(standin)
+        assert not problems, "payloads beyond Slack's limits:\n" + "\n".join(problems)
 
 
 def make_settings(tmp_path: Path, slack: SlackStandIn, **overrides: Any) -> Settings:

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from slack_sdk.models.blocks import ActionsBlock, Block, ConfirmObject, DividerBlock
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ConfirmObject,
+    DividerBlock,
+    PlainTextObject,
+)
 
 from bot import ids
 from bot.advice import Advice
@@ -132,8 +138,9 @@ def destination_list(destinations: Sequence[Destination]) -> Message:
 
 def confirm_remove(destination: Destination) -> Message:
     text = f"Remove *{escape(destination.name)}* ({escape(destination.username)})?"
-    confirm = ConfirmObject(title="Remove destination?", text="Sessions can no longer be sent "
-                            "to it.", confirm="Remove", deny="Keep it")
+    # Slack's reference requires plain_text for every part of a confirmation dialog.
+    confirm = ConfirmObject(title="Remove destination?", confirm="Remove", deny="Keep it",
+                            text=PlainTextObject(text="Sessions can no longer be sent to it."))
     return message(text, [md(text), ActionsBlock(elements=[
         button("Remove", ids.ACTION_CONFIRM_REMOVE, destination.id, style="danger",
                confirm=confirm),

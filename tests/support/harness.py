@@ -66,6 +66,7 @@ class Harness:
                                         headers=signed.headers)
         text = await response.text()
         body = json.loads(text) if text.startswith("{") else text
+        self.slack.ack_bodies.append(body)
         return response.status, body
 
     async def command(self, text: str, *, user: str = JANE) -> tuple[int, Any]:

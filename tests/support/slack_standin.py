@@ -136,6 +136,9 @@ class SlackStandIn:
         self.files: dict[str, tuple[bytes, str]] = {}
         self.file_downloads: list[tuple[str, str | None]] = []
         self.response_url_posts: list[tuple[str, JSONDict]] = []
+        # Bodies the app answered Slack's HTTP requests with (recorded by the test driver),
+        # so that the payload-limits check sees acks as well as Web API calls.
+        self.ack_bodies: list[Any] = []
         # Socket Mode: envelopes to push to a connected app, and what it answered.
         self.socket_envelopes: asyncio.Queue[JSONDict] = asyncio.Queue()
         self.socket_replies: list[JSONDict] = []
