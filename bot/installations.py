@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 # What the app asks for when installed (manifest.yml and manifest.distributed.yml say the same).
 BOT_SCOPES = ("commands", "chat:write", "users:read", "channels:history", "groups:history",
-              "im:history", "mpim:history", "channels:read", "groups:read", "files:read")
+              "im:history", "mpim:history", "channels:read", "groups:read", "im:read",
+              "mpim:read", "files:read")
 
 
 class NotInstalled(XenoceptError):

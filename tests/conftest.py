@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import trustme
+import yaml
 
 from bot.crypto import new_key
 from bot.settings import Settings
@@ -60,6 +61,7 @@ async def icloud(ca: trustme.CA) -> AsyncIterator[ICloudLikeServer]:
 @pytest.fixture
 async def slack() -> AsyncIterator[SlackStandIn]:
     async with SlackStandIn() as standin:
+        standin.scopes = manifest_bot_scopes()  # the installed app has what manifest.yml asks
         standin.add_user(JANE, name="jane", display_name="Jane Doe", real_name="Jane Doe",
                          tz="Europe/Berlin")
         standin.add_user(BOB, name="bob", display_name="Bob", real_name="Bob Stone",
@@ -68,6 +70,11 @@ async def slack() -> AsyncIterator[SlackStandIn]:
         # Every end-to-end test: nothing the app sent may break Slack's documented limits.
         problems = payload_problems(standin)
         assert not problems, "payloads beyond Slack's limits:\n" + "\n".join(problems)
+
+
+def manifest_bot_scopes() -> set[str]:
+    manifest = yaml.safe_load((Path(__file__).parent.parent / "manifest.yml").read_text())
+    return set(manifest["oauth_config"]["scopes"]["bot"])
 
 
 def make_settings(tmp_path: Path, slack: SlackStandIn, **overrides: Any) -> Settings:

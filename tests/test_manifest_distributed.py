@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from bot.installations import BOT_SCOPES
+from bot.listeners.options import OPTIONS
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -24,7 +25,8 @@ def load(name: str) -> dict[str, Any]:
 def strip_urls(data: Any) -> Any:
     if isinstance(data, dict):
         return {key: strip_urls(value) for key, value in data.items()
-                if key not in ("url", "request_url", "redirect_urls", "socket_mode_enabled")}
+                if key not in ("url", "request_url", "message_menu_options_url", "redirect_urls",
+                                   "socket_mode_enabled")}
     if isinstance(data, list):
         return [strip_urls(item) for item in data]
     return data
@@ -42,6 +44,8 @@ def test_http_urls_and_the_oauth_redirect() -> None:
     urls = [command["url"] for command in data["features"]["slash_commands"]]
     urls += [settings["interactivity"]["request_url"],
              settings["event_subscriptions"]["request_url"]]
+    if OPTIONS:  # external_select menus ask for their options at this URL
+        urls.append(settings["interactivity"]["message_menu_options_url"])
     assert {urlsplit(url).path for url in urls} == {"/slack/events"}
     [redirect] = data["oauth_config"]["redirect_urls"]
     assert urlsplit(redirect).path == "/slack/oauth_redirect"

@@ -139,6 +139,9 @@ class SlackStandIn:
         # Bodies the app answered Slack's HTTP requests with (recorded by the test driver),
         # so that the payload-limits check sees acks as well as Web API calls.
         self.ack_bodies: list[Any] = []
+        # The bot token's scopes; None grants everything. conversations.info checks them
+        # per conversation type, as Slack does (missing_scope).
+        self.scopes: set[str] | None = None
         # Socket Mode: envelopes to push to a connected app, and what it answered.
         self.socket_envelopes: asyncio.Queue[JSONDict] = asyncio.Queue()
         self.socket_replies: list[JSONDict] = []
@@ -848,6 +851,11 @@ class SlackStandIn:
         channel = self.channels.get(str(p.get("channel", "")))
         if channel is None:
             return {"ok": False, "error": "channel_not_found"}
+        needed = ("im:read" if channel.get("is_im") else "mpim:read" if channel.get("is_mpim")
+                  else "groups:read" if channel.get("is_private") else "channels:read")
+        if self.scopes is not None and needed not in self.scopes:
+            return {"ok": False, "error": "missing_scope", "needed": needed,
+                    "provided": ",".join(sorted(self.scopes))}
         return {"ok": True, "channel": copy.deepcopy(channel)}
 
     def _conversations_replies(self, p: dict[str, Any]) -> JSONDict:
