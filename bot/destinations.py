@@ -6,6 +6,8 @@ and storage only ever touches that owner's rows.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.exc import IntegrityError
 
 from bot.forms import ValidDestination
@@ -81,6 +83,12 @@ async def request_test(
         return found
     services.wake_outbox()
     return delivery
+
+
+async def owned_destinations(services: Services, *, owner: Owner) -> Sequence[Destination]:
+    """The owner's destinations, by name: lists, pages and the send modal's search."""
+    async with transaction(services.sessions) as session:
+        return await destinations.list_destinations(session=session, owner=owner)
 
 
 async def remove_destination(

@@ -23,6 +23,9 @@ ACTION_CONFIRM_REMOVE: Final = "confirm_remove"
 ACTION_CANCEL_REMOVE: Final = "cancel_remove"
 ACTION_SEND_ONLY_MESSAGE: Final = "send_only_message"
 ACTION_PUSH_ADD_DESTINATION: Final = "push_add_destination"
+ACTION_LIST_PREVIOUS: Final = "list_previous"  # /xenocept list pages
+ACTION_LIST_NEXT: Final = "list_next"
+ACTION_PICK_DESTINATION: Final = "pick_destination"  # the send modal's searchable select
 ACTION_CHOOSE_PROVIDER: Final = "choose_provider"  # the setup modal's provider select
 
 # Input blocks of the destination form (block_id; the element's action_id is "value", or
@@ -43,5 +46,6 @@ BLOCK_SEND_DESTINATION: Final = "send_destination"
 BLOCK_SEND_SCOPE: Final = "send_scope"
 BLOCK_SEND_SUBJECT: Final = "send_subject"
 BLOCK_SEND_NOTE: Final = "send_note"
+BLOCK_LIST_PAGES: Final = "list_pages"
 
 VALUE: Final = "value"  # action_id of every input element

@@ -41,13 +41,20 @@ async def reply_privately(
     context: AsyncBoltContext, client: AsyncWebClient, message: Message,
     *, replace_original: bool = False,
 ) -> None:
-    """Ephemeral where the interaction came from a message, else the user's app DM."""
+    """Ephemeral where the interaction came from a message, else the user's app DM.
+
+    App Home buttons carry no response_url (Bolt's ``respond`` then raises), and a
+    response_url stops working after 30 minutes or five uses: both reach the app DM.
+    """
     try:
-        if context.respond is not None:
-            await context.respond(text=message.text, blocks=message.blocks,
-                                  response_type="ephemeral", replace_original=replace_original)
-        else:
-            await client.chat_postMessage(channel=context.user_id or "", text=message.text,
-                                          blocks=message.blocks)
+        if context.response_url and context.respond is not None:
+            answer = await context.respond(
+                text=message.text, blocks=message.blocks, response_type="ephemeral",
+                replace_original=replace_original)
+            if answer.status_code == 200:
+                return
+            log.info("response_url answered %s; writing to the app DM", answer.status_code)
+        await client.chat_postMessage(channel=context.user_id or "", text=message.text,
+                                      blocks=message.blocks)
     except (SlackApiError, OSError) as error:
         log.warning("could not reply to %s: %s", context.user_id, error)

@@ -18,12 +18,31 @@ from bot import ids
 from storage.models import Destination
 
 
+def utf16_len(text: str) -> int:
+    """Length as Slack counts it: UTF-16 code units, so an emoji counts two."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def clip(text: str, limit: int, tail: str = "…") -> str:
+    """``text`` cut to at most ``limit`` UTF-16 units, never inside a surrogate pair,
+    ending in ``tail`` when something was cut."""
+    if utf16_len(text) <= limit:
+        return text
+    room, kept = limit - utf16_len(tail), []
+    for char in text:
+        room -= 2 if ord(char) > 0xFFFF else 1
+        if room < 0:
+            break
+        kept.append(char)
+    return "".join(kept).rstrip() + tail
+
+
 def md(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=text[:3000]))
+    return SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))
 
 
 def context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=text[:2000])])
+    return ContextBlock(elements=[MarkdownTextObject(text=clip(text, 2000))])
 
 
 def unavailable_note(labels: list[str], reason: str) -> ContextBlock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from slack_sdk.models.blocks import (
@@ -18,7 +19,7 @@ from slack_sdk.models.views import View
 from bot import ids
 from bot.forms import DestinationForm
 from bot.presets import Preset, not_offered, offered
-from bot.views.common import context, unavailable_note
+from bot.views.common import context, unavailable_note, utf16_len
 from storage.models import Destination, ScreenshotMode, Security
 
 SECURITY_LABELS = {
@@ -83,8 +84,18 @@ def initial_values(preset: Preset, destination: Destination | None) -> Destinati
     d = destination
     return DestinationForm(
         name=d.name, host=d.smtp_host, port=str(d.smtp_port), security=str(d.security),
-        username=d.username, from_address=d.from_address, to=", ".join(d.recipients),
+        username=d.username, from_address=d.from_address, to=recipients_text(d.recipients),
         screenshot_mode=str(d.screenshot_mode))
+
+
+MULTILINE_MAX = 3000  # Slack's largest max_length for a text input
+
+
+def recipients_text(recipients: Sequence[str]) -> str:
+    """The To field's text again, within the field's max_length: what was typed fitted it,
+    and a comma alone is never longer than what separated the addresses then."""
+    spaced = ", ".join(recipients)
+    return spaced if utf16_len(spaced) <= MULTILINE_MAX else ",".join(recipients)
 
 
 def _provider_choice(preset: Preset, local_allowed: bool) -> list[Block]:
@@ -144,7 +155,7 @@ def _text(
     element = PlainTextInputElement(
         action_id=action_id, initial_value=initial or None, multiline=multiline,
         placeholder=PlainTextObject(text=placeholder) if placeholder else None,
-        max_length=3000 if multiline else 255,
+        max_length=MULTILINE_MAX if multiline else 255,
     )
     return InputBlock(block_id=block_id, label=PlainTextObject(text=label), element=element,
                       hint=PlainTextObject(text=hint) if hint else None, optional=optional)

@@ -12,7 +12,7 @@ from bot.views.common import button, context, destination_buttons, destination_l
 from bot.views.messages import history_line
 from storage.models import Delivery, Destination
 
-MAX_SHOWN = 20  # 3 blocks each: stays far below the 100-block limit
+MAX_SHOWN = 20  # 2 blocks each: stays far below the 100-block limit
 
 
 def home_view(*, destinations: Sequence[Destination], deliveries: Sequence[Delivery]) -> View:
@@ -29,6 +29,9 @@ def home_view(*, destinations: Sequence[Destination], deliveries: Sequence[Deliv
                          "(or any SMTP server) and sends a test session."))
     for destination in destinations[:MAX_SHOWN]:
         blocks += [md(destination_line(destination)), destination_buttons(destination)]
+    if len(destinations) > MAX_SHOWN:
+        blocks.append(context(f"Showing {MAX_SHOWN} of your {len(destinations)} destinations. "
+                              "Type `/xenocept list` to page through all of them."))
     if deliveries:
         blocks += [DividerBlock(), md("*Recent sends*"),
                    md("\n".join(history_line(d) for d in deliveries[:5]))]

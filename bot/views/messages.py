@@ -18,6 +18,7 @@ from bot.advice import Advice
 from bot.presets import ICLOUD, PRESETS, Preset, not_offered, offered
 from bot.views.common import (
     button,
+    clip,
     context,
     destination_buttons,
     destination_line,
@@ -127,13 +128,50 @@ def plain(text: str) -> Message:
     return message(text, [md(text)])
 
 
-def destination_list(destinations: Sequence[Destination]) -> Message:
+LIST_PAGE_SIZE = 10  # 2 blocks each plus 3: far below the 50 blocks of a message
+
+
+def list_pages(count: int) -> int:
+    return max(1, -(-count // LIST_PAGE_SIZE))
+
+
+def destination_list(destinations: Sequence[Destination], *, page: int = 0) -> Message:
+    """One page of the user's destinations, with Previous/Next when there are more."""
     if not destinations:
         return plain("You have no email destinations yet. Add one with `/xenocept add`.")
-    blocks: list[Block] = [md("*Your email destinations*")]
-    for destination in destinations:
+    pages = list_pages(len(destinations))
+    page = min(max(page, 0), pages - 1)
+    shown = destinations[page * LIST_PAGE_SIZE:(page + 1) * LIST_PAGE_SIZE]
+    title = "*Your email destinations*"
+    if pages > 1:
+        first = page * LIST_PAGE_SIZE + 1
+        title += f" — {first}–{first + len(shown) - 1} of {len(destinations)}"
+    blocks: list[Block] = [md(title)]
+    for destination in shown:
         blocks += [md(destination_line(destination)), destination_buttons(destination)]
+    if pages > 1:
+        turn = []
+        if page > 0:
+            turn.append(button("Previous", ids.ACTION_LIST_PREVIOUS, str(page - 1)))
+        if page < pages - 1:
+            turn.append(button("Next", ids.ACTION_LIST_NEXT, str(page + 1)))
+        blocks += [ActionsBlock(block_id=ids.BLOCK_LIST_PAGES, elements=turn),
+                   context(f"Page {page + 1} of {pages}. The Xenocept app's Home tab lists "
+                           "your destinations too.")]
     return message(f"You have {len(destinations)} email destination(s).", blocks)
+
+
+NAMES_SHOWN = 10  # a reply names a few; /xenocept list pages through them all
+
+
+def no_such_destination(name: str, *, verb: str, names: Sequence[str]) -> Message:
+    listed = ", ".join(f"`{escape(clip(n, 80))}`" for n in names[:NAMES_SHOWN])
+    if len(names) > NAMES_SHOWN:
+        listed += f" and {len(names) - NAMES_SHOWN} more (`/xenocept list`)"
+    yours = listed or "none yet — `/xenocept add`"
+    if not name:
+        return plain(f"Which destination? Usage: `/xenocept {verb} NAME`. Yours: {yours}.")
+    return plain(f"You have no destination named *{escape(clip(name, 80))}*. Yours: {yours}.")
 
 
 def confirm_remove(destination: Destination) -> Message:
@@ -191,10 +229,17 @@ def provider_choices(intro: str, *, local_allowed: bool) -> Message:
 
 
 def history(deliveries: Sequence[Delivery]) -> Message:
+    """Every send asked for (at most 20), one block each: none is cut off."""
     if not deliveries:
         return plain("Nothing sent yet.")
-    lines = [history_line(d) for d in deliveries]
-    return message("Your recent sends", [md("*Your recent sends*"), md("\n".join(lines)[:3000])])
+    shown = deliveries[:HISTORY_SHOWN]
+    blocks: list[Block] = [md(f"*Your last {len(shown)} sends*" if len(shown) > 1
+                              else "*Your last send*")]
+    blocks += [md(history_line(d)) for d in shown]
+    return message("Your recent sends", blocks)
+
+
+HISTORY_SHOWN = 20
 
 
 def history_line(delivery: Delivery) -> str:
@@ -206,5 +251,5 @@ def history_line(delivery: Delivery) -> str:
             f"*{escape(delivery.destination_name)}* · {status}, "
             f"{delivery.attempts} attempt(s)")
     if delivery.last_error:
-        line += f" · {escape(delivery.last_error[:150])}"
+        line += f" · {escape(clip(delivery.last_error, 300))}"
     return line

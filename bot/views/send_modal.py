@@ -6,9 +6,11 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
+    ExternalDataSelectElement,
     InputBlock,
     Option,
     PlainTextInputElement,
@@ -21,11 +23,14 @@ from bot import ids
 from bot.render.headers import clean_header
 from bot.render.model import Directory
 from bot.render.mrkdwn import to_plain
-from bot.views.common import button, context, md
+from bot.views.common import button, clip, context, md
 from storage.models import Destination
 
 SCOPES = {"thread": "Whole thread", "message": "Only this message"}
 SUBJECT_WORDS = 8
+SUBJECT_MAX = 200  # the subject field's max_length; the prefill must fit it
+SEARCH_FROM = 10  # more destinations than this: a searchable menu instead of a long list
+OPTIONS_MAX = 100  # options one menu (or one search answer) may carry
 LABELLED_LINK = re.compile(r"<(?![@#!])[^|>]*\|([^>]*)>")
 
 
@@ -54,19 +59,28 @@ def prefill_subject(where: str, text: str, directory: Directory | None = None) -
     plain = to_plain(labelled, directory or Directory())
     words = [word for word in plain.split() if word != ">"]
     head = " ".join(words[:SUBJECT_WORDS]) + ("…" if len(words) > SUBJECT_WORDS else "")
-    return clean_header(f"{where}: {head}" if head else where)
+    return clip(clean_header(f"{where}: {head}" if head else where), SUBJECT_MAX)
 
 
 def send_modal(
     *, destinations: Sequence[Destination], default_id: str | None, scope: str, subject: str,
     metadata: SendMetadata,
 ) -> View:
-    options = [Option(value=d.id, label=_label(d)[:75]) for d in destinations]
-    chosen = next((o for o in options if o.value == default_id), options[0])
+    default = next((d for d in destinations if d.id == default_id), destinations[0])
+    chosen = destination_option(default)
+    element: StaticSelectElement | ExternalDataSelectElement
+    if len(destinations) > SEARCH_FROM:
+        # Slack asks the app for the options as the user types (an owner-checked search).
+        element = ExternalDataSelectElement(
+            action_id=ids.ACTION_PICK_DESTINATION, initial_option=chosen, min_query_length=0,
+            placeholder=PlainTextObject(text="Type to search your destinations"))
+    else:
+        element = StaticSelectElement(
+            action_id=ids.VALUE, initial_option=chosen,
+            options=[destination_option(d) for d in destinations])
     blocks = [
         InputBlock(block_id=ids.BLOCK_SEND_DESTINATION, label=PlainTextObject(text="Destination"),
-                   element=StaticSelectElement(action_id=ids.VALUE, options=options,
-                                               initial_option=chosen)),
+                   element=element),
         InputBlock(block_id=ids.BLOCK_SEND_SCOPE, label=PlainTextObject(text="What to send"),
                    element=StaticSelectElement(
                        action_id=ids.VALUE,
@@ -84,6 +98,19 @@ def send_modal(
                 title=PlainTextObject(text="Send to email"), submit=PlainTextObject(text="Send"),
                 close=PlainTextObject(text="Cancel"), private_metadata=metadata.dump(),
                 blocks=blocks)
+
+
+def destination_option(destination: Destination) -> Option:
+    return Option(value=destination.id, label=clip(_label(destination), 75))
+
+
+def destination_options(destinations: Sequence[Destination], query: str) -> list[dict[str, Any]]:
+    """The answer to a search in the destination menu: matching names or recipients first
+    by name, at most what one menu may carry."""
+    words = query.casefold().split()
+    found = [d for d in destinations
+             if all(w in f"{d.name} {' '.join(d.recipients)}".casefold() for w in words)]
+    return [destination_option(d).to_dict() for d in found[:OPTIONS_MAX]]
 
 
 def _label(destination: Destination) -> str:

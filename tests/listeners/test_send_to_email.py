@@ -583,10 +583,10 @@ async def test_the_hourly_limit_refuses_with_a_friendly_message(
 
 
 def recent_lines(blocks: list[dict[str, Any]]) -> list[str]:
-    [section] = [b for b in blocks if b["type"] == "section" and "·" in b["text"]["text"]
-                 and "attempt(s)" in b["text"]["text"]]
+    texts = [b["text"]["text"] for b in blocks if b["type"] == "section"
+             and "attempt(s)" in b["text"]["text"]]
     return [re.sub(r"<!date\^\d+\^[^|]*\|[^>]*>", "DATE", line)
-            for line in section["text"]["text"].split("\n")]
+            for text in texts for line in text.split("\n")]
 
 
 async def test_history_and_app_home_list_sends_with_status_and_attempts(

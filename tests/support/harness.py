@@ -18,7 +18,11 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot import ids
 from bot.app import XenoceptApp, create_app
+from bot.destinations import password_context
 from bot.settings import Settings
+from storage import destinations
+from storage.db import transaction
+from storage.models import DestinationFields, Owner, Security, new_id
 from tests.support.icloud_smtpd import ICloudLikeServer
 from tests.support.slack_requests import SignedRequest, SlackRequests
 from tests.support.slack_standin import Call, SlackStandIn
@@ -94,6 +98,29 @@ class Harness:
         """The status message in the user's DM, once its text satisfies ``predicate``."""
         return await self.slack.wait_for(
             "chat.update", lambda c: predicate(str(c.params.get("text", ""))))
+
+
+async def seed_destinations(
+    harness: Harness, names: list[str], *, user: str = JANE, to: str = JANE_LOGIN,
+) -> list[str]:
+    """Many destinations at once, stored the way the setup modal stores them (sealed
+    password included), for tests about sizes no one would type through the modal."""
+    services = harness.app.services
+    owner = Owner(team_id=harness.requests.team_id, user_id=user)
+    made = []
+    async with transaction(services.sessions) as session:
+        for name in names:
+            destination_id = new_id()
+            sealed = services.box.seal(ASP, context=password_context(destination_id))
+            fields = DestinationFields(
+                name=name, smtp_host="smtp.mail.me.com", smtp_port=harness.smtp.submission_port,
+                security=Security.STARTTLS, username=JANE_LOGIN, from_address=JANE_LOGIN,
+                to_addresses=to)
+            await destinations.create_destination(
+                session=session, owner=owner, fields=fields, destination_id=destination_id,
+                secret_key_id=sealed.key_id, secret_ciphertext=sealed.ciphertext)
+            made.append(destination_id)
+    return made
 
 
 def _view(call: Call) -> dict[str, Any]:

@@ -223,6 +223,20 @@ class SlackRequests:
             "response_urls": [],
         }
 
+    def block_suggestion(
+        self, *, user_id: str, action_id: str, block_id: str, value: str,
+        view: dict[str, Any],
+    ) -> JSONDict:
+        """An options request: the user typed ``value`` into an external_select."""
+        payload = self._common("block_suggestion", user_id, "")
+        del payload["trigger_id"]  # options requests carry none
+        full_view = copy.deepcopy(view)
+        full_view.setdefault("team_id", self.team_id)
+        full_view.setdefault("state", {"values": {}})
+        return {**payload, "container": {"type": "view", "view_id": full_view.get("id", "")},
+                "action_id": action_id, "block_id": block_id, "value": value,
+                "view": full_view, "action_ts": self._action_ts()}
+
     def block_actions(
         self,
         *,

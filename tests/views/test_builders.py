@@ -13,9 +13,21 @@ from bot.advice import Advice
 from bot.presets import ICLOUD, OTHER
 from bot.render.model import Directory
 from bot.views import messages
-from bot.views.destination_modal import UNCHANGED_HINT, FormMetadata, destination_modal
+from bot.views.common import clip, utf16_len
+from bot.views.destination_modal import (
+    UNCHANGED_HINT,
+    FormMetadata,
+    destination_modal,
+    recipients_text,
+)
 from bot.views.home import home_view
-from bot.views.send_modal import SendMetadata, no_destination_modal, prefill_subject, send_modal
+from bot.views.send_modal import (
+    SendMetadata,
+    destination_options,
+    no_destination_modal,
+    prefill_subject,
+    send_modal,
+)
 from storage.models import Delivery, DeliveryKind, DeliveryStatus, Destination
 
 MOMENT = datetime(2026, 11, 24, 14, 7, tzinfo=UTC)
@@ -115,3 +127,53 @@ def test_status_messages_carry_what_the_user_needs() -> None:
 def test_user_text_is_escaped_in_messages() -> None:
     listing = messages.destination_list([destination(name="<!channel> & co")])
     assert "&lt;!channel&gt; &amp; co" in str(listing.blocks)
+
+
+# ---------------------------------------------------------------- at size
+
+
+def test_clip_counts_utf16_and_never_splits_an_emoji() -> None:
+    assert clip("abc", 3) == "abc"
+    assert clip("🔥" * 10, 7) == "🔥🔥🔥…"  # 3 × 2 units + the ellipsis
+    assert utf16_len(clip("a" + "🔥" * 100, 50)) <= 50
+    assert clip("word " * 10, 12) == "word word w…"
+
+
+def test_the_list_pages_ten_at_a_time_with_buttons_where_there_is_a_page() -> None:
+    many = [destination(n) for n in range(25)]
+    first, last = messages.destination_list(many), messages.destination_list(many, page=2)
+    assert len(first.blocks) == 1 + 2 * 10 + 2 and len(last.blocks) == 1 + 2 * 5 + 2
+    turns = {e["action_id"] for b in first.blocks if b.get("block_id") == "list_pages"
+             for e in b["elements"]}  # type: ignore[union-attr]
+    assert turns == {"list_next"}
+    assert "21–25 of 25" in str(last.blocks[0]) and "Page 3 of 3" in str(last.blocks)
+    assert messages.destination_list(many, page=-4).blocks == first.blocks
+    assert "list_pages" not in str(messages.destination_list(many[:10]).blocks)
+
+
+def test_recipients_come_back_within_the_fields_max_length() -> None:
+    short = ["a@example.com", "b@example.com"]
+    assert recipients_text(short) == "a@example.com, b@example.com"
+    long = [f"{'r' * 45}{n:02d}@example.com" for n in range(50)]
+    assert recipients_text(long) == ",".join(long) and len(recipients_text(long)) == 2999
+
+
+def test_an_unknown_name_lists_ten_names_at_most() -> None:
+    reply = messages.no_such_destination("x", verb="test", names=[f"n{n}" for n in range(30)])
+    assert reply.text.count("`n") == 10 and "and 20 more (`/xenocept list`)" in reply.text
+    assert "Usage: `/xenocept edit NAME`" in messages.no_such_destination(
+        "", verb="edit", names=[]).text
+
+
+def test_the_destination_search_filters_by_name_and_recipient_and_caps() -> None:
+    many = [destination(n) for n in range(150)]
+    assert len(destination_options(many, "")) == 100
+    assert [o["value"] for o in destination_options(many, "ICLOUD 14")] == [
+        "d14", "d114", *[f"d{n}" for n in range(140, 150)]]
+    assert destination_options(many, "x@example") and not destination_options(many, "nobody")
+
+
+def test_history_is_one_block_per_send_and_shows_twenty() -> None:
+    sends = [delivery(id=f"x{n}", last_error="refused " * 100) for n in range(25)]
+    history = messages.history(sends)
+    assert len(history.blocks) == 21

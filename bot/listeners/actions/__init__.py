@@ -4,7 +4,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import ids
 from bot.listeners.actions import destination_buttons as buttons
-from bot.listeners.actions import provider_select, send_buttons
+from bot.listeners.actions import list_pages, provider_select, send_buttons
 
 ACTIONS = {
     ids.ACTION_ADD_DESTINATION: buttons.add_clicked,
@@ -16,6 +16,8 @@ ACTIONS = {
     ids.ACTION_PUSH_ADD_DESTINATION: send_buttons.push_add_destination,
     ids.ACTION_SEND_ONLY_MESSAGE: send_buttons.send_only_message,
     ids.ACTION_CHOOSE_PROVIDER: provider_select.provider_chosen,
+    ids.ACTION_LIST_PREVIOUS: list_pages.page_turned,
+    ids.ACTION_LIST_NEXT: list_pages.page_turned,
 }
 
 

@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.destinations import request_test, slack_request_key
+from bot.destinations import owned_destinations, request_test, slack_request_key
 from bot.listeners.common import local_hosts_allowed, owner_of, services_of
 from bot.presets import ICLOUD, find_preset, preset_for, unavailable_reason
 from bot.views import messages
@@ -88,13 +88,8 @@ async def _find(context: AsyncBoltContext, owner: Owner, name: str) -> Destinati
 
 async def _not_found(context: AsyncBoltContext, owner: Owner, name: str,
                      verb: str) -> messages.Message:
-    async with transaction(services_of(context).sessions) as session:
-        mine = await destinations.list_destinations(session=session, owner=owner)
-    names = ", ".join(f"`{escape(d.name)}`" for d in mine) or "none yet — `/xenocept add`"
-    if not name:
-        return messages.plain(f"Which destination? Usage: `/xenocept {verb} NAME`. "
-                              f"Yours: {names}.")
-    return messages.plain(f"You have no destination named *{escape(name)}*. Yours: {names}.")
+    mine = await owned_destinations(services_of(context), owner=owner)
+    return messages.no_such_destination(name, verb=verb, names=[d.name for d in mine])
 
 
 async def _listing(verb: str, context: AsyncBoltContext) -> messages.Message:
