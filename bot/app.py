@@ -147,8 +147,12 @@ def create_app(
                       tls_context=tls_context),
         slack=client,
     )
+    # Database writes and status messages retry on a short clock of their own, never
+    # slower than the send retries (tests shorten those).
     outbox = Outbox(services, sessions_composer=session_composer(services),
-                    lease=timedelta(seconds=settings.lease_seconds))
+                    lease=timedelta(seconds=settings.lease_seconds),
+                    retry_writes_every=min(1.0, settings.retry_base_seconds),
+                    status_catch_up_every=min(5.0, settings.retry_base_seconds))
     services.wake_outbox = outbox.wake
     signing = settings.slack_signing_secret
     # Without a signing secret every HTTP request fails verification (401), never passes.

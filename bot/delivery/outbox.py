@@ -20,7 +20,7 @@ import socket
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -53,6 +53,7 @@ class Outbox:
     def __init__(
         self, services: Services, *, sessions_composer: SessionComposer | None = None,
         lease: timedelta = timedelta(minutes=1), batch_size: int = 50, parallel: int = 4,
+        retry_writes_every: float = 1.0, status_catch_up_every: float = 5.0,
     ) -> None:
         self._services = services
         self._composer = sessions_composer
@@ -60,6 +61,8 @@ class Outbox:
         self._batch_size = batch_size
         self._parallel = asyncio.Semaphore(parallel)
         self._status = StatusReporter(slack=services.slack_of, sessions=services.sessions)
+        self._retry_writes_every = retry_writes_every  # the database refused a write
+        self._status_catch_up_every = status_catch_up_every  # Slack could not be reached
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._renewer: asyncio.Task[None] | None = None
@@ -101,11 +104,22 @@ class Outbox:
         while not self._stopping:
             try:
                 claimed = await self.run_once()
-            except Exception:  # keep the worker alive; the rows stay queued
-                log.exception("outbox pass failed")
+            except Exception as error:  # keep the worker alive; the rows stay queued
+                log.warning("outbox pass failed, trying again: %s", error)
                 claimed = 0
+            if self._status.behind:
+                await self._status.catch_up()
             if not claimed and not self._stopping:
-                await self._sleep_until_due()
+                try:
+                    await self._sleep_until_due()
+                except Exception as error:  # the database is unreachable: wait, then retry
+                    log.warning("outbox cannot read the queue: %s", error)
+                    await asyncio.sleep(self._retry_writes_every)
+
+    @property
+    def alive(self) -> bool:
+        """The worker task runs (for /readyz)."""
+        return self._task is not None and not self._task.done()
 
     async def _renew_leases(self) -> None:
         """Every third of a lease, push this worker's claims one lease further."""
@@ -123,7 +137,7 @@ class Outbox:
     async def _sleep_until_due(self) -> None:
         async with transaction(self._services.sessions) as session:
             due = await deliveries.next_due_at(session=session)
-        timeout = 30.0
+        timeout = self._status_catch_up_every if self._status.behind else 30.0
         if due is not None:
             timeout = min(timeout, max(0.0, (due - self._services.clock()).total_seconds()))
         with contextlib.suppress(TimeoutError):
@@ -150,7 +164,11 @@ class Outbox:
                 self._composer.expect(sessions)  # it reads the next thread while one sends
             try:
                 for delivery in group:
-                    connection = await self._deliver(delivery, connection)
+                    try:
+                        connection = await self._deliver(delivery, connection)
+                    except Exception:  # never strand a claimed row: make it due again
+                        log.exception("delivery %s stopped unexpectedly", delivery.id)
+                        await self._release(delivery)
             finally:
                 if self._composer is not None:
                     self._composer.forget(sessions)
@@ -238,6 +256,35 @@ class Outbox:
                                             recipients=destination.recipients)
         return connection, receipt
 
+    async def _persist(self, delivery: Delivery, write: Callable[[AsyncSession], Awaitable[None]],
+                       ) -> None:
+        """Run ``write`` in a transaction until the database takes it.
+
+        After an SMTP outcome the row must say what happened, or a restart would send the
+        email again: a full disk or a lost database connection delays the record only."""
+        waited = self._retry_writes_every
+        while True:
+            try:
+                async with transaction(self._services.sessions) as session:
+                    await write(session)
+                return
+            except Exception as error:
+                log.warning("could not record delivery %s yet (%s); trying again in %.0f s",
+                            delivery.id, error, waited)
+                await asyncio.sleep(waited)
+                waited = min(max(waited, 0.01) * 2, 30.0)
+
+    async def _release(self, delivery: Delivery) -> None:
+        attempts = delivery.attempts + 1
+
+        async def release(session: AsyncSession) -> None:
+            await deliveries.reschedule(
+                session=session, delivery_id=delivery.id, worker_id=self.worker_id,
+                at=self._services.clock() + timedelta(seconds=self._backoff(attempts)),
+                attempts=attempts, error="Interrupted; trying again.")
+
+        await self._persist(delivery, release)
+
     async def _sent(self, delivery: Delivery, composed: Composed, receipt: SendReceipt,
                     seconds: float) -> None:
         now = self._services.clock()
@@ -246,7 +293,8 @@ class Outbox:
             [(r.recipient, r.code, r.text) for r in receipt.refused]) if receipt.refused else None
         outcome = (f"Delivered to {', '.join(receipt.accepted)}; {refused}" if refused
                    else "passed")
-        async with transaction(self._services.sessions) as session:
+
+        async def record(session: AsyncSession) -> None:
             await deliveries.finish(
                 session=session, delivery_id=delivery.id, worker_id=self.worker_id,
                 status=DeliveryStatus.SENT, at=now, attempts=delivery.attempts + 1,
@@ -255,6 +303,8 @@ class Outbox:
             # A refused recipient is a problem to fix, even though the others got it.
             await self._record_use(session, delivery, ok=refused is None, summary=outcome,
                                    at=now)
+
+        await self._persist(delivery, record)
         await self._status.show(delivery, messages.sent(
             delivery, recipients=receipt.accepted, seconds=seconds, refused=refused))
         await self._refresh_home(delivery)
@@ -267,9 +317,10 @@ class Outbox:
         retry = (is_transient(error) and delivery.kind is DeliveryKind.SESSION
                  and attempts < self._services.settings.retry_max_attempts)
         note = advice.for_error(error, replace(target, retried=retry) if target else None)
-        async with transaction(self._services.sessions) as session:
+        delay = self._backoff(attempts)
+
+        async def record(session: AsyncSession) -> None:
             if retry:
-                delay = self._backoff(attempts)
                 await deliveries.reschedule(
                     session=session, delivery_id=delivery.id, worker_id=self.worker_id,
                     at=now + timedelta(seconds=delay), attempts=attempts, error=note.detail)
@@ -281,6 +332,8 @@ class Outbox:
                     duration_ms=None)
                 await self._record_use(session, delivery, ok=False,
                                        summary=f"{note.headline}: {note.detail}", at=now)
+
+        await self._persist(delivery, record)
         if retry:
             await self._status.show(delivery, messages.retrying(
                 delivery, note, in_seconds=delay, attempt=attempts))
@@ -297,8 +350,11 @@ class Outbox:
         (Opening Home republishes it anyway; this is for someone watching it.)"""
         if delivery.kind is not DeliveryKind.TEST:
             return
-        await publish_home(self._services.sessions, await self._services.slack_of(delivery),
-                           delivery.owner)
+        try:
+            await publish_home(self._services.sessions,
+                               await self._services.slack_of(delivery), delivery.owner)
+        except Exception as error:  # Home catches up when it is next opened
+            log.warning("could not refresh Home for %s: %s", delivery.user_id, error)
 
     def _backoff(self, attempts: int) -> float:
         base = self._services.settings.retry_base_seconds

@@ -151,6 +151,7 @@ class SlackStandIn:
         self._view_seq = 0
         self._last_modal_id: str | None = None
         self._runner: web.AppRunner | None = None
+        self._port = 0
         # OAuth installs (oauth.v2.access): the app's credentials, codes waiting to be
         # exchanged, and the workspace each issued bot token belongs to.
         self.client_id = "111.222"
@@ -171,10 +172,12 @@ class SlackStandIn:
         app.router.add_get("/socket-mode", self._handle_socket_mode)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        # A restart (an outage ending) comes back on the same port, where the app looks.
+        site = web.TCPSite(runner, "127.0.0.1", self._port)
         await site.start()
         self._runner = runner
         host, port = runner.addresses[0][:2]
+        self._port = port
         self.base_url = f"http://{host}:{port}"
         self.api_url = f"{self.base_url}/api/"
 
