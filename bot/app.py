@@ -5,7 +5,6 @@ Nothing is created at import time; tests call :func:`create_app` with their own 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
@@ -35,6 +34,7 @@ from bot.hostguard import HostGuard, Resolver, system_resolver
 from bot.installations import BOT_SCOPES, InstallationStore, StateStore, WorkspaceClients
 from bot.listeners import register_listeners
 from bot.listeners.common import SERVICES_KEY
+from bot.listeners.tasks import ListenerTasks
 from bot.mail.smtp import Mailer
 from bot.services import Services
 from bot.settings import Settings
@@ -52,6 +52,7 @@ class XenoceptApp:
     services: Services
     slack: AsyncApp
     outbox: Outbox
+    listeners: ListenerTasks
 
     async def start(self) -> None:
         engine = self.services.engine
@@ -60,9 +61,12 @@ class XenoceptApp:
         # Instances sharing PostgreSQL take over a dead one's claims when its lease expires.
         await self.outbox.start(release_in_flight=engine.dialect.name == "sqlite")
 
-    async def stop(self) -> None:
-        await _finish_listeners(grace=5.0)
-        await self.outbox.stop()
+    async def stop(self, *, grace: float = 5.0) -> None:
+        """Let acked listeners finish (they may queue sends), then the outbox's pass."""
+        cut = await self.listeners.finish(grace=grace)
+        if cut:
+            log.warning("%d listener(s) still running after %.0f s were cut short", cut, grace)
+        await self.outbox.stop(grace=grace)
         await self.services.engine.dispose()
 
     def web_app(self) -> web.Application:
@@ -92,19 +96,6 @@ class XenoceptApp:
             application.router.add_get(flow.install_path, install)
             application.router.add_get(flow.redirect_uri_path, oauth_redirect)
         return application
-
-
-async def _finish_listeners(*, grace: float) -> None:
-    """Let listeners that already acked finish their work (a shutdown, not an abort).
-
-    Bolt runs the part of a listener after ``ack()`` as an untracked task; we find them by
-    the name of the coroutine Bolt wraps them in.
-    """
-    current = asyncio.current_task()
-    running = [task for task in asyncio.all_tasks() if task is not current
-               and getattr(task.get_coro(), "__name__", "") == "run_ack_function_asynchronously"]
-    if running:
-        await asyncio.wait(running, timeout=grace)
 
 
 def key_file_for(settings: Settings) -> Path:
@@ -160,8 +151,9 @@ def create_app(
                      **_oauth(settings, services))
     slack.middleware(_inject(services))
     slack.error(_log_error)
-    register_listeners(slack)
-    return XenoceptApp(services=services, slack=slack, outbox=outbox)
+    listeners = ListenerTasks()
+    register_listeners(slack, listeners)
+    return XenoceptApp(services=services, slack=slack, outbox=outbox, listeners=listeners)
 
 
 def _oauth(settings: Settings, services: Services) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -119,33 +120,53 @@ async def _run(settings: Settings, mode: RunMode, *, host: str, port: int) -> No
     except BaseException:
         await app.services.engine.dispose()
         raise
+    stop = _stop_on_signals()
     try:
         if mode is RunMode.HTTP:
-            await _serve_http(app, host, port)
+            await _serve_http(app, host, port, stop)
         else:
-            await _serve_socket_mode(app, settings)
+            await _serve_socket_mode(app, settings, stop)
     finally:
         await app.stop()
+    log.info("stopped")
 
 
-async def _serve_http(app: XenoceptApp, host: str, port: int) -> None:
-    runner = web.AppRunner(app.web_app())
+def _stop_on_signals() -> asyncio.Event:
+    """SIGTERM (systemd, Docker, Kubernetes) and SIGINT both ask for a graceful stop."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        def asked(number: int = number) -> None:
+            log.info("%s received: finishing work in progress, then stopping",
+                     signal.Signals(number).name)
+            stop.set()
+
+        loop.add_signal_handler(number, asked)
+    return stop
+
+
+async def _serve_http(app: XenoceptApp, host: str, port: int, stop: asyncio.Event) -> None:
+    runner = web.AppRunner(app.web_app(), shutdown_timeout=5.0)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
-    log.info("serving Slack requests on http://%s:%d/slack/events", host, port)
     try:
-        await asyncio.Event().wait()
+        await web.TCPSite(runner, host, port).start()
+        log.info("serving Slack requests on http://%s:%d/slack/events", host, port)
+        await stop.wait()
     finally:
-        await runner.cleanup()
+        await runner.cleanup()  # no new requests; those in progress get their answer
 
 
-async def _serve_socket_mode(app: XenoceptApp, settings: Settings) -> None:
+async def _serve_socket_mode(app: XenoceptApp, settings: Settings, stop: asyncio.Event) -> None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     assert settings.slack_app_token is not None
     handler = AsyncSocketModeHandler(app.slack, settings.slack_app_token.get_secret_value())
     log.info("connecting to Slack in Socket Mode")
-    await handler.start_async()  # type: ignore[no-untyped-call]
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    try:
+        await stop.wait()
+    finally:
+        await handler.close_async()  # type: ignore[no-untyped-call]
 
 
 if __name__ == "__main__":

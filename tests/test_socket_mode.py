@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -36,6 +37,6 @@ async def test_socket_mode_answers_a_slash_command(tmp_path: Path, slack: SlackS
         reply = await slack.wait_for_socket_reply("env-1", timeout=30)
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        assert await asyncio.to_thread(process.wait, 20) == 0  # SIGTERM: a graceful stop
     assert "app-specific password" in str(reply["payload"]["blocks"])
     assert "apps.connections.open" in [c.method for c in slack.calls]

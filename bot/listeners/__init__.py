@@ -5,12 +5,9 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.listeners import actions, commands, events, options, shortcuts, views
+from bot.listeners.tasks import ListenerTasks
 
 
-def register_listeners(app: AsyncApp) -> None:
-    actions.register(app)
-    commands.register(app)
-    events.register(app)
-    options.register(app)
-    shortcuts.register(app)
-    views.register(app)
+def register_listeners(app: AsyncApp, tasks: ListenerTasks) -> None:
+    for group in (actions, commands, events, options, shortcuts, views):
+        group.register(app, tasks)

@@ -115,7 +115,7 @@ async def test_three_instances_one_killed_every_delivery_sent_once(
             await asyncio.sleep(LEASE_SECONDS + 1)  # and nothing arrives late
         finally:
             for bot in bots:
-                bot.stop()
+                await bot.stop()
 
         assert await scalar(url, "SELECT count(*) FROM delivery WHERE status <> 'SENT'") == 0
         expected = {str(row) for row in await message_ids(url)}

@@ -42,11 +42,14 @@ class BotProcess:
         self.port = free_port()
         self.env = env
         self.process: subprocess.Popen[bytes] | None = None
+        self.capture = False  # keep stderr (the log) for output()
+        self._log = ""
 
     async def start(self) -> None:
         self.process = subprocess.Popen(  # noqa: ASYNC220 (a real process is the point)
             [sys.executable, "-m", "bot", "run", "--http", "--host", "127.0.0.1",
-             "--port", str(self.port)], env=self.env, cwd=REPO)
+             "--port", str(self.port)], env=self.env, cwd=REPO,
+            stderr=subprocess.PIPE if self.capture else None)
         async with aiohttp.ClientSession() as http:
             for _ in range(200):  # the process needs a moment to import and bind
                 try:
@@ -64,15 +67,31 @@ class BotProcess:
         ) as response:
             return response.status
 
+    def output(self) -> str:
+        """The log so far (with ``capture``): what ``wait_for_log`` read, then the rest."""
+        assert self.process is not None and self.process.stderr is not None
+        return self._log + self.process.stderr.read().decode(errors="replace")
+
+    async def wait_for_log(self, text: str) -> None:
+        assert self.process is not None and self.process.stderr is not None
+        stream = self.process.stderr
+        while text not in self._log:
+            line = await asyncio.to_thread(stream.readline)
+            assert line, f"the bot exited before logging {text!r}:\n{self._log}"
+            self._log += line.decode(errors="replace")
+
     def kill(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        """SIGTERM, then wait without blocking the loop: the stand-ins answer meanwhile."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(timeout=10)
+            await asyncio.to_thread(self.process.wait, 20)
+        if self.process is not None and self.process.stderr is not None:
+            self.process.stderr.close()
 
 
 @pytest.fixture
@@ -117,7 +136,7 @@ async def test_killed_with_sends_queued_and_in_flight_then_restarted(
         await icloud.wait_for_messages(2)  # one is in DATA, its 250 held back
         first.kill()
     finally:
-        first.stop()
+        await first.stop()
 
     icloud.release()
     second = BotProcess(bot_env)
@@ -125,9 +144,45 @@ async def test_killed_with_sends_queued_and_in_flight_then_restarted(
     try:
         received = await icloud.wait_for_messages(7, timeout=20)
     finally:
-        second.stop()
+        await second.stop()
     ids_seen = Counter(str(m.message["Message-ID"]) for m in received[1:])
     assert len(ids_seen) == 5  # every acknowledged send arrived
     assert sorted(ids_seen.values()) == [1, 1, 1, 1, 2]  # only the interrupted one twice
     interrupted = str(received[1].message["Message-ID"])
     assert ids_seen[interrupted] == 2
+
+
+async def test_sigterm_finishes_the_send_in_flight_and_exits_0(
+    bot_env: dict[str, str], slack: SlackStandIn, icloud: ICloudLikeServer
+) -> None:
+    """systemd, Docker and Kubernetes stop with SIGTERM: a graceful stop, not a kill."""
+    requests = SlackRequests(SIGNING_SECRET)
+    bot = BotProcess({**bot_env, "XENOCEPT_LOG_LEVEL": "INFO"})
+    bot.capture = True
+    await bot.start()
+    try:
+        assert await bot.send(requests.slash_command(
+            user_id=JANE, text="add", response_url=slack.response_url())) == 200
+        await slack.wait_for("views.open")
+        view = slack.views[[k for k, v in slack.views.items()
+                            if v["callback_id"] == ids.VIEW_DESTINATION_FORM][-1]]
+        icloud.hold_after_data = True  # the automatic test send waits in DATA
+        submit = requests.view_submission(user_id=JANE, view=view, values=form_values(
+            host="127.0.0.1", port=icloud.submission_port))
+        assert await bot.send(requests.interactivity(submit)) == 200
+        await icloud.wait_for_messages(1)
+        assert bot.process is not None
+        bot.process.send_signal(signal.SIGTERM)
+        await bot.wait_for_log("SIGTERM received")
+        assert bot.process.poll() is None  # still finishing its work
+        icloud.release()
+        code = await asyncio.to_thread(bot.process.wait, 20)
+        log = bot.output()
+        assert code == 0, log
+        assert "SIGTERM received: finishing work in progress, then stopping" in log
+        assert "Traceback" not in log
+        # The send in flight was finished and recorded: a restart sends nothing again.
+        report = await slack.wait_for("chat.update", lambda c: "works" in str(c.params["text"]))
+        assert report is not None and len(icloud.received) == 1
+    finally:
+        await bot.stop()

@@ -5,8 +5,9 @@ from slack_bolt.async_app import AsyncApp
 from bot import ids
 from bot.listeners.actions import destination_buttons as buttons
 from bot.listeners.actions import list_pages, provider_select, send_buttons
+from bot.listeners.tasks import Listener, ListenerTasks
 
-ACTIONS = {
+ACTIONS: dict[str, Listener] = {
     ids.ACTION_ADD_DESTINATION: buttons.add_clicked,
     ids.ACTION_TEST_DESTINATION: buttons.test_clicked,
     ids.ACTION_EDIT_DESTINATION: buttons.edit_clicked,
@@ -21,6 +22,6 @@ ACTIONS = {
 }
 
 
-def register(app: AsyncApp) -> None:
+def register(app: AsyncApp, tasks: ListenerTasks) -> None:
     for action_id, handler in ACTIONS.items():
-        app.action(action_id)(handler)
+        app.action(action_id)(tasks.track(handler))
