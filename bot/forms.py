@@ -20,6 +20,8 @@ from storage.models import DestinationFields, ScreenshotMode, Security
 MAX_RECIPIENTS = 50
 NAME_MAX = 40
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+LINE_BREAKS = re.compile("[\x85\u2028\u2029]")  # NEL, line and paragraph separators
+USERNAME_MAX = 254  # the longest email address (RFC 5321 path limit)
 
 FormErrors = dict[str, str]
 
@@ -132,7 +134,8 @@ def _host(value: str) -> str:
 
 
 def _port(value: str) -> int:
-    if not value.isdigit() or not 1 <= int(value) <= 65535:
+    # ASCII digits only: int() would also read "٥٨٧" (Arabic-Indic) as 587.
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 65535:
         raise ValueError("Enter a port number: 587 for STARTTLS, 465 for SSL/TLS.")
     return int(value)
 
@@ -152,8 +155,11 @@ def _security(value: str, rules: Preset) -> Security:
 def _username(value: str, rules: Preset) -> str:
     if not value:
         raise ValueError("Enter the SMTP username: " + rules.username_hint)
-    if CONTROL.search(value):
+    if CONTROL.search(value) or LINE_BREAKS.search(value):
         raise ValueError("The username must be on one line.")
+    if len(value) > USERNAME_MAX:
+        raise ValueError(f"Use up to {USERNAME_MAX} characters: a username is usually your "
+                         "email address.")
     if not rules.full_address:
         return value
     if "@" not in value:

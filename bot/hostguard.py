@@ -93,5 +93,18 @@ def parse_ip(text: str) -> IPAddress | None:
     return address
 
 
+# Python's is_global misses these (3.11): IETF protocol assignments, deprecated site-local.
+_NOT_PUBLIC = (ipaddress.ip_network("192.0.0.0/24"), ipaddress.ip_network("fec0::/10"))
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
 def _is_public(address: IPAddress) -> bool:
+    if any(address in network for network in _NOT_PUBLIC if network.version == address.version):
+        return False
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.sixtofour  # 2002::/16 carries an IPv4 address: judge that one
+        if embedded is None and address in _NAT64:
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None:
+            return _is_public(embedded)
     return address.is_global and not address.is_multicast and not address.is_reserved

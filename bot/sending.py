@@ -48,7 +48,8 @@ class SendChoice:
     scope: Scope
     subject: str
     note: str | None
-    dedupe_key: str  # Slack's view id + hash: a retried submit is the same send
+    dedupe_key: str | None  # Slack's view id + hash (a retried submit is the same send);
+    # None when Slack sent neither: then nothing can be recognised as a retry
 
 
 MENTIONED_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")

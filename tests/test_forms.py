@@ -113,6 +113,10 @@ def test_icloud_rules_follow_the_host_even_when_other_was_picked() -> None:
     ("host", "https://smtp.mail.me.com", ids.BLOCK_HOST),
     ("port", "abc", ids.BLOCK_PORT),
     ("port", "70000", ids.BLOCK_PORT),
+    ("port", "٥٨٧", ids.BLOCK_PORT),  # Arabic-Indic digits: int() reads them as 587
+    ("port", "５８７", ids.BLOCK_PORT),  # fullwidth
+    ("username", "jane@icloud.com\u2028x", ids.BLOCK_USERNAME),
+    ("username", "a" * 10_000 + "@icloud.com", ids.BLOCK_USERNAME),
     ("security", "tls13", ids.BLOCK_SECURITY),
     ("from_address", "not an address", ids.BLOCK_FROM),
     ("to", "", ids.BLOCK_TO),

@@ -18,6 +18,8 @@ def resolver(answers: dict[str, list[str]]):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("address", [
     "127.0.0.1", "10.0.0.8", "172.16.4.4", "192.168.1.1", "169.254.169.254", "100.64.0.1",
     "224.0.0.251", "0.0.0.0", "::1", "fe80::1", "fc00::1", "::ffff:10.0.0.1",
+    # 6to4 embedding loopback and private IPv4, site-local, IETF protocol assignments, NAT64
+    "2002:7f00:2::", "2002:a00:1::", "fec0::1", "192.0.0.8", "64:ff9b::7f00:1",
 ])
 async def test_non_public_addresses_are_refused(address: str) -> None:
     guard = HostGuard(resolver=resolver({"mail.example.org": [address]}))
@@ -25,6 +27,12 @@ async def test_non_public_addresses_are_refused(address: str) -> None:
         await guard.resolve("mail.example.org", 587)
     with pytest.raises(HostNotAllowed):
         await guard.resolve(address, 587)
+
+
+@pytest.mark.parametrize("address", ["2002:808:808::1", "64:ff9b::808:808", "17.57.152.5"])
+async def test_public_addresses_in_those_forms_pass(address: str) -> None:
+    guard = HostGuard(resolver=resolver({"mail.example.org": [address]}))
+    assert len(await guard.resolve("mail.example.org", 587)) == 1
 
 
 async def test_one_private_answer_among_public_ones_is_refused() -> None:

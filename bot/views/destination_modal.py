@@ -22,6 +22,9 @@ from bot.presets import Preset, not_offered, offered
 from bot.views.common import context, unavailable_note, utf16_len
 from storage.models import Destination, ScreenshotMode, Security
 
+CLEAR_TEXT_WARNING = ("⚠️ None sends your password and every email unencrypted, readable on "
+                      "the way: choose it only for a server on this machine or your own "
+                      "network.")
 SECURITY_LABELS = {
     Security.STARTTLS: "STARTTLS (port 587)",
     Security.SSL: "SSL/TLS (implicit, usually port 465)",
@@ -125,7 +128,8 @@ def _fields(preset: Preset, form: DestinationForm, *, editing: bool) -> list[Blo
               hint="How you pick this destination in Slack. Unique among yours."),
         _text(ids.BLOCK_HOST, "SMTP Host", form.host, action_id=own),
         _text(ids.BLOCK_PORT, "SMTP Port", form.port, action_id=own, hint=_port_hint(preset)),
-        _select(ids.BLOCK_SECURITY, "Security", SECURITY_LABELS, form.security, action_id=own),
+        _select(ids.BLOCK_SECURITY, "Security", SECURITY_LABELS, form.security, action_id=own,
+                hint=None if preset.plaintext_forbidden else CLEAR_TEXT_WARNING),
         _text(ids.BLOCK_USERNAME, "Username", form.username, hint=preset.username_hint,
               placeholder=f"jane@{preset.example_domain}" if preset.full_address
               else "you@example.com"),

@@ -82,3 +82,20 @@ async def test_a_retried_send_submit_sends_one_email(harness: Harness) -> None:
     assert await harness.send(harness.requests.retried(submit)) == (200, "")
     await quiet(harness, 2)
     assert rows(harness, "select count(*) from delivery where kind = 'SESSION'") == [(1,)]
+
+
+async def test_submits_without_view_ids_are_two_sends_never_a_silent_drop(
+    harness: Harness,
+) -> None:
+    """No id/hash: nothing identifies a retry, so each acked submit is queued and sent."""
+    await saved(harness)
+    harness.slack.add_channel("C111", name="general")
+    view = await open_send_modal(harness, THREAD, channel_id="C111", channel_name="general")
+    values = send_values(view)
+    bare = {k: v for k, v in view.items() if k not in ("id", "hash")}
+    for _ in range(2):
+        assert await harness.submit(bare, values) == (200, "")
+    await quiet(harness, 3)
+    assert rows(harness, "select count(*) from delivery where kind = 'SESSION'") == [(2,)]
+    assert rows(harness, "select dedupe_key from delivery where kind = 'SESSION'") == [
+        (None,), (None,)]

@@ -177,3 +177,13 @@ def test_history_is_one_block_per_send_and_shows_twenty() -> None:
     sends = [delivery(id=f"x{n}", last_error="refused " * 100) for n in range(25)]
     history = messages.history(sends)
     assert len(history.blocks) == 21
+
+
+def test_security_none_is_warned_about_where_it_can_be_chosen() -> None:
+    def security_hint(preset: Any) -> str:
+        view = check_view(destination_modal(preset=preset, local_allowed=True))
+        [block] = [b for b in view["blocks"] if b.get("block_id") == "dest_security"]
+        return str(block.get("hint", {}).get("text", ""))
+
+    assert "unencrypted" in security_hint(OTHER) and "password" in security_hint(OTHER)
+    assert security_hint(ICLOUD) == ""  # iCloud refuses None anyway

@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot import ids
+from bot.destinations import slack_request_key
 from bot.forms import input_value
 from bot.listeners.common import owner_of, services_of
 from bot.render.headers import clean_header
@@ -25,7 +26,7 @@ async def send_form_submitted(ack: AsyncAck, view: dict[str, Any],
         scope="message" if scope == "message" else "thread",
         subject=clean_header(input_value(values, ids.BLOCK_SEND_SUBJECT)),
         note=input_value(values, ids.BLOCK_SEND_NOTE) or None,
-        dedupe_key=f"{view.get('id')}:{view.get('hash')}",
+        dedupe_key=slack_request_key("send", view.get("id"), view.get("hash")),
     )
     try:
         await accept_send(services_of(context), owner=owner_of(context), choice=choice)
