@@ -5,6 +5,7 @@ Nothing is created at import time; tests call :func:`create_app` with their own 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
@@ -38,12 +39,14 @@ from bot.listeners.tasks import ListenerTasks
 from bot.mail.smtp import Mailer
 from bot.services import Services
 from bot.settings import Settings
+from storage import migrate
 from storage.db import create_engine, session_factory, sqlite_path
 from storage.migrate import prepare
 
 log = logging.getLogger(__name__)
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
+READY_CHECK_SECONDS = 2.0  # a readiness probe answers well within its usual 5 s timeout
 FORM_HOST_CHECK_SECONDS = 2.0  # DNS inside a view submission must leave room in Slack's 3 s
 
 
@@ -69,6 +72,20 @@ class XenoceptApp:
         await self.outbox.stop(grace=grace)
         await self.services.engine.dispose()
 
+    async def not_ready(self) -> str | None:
+        """Why this instance should get no traffic (None: ready): for load balancers."""
+        if not self.outbox.alive:
+            return "the outbox worker is not running"
+        try:
+            async with asyncio.timeout(READY_CHECK_SECONDS):
+                found = await migrate.state(self.services.engine)
+        except Exception as error:  # unreachable, locked, full: say which, not a traceback
+            return f"the database does not answer ({type(error).__name__})"
+        if not found.up_to_date:
+            return (f"the database schema is at revision {found.current or 'none'}; this "
+                    f"version needs {found.head}")
+        return None
+
     def web_app(self) -> web.Application:
         """``POST /slack/events`` (signed requests) and ``GET /healthz``; installing through
         OAuth adds ``GET /slack/install`` and ``GET /slack/oauth_redirect``."""
@@ -78,11 +95,18 @@ class XenoceptApp:
             return await to_aiohttp_response(bolt_response)
 
         async def healthz(_request: web.Request) -> web.Response:
+            return web.json_response({"ok": True})  # liveness: the process answers
+
+        async def readyz(_request: web.Request) -> web.Response:
+            problem = await self.not_ready()
+            if problem is not None:
+                return web.json_response({"ok": False, "reason": problem}, status=503)
             return web.json_response({"ok": True})
 
         application = web.Application()
         application.router.add_post("/slack/events", events)
         application.router.add_get("/healthz", healthz)
+        application.router.add_get("/readyz", readyz)
         flow = self.slack.oauth_flow
         if flow is not None:
             async def install(request: web.Request) -> web.Response:

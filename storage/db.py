@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,11 +26,21 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def private_file(path: Path) -> None:
+    """The SQLite file (ciphertext, workspace tokens, who sent what to whom) readable by
+    its owner only, like the key file; SQLite gives its -wal and -shm files the same mode."""
+    if not path.exists():
+        path.touch(mode=0o600)
+    elif path.stat().st_mode & 0o077 and path.stat().st_uid == os.geteuid():
+        path.chmod(0o600)
+
+
 def create_engine(url: str) -> AsyncEngine:
     """An async engine; SQLite files get their folder, WAL and a busy timeout."""
     path = sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)
     # A SQLite file takes one writer at a time; with several pooled connections, concurrent
     # writers wait in SQLite's busy handler, which sleeps (up to 100 ms a try): under a
     # burst of sends some acks took seconds. One connection queues them in order instead.
