@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -21,10 +21,12 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.crypto import SecretBox, load_keys
@@ -35,6 +37,7 @@ from bot.hostguard import HostGuard, Resolver, system_resolver
 from bot.installations import BOT_SCOPES, InstallationStore, StateStore, WorkspaceClients
 from bot.listeners import register_listeners
 from bot.listeners.common import SERVICES_KEY
+from bot.listeners.shape import refuse_malformed
 from bot.listeners.tasks import ListenerTasks
 from bot.mail.smtp import Mailer
 from bot.services import Services
@@ -90,8 +93,27 @@ class XenoceptApp:
         """``POST /slack/events`` (signed requests) and ``GET /healthz``; installing through
         OAuth adds ``GET /slack/install`` and ``GET /slack/oauth_redirect``."""
 
+        secret = self.services.settings.slack_signing_secret
+        # No secret (Socket Mode): an empty HMAC key anyone could use must not pass.
+        verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
+
         async def events(request: web.Request) -> web.Response:
-            bolt_response = await self.slack.async_dispatch(await to_bolt_request(request))
+            # The signature is checked on the raw bytes before anything parses them:
+            # unsigned garbage gets 401 and costs nothing.
+            raw = await request.read()
+            if not _signed(verifier, raw, request.headers):
+                return web.Response(status=401, text="invalid request")
+            try:
+                body = raw.decode("utf-8")
+                bolt_request = AsyncBoltRequest(body=body, query=request.query_string,
+                                                headers=dict(request.headers))
+                bolt_response = await self.slack.async_dispatch(bolt_request)
+            except Exception as error:  # signed but malformed: nothing done, one line
+                log.warning("refused a malformed signed request: %s", type(error).__name__)
+                return web.Response(status=400, text="malformed request")
+            if bolt_response.status == 404:  # no listener takes it: a request we do not serve
+                log.warning("no listener for a signed request: %s", _kind_of(bolt_request))
+                return web.Response(status=400, text="unsupported request")
             return await to_aiohttp_response(bolt_response)
 
         async def healthz(_request: web.Request) -> web.Response:
@@ -173,6 +195,7 @@ def create_app(
     # Without a signing secret every HTTP request fails verification (401), never passes.
     slack = AsyncApp(client=client, signing_secret=signing.get_secret_value() if signing else "",
                      **_oauth(settings, services))
+    slack.middleware(refuse_malformed)  # before any listener relies on Slack's fields
     slack.middleware(_inject(services))
     slack.error(_log_error)
     listeners = ListenerTasks()
@@ -205,6 +228,21 @@ def _inject(services: Services) -> Callable[..., Awaitable[Any]]:
         return await next()
 
     return inject_services
+
+
+def _kind_of(request: AsyncBoltRequest) -> str:
+    body = request.body if isinstance(request.body, dict) else {}
+    return str(body.get("type") or body.get("command") or "unknown")
+
+
+def _signed(verifier: SignatureVerifier | None, raw: bytes, headers: Mapping[str, str]) -> bool:
+    if verifier is None:
+        return False
+    try:
+        return verifier.is_valid(body=raw, timestamp=headers.get("X-Slack-Request-Timestamp", ""),
+                                 signature=headers.get("X-Slack-Signature", ""))
+    except (ValueError, TypeError):  # a timestamp that is not a whole number, bytes that
+        return False  # are not UTF-8: nothing Slack sends
 
 
 async def _log_error(error: Exception, body: dict[str, Any]) -> None:
