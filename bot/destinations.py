@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import IntegrityError
 
 from bot.forms import ValidDestination
+from bot.render.headers import ascii_domain
 from bot.services import Services
 from storage import deliveries, destinations
 from storage.db import transaction
@@ -127,5 +128,5 @@ def slack_request_key(kind: str, *parts: object) -> str | None:
 
 def message_id_for(delivery_id: str, sender: str) -> str:
     """Fixed per delivery, so a retried send carries the same Message-ID."""
-    domain = sender.rsplit("@", 1)[-1] or "xenocept.invalid"
+    domain = ascii_domain(sender.rsplit("@", 1)[-1]) or "xenocept.invalid"
     return f"<xenocept.{delivery_id}@{domain}>"

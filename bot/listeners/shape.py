@@ -14,6 +14,8 @@ from typing import Any
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot.slackdata.clean import without_lone_surrogates
+
 log = logging.getLogger(__name__)
 
 
@@ -79,9 +81,11 @@ def payload_problem(body: object) -> str | None:
 async def refuse_malformed(
     req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]],
 ) -> BoltResponse:
-    """Bolt middleware: 400 for what no Slack request looks like."""
+    """Bolt middleware: 400 for what no Slack request looks like; lone surrogates in what
+    is kept become U+FFFD before any listener reads it."""
     problem = payload_problem(req.body)
     if problem is not None:
         log.warning("refused a malformed request: %s", problem)
         return BoltResponse(status=400, body="malformed request")
+    without_lone_surrogates(req.body)
     return await next()

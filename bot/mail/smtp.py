@@ -27,6 +27,7 @@ import aiosmtplib
 
 from bot.errors import SendFailure, Stage, Symptom
 from bot.hostguard import HostGuard, IPAddress, parse_ip
+from bot.render.headers import ascii_address
 from storage.models import Security
 
 TlsContextFactory = Callable[[], ssl.SSLContext]
@@ -81,9 +82,10 @@ class SmtpConnection:
     ) -> SendReceipt:
         """Send one message; a refusal of *some* recipients comes back in the receipt."""
         try:
+            # The envelope carries internationalised domains in their IDNA form, as DNS does.
             errors, reply = await self._client.send_message(
-                message, sender=sender, recipients=list(recipients)
-            )
+                message, sender=ascii_address(sender),
+                recipients=[ascii_address(r) for r in recipients])
         except aiosmtplib.SMTPSenderRefused as error:
             raise _failure(Stage.SENDER, error, self.account) from None
         except aiosmtplib.SMTPRecipientsRefused as error:
@@ -94,8 +96,8 @@ class SmtpConnection:
         refused = tuple(
             Refusal(recipient, response.code,
                     _redact(response.message.strip(), self.account))
-            for recipient, response in errors.items())
-        accepted = tuple(r for r in recipients if r not in errors)
+            for recipient, response in errors.items())  # as the envelope named them
+        accepted = tuple(r for r in recipients if ascii_address(r) not in errors)
         return SendReceipt(accepted=accepted, refused=refused, reply=reply)
 
     async def close(self) -> None:

@@ -21,7 +21,13 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.render.explainers import SESSION_GUIDE
-from bot.render.headers import clean_filename, clean_header, clean_mimetype, subject_header
+from bot.render.headers import (
+    ascii_address,
+    clean_filename,
+    clean_header,
+    clean_mimetype,
+    subject_header,
+)
 from bot.render.model import (
     ChatMessage,
     Conversation,
@@ -697,8 +703,8 @@ def _check_msgid(value: str) -> str:
 
 
 def _set_headers(message: EmailMessage, env: _Envelope) -> None:
-    message["From"] = env.sender
-    message["To"] = ", ".join(env.recipients)
+    message["From"] = ascii_address(env.sender)
+    message["To"] = ", ".join(ascii_address(r) for r in env.recipients)
     message["Subject"] = subject_header(env.subject)
     message["Date"] = format_datetime(env.sent_at)
     message["Message-ID"] = _check_msgid(env.message_id)

@@ -7,6 +7,8 @@ import unicodedata
 from email.header import Header
 from email.policy import Policy
 
+import idna
+
 HEADER_LIMIT = 200
 _ZWJ = "\u200d"  # kept: joins emoji sequences
 _TAGS = range(0xE0020, 0xE0080)  # kept: emoji tag sequences (subdivision flags)
@@ -17,6 +19,22 @@ def _is_control(char: str) -> bool:
     if char == _ZWJ or ord(char) in _TAGS:
         return False
     return unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp", "Cs")
+
+
+def ascii_domain(domain: str) -> str:
+    """An internationalised domain as DNS and mail headers carry it (IDNA, "xn--…")."""
+    if domain.isascii():
+        return domain
+    try:
+        return idna.encode(domain, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        return domain  # the form refuses such domains; an old row just fails to send
+
+
+def ascii_address(address: str) -> str:
+    """``local@domain`` with the domain in its ASCII (IDNA) form; the local part as typed."""
+    local, at, domain = address.rpartition("@")
+    return f"{local}{at}{ascii_domain(domain)}" if at else address
 
 
 def clean_header(text: str, limit: int = HEADER_LIMIT) -> str:

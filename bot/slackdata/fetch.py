@@ -25,6 +25,7 @@ from bot.errors import SlackDataError
 from bot.render.model import ChatMessage, Conversation, Directory, FileItem, LegacyAttachment
 from bot.render.mrkdwn import unescape
 from bot.slackdata import files
+from bot.slackdata.clean import without_lone_surrogates
 from bot.slackdata.users import People, Person
 
 if TYPE_CHECKING:  # session_compose imports this module
@@ -60,7 +61,7 @@ async def fetch_conversation(
             return await fetch_conversation(
                 client=client, request=request, viewer=viewer, people=people,
                 file_host=file_host, size_budget=size_budget, http=own)
-    raw = await read_messages(client, request)
+    raw = without_lone_surrogates(await read_messages(client, request))
     channels = Channels(client)
     await look_up(people, people_needed(raw))
     links = await permalinks(client, request.channel_id, raw[0])

@@ -11,6 +11,8 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slackdata.clean import without_lone_surrogates
+
 
 @dataclass(frozen=True)
 class Person:
@@ -21,6 +23,7 @@ class Person:
 
 
 def person_from(user: dict[str, object]) -> Person:
+    user = without_lone_surrogates(user)
     profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
     assert isinstance(profile, dict)
     name = next((str(v) for v in (profile.get("display_name"), profile.get("real_name"),

@@ -643,3 +643,18 @@ def test_a_long_non_ascii_subject_folds_without_doubling_a_space() -> None:
                    lambda m: str(make_header(decode_header(m.group(0).strip()))), unfolded)
     assert shown == subject
     assert parse(render(thread(), subject=subject))["Subject"] == subject
+
+
+def test_an_internationalised_from_domain_goes_out_as_idna() -> None:
+    from bot.destinations import message_id_for
+
+    message_id = message_id_for("d1", "jane@bücher.example")
+    assert message_id == "<xenocept.d1@xn--bcher-kva.example>"
+    rendered = render(thread(), sender="jane@bücher.example",
+                      recipients=["team@müller.example"], message_id=message_id)
+    raw = rendered.message.as_bytes()
+    assert raw.isascii()
+    parsed = parse(rendered)
+    assert parsed["From"] == "jane@xn--bcher-kva.example"
+    assert parsed["To"] == "team@xn--mller-kva.example"
+    assert parsed["Message-ID"] == message_id
