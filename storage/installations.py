@@ -58,6 +58,27 @@ async def delete_installations(
     return int(result.rowcount or 0)
 
 
+async def forget_installation(
+    *, session: AsyncSession, enterprise_id: str, team_id: str, org_wide: bool
+) -> int | None:
+    """Uninstalled through OAuth: exactly the installation the event names, with its data.
+
+    None (nothing deleted) when no stored installation matches: an org-wide uninstall
+    needs its organisation's id, a workspace one its (enterprise, team) pair."""
+    if org_wide and not enterprise_id:
+        return None
+    query = select(Installation).where(
+        col(Installation.enterprise_id) == enterprise_id,
+        col(Installation.team_id) == ("" if org_wide else team_id),
+        col(Installation.is_enterprise_install) == org_wide)
+    if org_wide is False and not team_id:
+        return None
+    if (await session.exec(query)).first() is None:
+        return None
+    return await forget_workspace(session=session, enterprise_id=enterprise_id,
+                                  team_id=None if org_wide else team_id)
+
+
 async def forget_workspace(
     *, session: AsyncSession, enterprise_id: str, team_id: str | None
 ) -> int:

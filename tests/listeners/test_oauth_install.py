@@ -10,6 +10,7 @@ uninstall deletes that workspace's token and destinations.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -256,3 +257,24 @@ async def test_key_rotation_reseals_the_bot_tokens(workspaces: Workspaces) -> No
                               box=build_secret_box(only_new))
     found = await store.async_find_bot(enterprise_id=None, team_id="T1")
     assert found is not None and found.bot_token == token
+
+
+async def test_an_uninstall_naming_no_installation_deletes_nothing(
+    workspaces: Workspaces,
+) -> None:
+    """An org-wide uninstall without an organisation id once deleted every non-Grid
+    workspace's destinations: only the exact installation named may go."""
+    ws = workspaces
+    await install(ws, "T1", JANE)
+    assert await add_icloud(ws.first) == (200, "")
+    await ws.first.smtp.wait_for_messages(1)
+    forged = json.loads(ws.first.requests.event({"type": "app_uninstalled"}).body)
+    forged["team_id"] = "T3"
+    forged["authorizations"][0].update(team_id="T3", is_enterprise_install=True)
+    forged["is_enterprise_install"] = True
+    signed = ws.first.requests.sign(json.dumps(forged), "application/json")
+    status, _ = await ws.first.send(signed)
+    assert status in (200, 400)
+    await ws.first.app.listeners.finish(grace=5)
+    rows, left = await stored(ws)
+    assert [row.team_id for row in rows] == ["T1"] and len(left) == 1

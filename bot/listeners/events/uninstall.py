@@ -26,10 +26,28 @@ async def tokens_revoked(event: dict[str, Any], context: AsyncBoltContext) -> No
 
 
 async def forget(context: AsyncBoltContext) -> None:
-    enterprise = context.enterprise_id or ""
-    team = None if context.is_enterprise_install else (context.team_id or "")
-    async with transaction(services_of(context).sessions) as session:
-        removed = await installations.forget_workspace(session=session,
-                                                       enterprise_id=enterprise, team_id=team)
+    """Exactly the installation the event names: nothing when its ids match none."""
+    services = services_of(context)
+    enterprise, team = context.enterprise_id or "", context.team_id or ""
+    org_wide = bool(context.is_enterprise_install)
+    async with transaction(services.sessions) as session:
+        if services.settings.installs_through_oauth:
+            removed = await installations.forget_installation(
+                session=session, enterprise_id=enterprise, team_id=team, org_wide=org_wide)
+        elif not org_wide and team and team == _own_team(context):
+            removed = await installations.forget_workspace(
+                session=session, enterprise_id=enterprise, team_id=team)
+        else:
+            removed = None
+    if removed is None:
+        log.warning("uninstall event for %s matches no installation: nothing deleted",
+                    team or enterprise or "no workspace")
+        return
     log.info("uninstalled from %s: its token and %d destination(s) deleted",
-             team or enterprise, removed)
+             team if not org_wide else enterprise, removed)
+
+
+def _own_team(context: AsyncBoltContext) -> str | None:
+    """The one workspace a single-workspace bot's token belongs to (auth.test)."""
+    result = context.authorize_result
+    return result.team_id if result is not None else None
