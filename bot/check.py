@@ -24,7 +24,7 @@ from bot.errors import SettingsError, XenoceptError
 from bot.installations import InstallationStore
 from bot.settings import RunMode, Settings
 from storage import installations, migrate
-from storage.db import create_engine, session_factory, transaction
+from storage.db import create_engine, session_factory, sqlite_path, transaction
 from storage.models import Destination
 
 
@@ -40,11 +40,18 @@ class Check:
 
 async def run_checks(settings: Settings, mode: RunMode) -> list[Check]:
     results = [_settings(settings, mode)]
+    path = sqlite_path(settings.resolved_database_url())
+    if path is not None and not path.exists():  # a check creates nothing, not even a file
+        results.append(Check("database", True, f"none yet: {path} is created at first run"))
+        results.append(await check_key(settings, None))
+        results.append(await _installations(settings, None) if settings.installs_through_oauth
+                       else await _slack(settings))
+        return results
     engine = create_engine(settings.resolved_database_url())
     try:
         database = await _database(engine)
         results.append(database)
-        results.append(await _key(settings, engine if database.ok else None))
+        results.append(await check_key(settings, engine if database.ok else None))
         if settings.installs_through_oauth:
             results.append(await _installations(settings, engine if database.ok else None))
         else:
@@ -80,7 +87,7 @@ async def _database(engine: AsyncEngine) -> Check:
                  f", this version needs {state.head}: run `xenocept db upgrade`")
 
 
-async def _key(settings: Settings, engine: AsyncEngine | None) -> Check:
+async def check_key(settings: Settings, engine: AsyncEngine | None) -> Check:
     if settings.secret_key is None and not key_file_for(settings).exists():
         stored = await _stored_samples(engine) if engine is not None else []
         if stored:

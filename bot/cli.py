@@ -5,31 +5,52 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import NoReturn
 
 from aiohttp import web
 
-from bot.app import XenoceptApp, create_app
-from bot.check import run_checks
+from bot.app import XenoceptApp, create_app, key_file_for
+from bot.check import check_key, run_checks
 from bot.crypto import new_key
 from bot.errors import SettingsError
 from bot.keys import rotate_keys
-from bot.settings import RunMode, Settings, load_settings
+from bot.operator import explain
+from bot.settings import RunMode, Settings, load_settings, redacted_url
 from storage import migrate
-from storage.db import create_engine
-from storage.errors import SchemaOutOfDate
+from storage.db import create_engine, sqlite_path
 
 log = logging.getLogger("xenocept")
 
 
+def port_number(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0–65535; 0 picks "
+                                         "a free one)")
+    return int(text)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line and exit code 2, like every other operator mistake."""
+        self.exit(2, f"xenocept: {message} (see `xenocept --help`)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="xenocept", description="Xenocept for Slack")
+    root = _Parser(prog="xenocept", description="Xenocept for Slack")
+    root.add_argument("--env-file", type=Path, default=None, metavar="PATH",
+                      help="read settings from PATH instead of ./.env (the environment wins)")
+    root.add_argument("--version", action="version",
+                      version=f"xenocept {metadata.version('xenocept-slack')}")
     commands = root.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the bot (Socket Mode unless --http)")
     run.add_argument("--http", action="store_true", help="serve Slack's HTTP requests")
-    run.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
+    run.add_argument("--port", type=port_number, default=3000, help="HTTP port (default 3000)")
     run.add_argument("--host", default="0.0.0.0", help="HTTP bind address")  # noqa: S104
     keys = commands.add_parser("keys", help="encryption keys")
     keys.add_argument("action", choices=["new", "rotate"])
@@ -44,12 +65,15 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "keys" and args.action == "new":  # needs no settings at all
+        print(new_key())
+        return 0
+    settings: Settings | None = None
     try:
-        settings = load_settings()
-        logging.basicConfig(level=settings.log_level.upper(),
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        if args.command != "db":  # Alembic's step-by-step lines only where they are the point
-            logging.getLogger("alembic").setLevel(logging.WARNING)
+        settings = load_settings(env_file=args.env_file)
+        _configure_logging(settings, args.command)
+        if settings.ssl_cert_file is not None:  # from .env as well as the environment
+            os.environ["SSL_CERT_FILE"] = str(settings.ssl_cert_file)
         if args.command == "keys":
             return _keys(args.action, settings)
         if args.command == "db":
@@ -59,12 +83,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         mode = RunMode.HTTP if args.http else RunMode.SOCKET
         settings.require(mode)
         asyncio.run(_run(settings, mode, host=args.host, port=args.port))
-    except (SettingsError, SchemaOutOfDate) as error:
-        print(f"xenocept: {error}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 0
+    except Exception as error:
+        sentence = explain(error, settings, port=getattr(args, "port", None),
+                           host=getattr(args, "host", None))
+        if sentence is None:
+            raise  # a bug: its traceback is what a report needs
+        print(f"xenocept: {sentence}", file=sys.stderr)
+        return 2
     return 0
+
+
+# Libraries that narrate at INFO; the bot's own lines are the ones an operator needs.
+QUIET_LIBRARIES = ("alembic", "aiosqlite", "asyncio", "slack_bolt", "slack_sdk", "aiohttp.access")
+
+
+def _configure_logging(settings: Settings, command: str) -> None:
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if command != "run":  # one-shot commands print their result; the log stays quiet
+        logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
+    for name in QUIET_LIBRARIES:
+        if command != "db" or name != "alembic":  # Alembic's steps are the point of `db`
+            logging.getLogger(name).setLevel(max(logging.WARNING,
+                                                 logging.getLogger().level))
 
 
 def _keys(action: str, settings: Settings) -> int:
@@ -97,7 +140,9 @@ async def _db(action: str, settings: Settings) -> int:
         found = await migrate.state(engine)
     finally:
         await engine.dispose()
-    verdict = "up to date" if found.up_to_date else "run `xenocept db upgrade`"
+    verdict = ("up to date" if found.up_to_date else
+               "newer than this version of Xenocept: upgrade Xenocept here" if found.newer
+               else "run `xenocept db upgrade`")
     print(f"Database schema revision {found.current or 'none'}, this version needs "
           f"{found.head}: {verdict}.")
     return 0 if found.up_to_date else 1
@@ -112,8 +157,31 @@ async def _check_schema(settings: Settings) -> None:
         await engine.dispose()
 
 
-async def _run(settings: Settings, mode: RunMode, *, host: str, port: int) -> None:
+async def _preflight(settings: Settings) -> None:
+    """Refuse to start on what would make every later send fail: the schema, and a key
+    that cannot open what is stored (or a lost key file that would be silently remade)."""
+    url = settings.resolved_database_url()
+    if sqlite_path(url) is None and settings.secret_key is None:
+        raise SettingsError(
+            "XENOCEPT_SECRET_KEY is not set: on a shared database such as PostgreSQL every "
+            "machine needs the same key, so a per-machine key file is not used; generate "
+            "one with `xenocept keys new`.")
     await _check_schema(settings)
+    engine = create_engine(url)
+    try:
+        key = await check_key(settings, engine)
+    finally:
+        await engine.dispose()
+    if not key.ok:
+        raise SettingsError(f"The encryption key cannot open the stored secrets: "
+                            f"{key.detail}. Configure the key that sealed them.")
+    source = ("XENOCEPT_SECRET_KEY" if settings.secret_key else
+              f"the key file {key_file_for(settings)}")
+    log.info("database %s; key from %s", redacted_url(url), source)
+
+
+async def _run(settings: Settings, mode: RunMode, *, host: str, port: int) -> None:
+    await _preflight(settings)
     app = create_app(settings)
     try:
         await app.start()

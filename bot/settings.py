@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import SettingsError
@@ -34,7 +34,9 @@ WHERE_TO_GET = {
     "SLACK_API_URL": "leave it unset for slack.com, or give the Web API base URL, "
     "e.g. https://slack-gov.com/api/",
     "XENOCEPT_DATABASE_URL": "leave it unset for a SQLite file in your data directory, or give "
-    "a SQLAlchemy URL such as sqlite+aiosqlite:////var/lib/xenocept/xenocept.db",
+    "a file path, sqlite:////var/lib/xenocept/xenocept.db or "
+    "postgresql://USER:PASSWORD@HOST/DATABASE",
+    "XENOCEPT_LOG_LEVEL": "leave it unset for INFO",
     "XENOCEPT_SECRET_KEY": "leave it unset to generate a key file, or generate one with "
     "`xenocept keys new` (comma-separate several keys, newest first, to rotate)",
     "XENOCEPT_SMTP_ALLOW_HOSTS": "list host names, IP addresses or CIDR ranges separated by commas",
@@ -72,6 +74,9 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(60.0, gt=0, validation_alias="XENOCEPT_LEASE_SECONDS")
     slack_client_id: str | None = Field(None, validation_alias="SLACK_CLIENT_ID")
     slack_client_secret: SecretStr | None = Field(None, validation_alias="SLACK_CLIENT_SECRET")
+    # Read from .env too (the environment alone used to count): a CA bundle for SMTP
+    # servers with a private CA, handed to OpenSSL as SSL_CERT_FILE at start.
+    ssl_cert_file: Path | None = Field(None, validation_alias="SSL_CERT_FILE")
 
     @field_validator("secret_key")
     @classmethod
@@ -80,16 +85,47 @@ class Settings(BaseSettings):
             return None
         return SecretStr(value.get_secret_value().strip())
 
+    # Variables that still hold .env.example's placeholder: unset, but said so if needed.
+    placeholders: frozenset[str] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _placeholders_are_unset(cls, data: Any) -> Any:
+        """An unedited placeholder counts as unset: the mode in use then asks for what it
+        needs (a Socket Mode bot never needs the signing secret's placeholder filled)."""
+        if not isinstance(data, dict):
+            return data
+        found = set()
+        for name in SECRET_VARIABLES:
+            value = data.get(name)
+            text = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if isinstance(text, str) and any(m in text.lower() for m in PLACEHOLDER_MARKERS):
+                found.add(name)
+                data = {k: v for k, v in data.items() if k != name}
+        return {**data, "placeholders": frozenset(found)} if found else data
+
     @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret",
                      "slack_client_secret")
     @classmethod
-    def _no_placeholders(cls, value: SecretStr | None) -> SecretStr | None:
+    def _blank_secret_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value().strip():
             return None
-        lowered = value.get_secret_value().lower()
-        if any(marker in lowered for marker in PLACEHOLDER_MARKERS):
-            raise ValueError("still holds the placeholder from .env.example")
         return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.strip().upper() not in LOG_LEVELS:
+            raise ValueError(f"use one of {', '.join(LOG_LEVELS)}")
+        return value.strip().upper()
+
+    @field_validator("database_url")
+    @classmethod
+    def _usable_database_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        async_database_url(value.strip())  # ValueError → one sentence
+        return value.strip()
 
     @field_validator("smtp_allow_hosts")
     @classmethod
@@ -104,8 +140,10 @@ class Settings(BaseSettings):
         return tuple(split_list(self.smtp_allow_hosts))
 
     def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL with the async driver this project ships; a SQLite file's
+        path made absolute (a relative one would follow the working directory)."""
         if self.database_url:
-            return self.database_url
+            return async_database_url(self.database_url)
         path = Path(platformdirs.user_data_dir("xenocept", appauthor=False)) / "xenocept.db"
         return f"sqlite+aiosqlite:///{path}"
 
@@ -139,8 +177,10 @@ class Settings(BaseSettings):
         self._require_token("SLACK_CLIENT_SECRET", self.slack_client_secret, "")
         self._require_token("SLACK_SIGNING_SECRET", self.slack_signing_secret, "")
 
-    @staticmethod
-    def _require_token(name: str, value: SecretStr | None, prefix: str) -> None:
+    def _require_token(self, name: str, value: SecretStr | None, prefix: str) -> None:
+        if value is None and name in self.placeholders:
+            raise SettingsError(f"{name} still holds the placeholder from .env.example: "
+                                f"{WHERE_TO_GET[name]}.")
         if value is None:
             raise SettingsError(f"{name} is not set: {WHERE_TO_GET[name]}.")
         if prefix and not value.get_secret_value().startswith(prefix):
@@ -149,13 +189,52 @@ class Settings(BaseSettings):
             )
 
 
+SECRET_VARIABLES = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET",
+                    "SLACK_CLIENT_SECRET")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_DRIVERS = {"sqlite": "sqlite+aiosqlite", "sqlite+aiosqlite": "sqlite+aiosqlite",
+            "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg",
+            "postgresql+asyncpg": "postgresql+asyncpg"}
+
+
+def async_database_url(value: str) -> str:
+    """``sqlite:///…``, ``postgresql://…`` or a plain file path, as an async SQLAlchemy URL.
+
+    Raises ValueError (one sentence) for a scheme no shipped driver serves."""
+    scheme, found, rest = value.partition("://")
+    if not found:  # a bare path: a SQLite file
+        return f"sqlite+aiosqlite:///{Path(value).expanduser().resolve()}"
+    driver = _DRIVERS.get(scheme.lower())
+    if driver is None:
+        raise ValueError(f"{scheme}:// is not supported; use sqlite:///PATH or "
+                         "postgresql://USER:PASSWORD@HOST/DATABASE")
+    if driver.startswith("sqlite"):
+        path, query_mark, query = rest.removeprefix("/").partition("?")
+        if path and path != ":memory:":
+            path = str(Path(path).expanduser().resolve())
+        return f"{driver}:///{path}{query_mark}{query}"
+    return f"{driver}://{rest}"
+
+
+def redacted_url(url: str) -> str:
+    """A database URL fit for a log line: the password replaced by ***."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def split_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Build settings, turning validation errors into one plain sentence."""
+def load_settings(env_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build settings (the environment, then ``env_file`` or ./.env), turning validation
+    errors into one plain sentence."""
+    if env_file is not None and not env_file.is_file():
+        raise SettingsError(f"The settings file {env_file} does not exist.")
     try:
+        if env_file is not None:
+            return Settings(_env_file=env_file, **overrides)
         return Settings(**overrides)
     except ValidationError as error:
         first = error.errors()[0]

@@ -43,6 +43,11 @@ class SchemaState:
     def up_to_date(self) -> bool:
         return self.current == self.head
 
+    @property
+    def newer(self) -> bool:
+        """Migrated by a later version of Xenocept than this one."""
+        return not _known(self.current)
+
 
 def config(connection: Connection | None = None) -> Config:
     settings = Config()
@@ -70,6 +75,8 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> SchemaState:
             await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
                                      {"key": UPGRADE_LOCK})
         before = await connection.run_sync(_current_revision)
+        if not _known(before):  # a newer Xenocept migrated it: never guess a way back
+            raise SchemaOutOfDate(current=before, head=head_revision(), known=False)
         await connection.run_sync(_upgrade, revision)
     return SchemaState(current=before, head=head_revision())
 
