@@ -9,7 +9,9 @@ installed workspace's own token). Exit code: 0 all passed, 1 a check failed,
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import func, select, text
@@ -41,8 +43,12 @@ class Check:
 async def run_checks(settings: Settings, mode: RunMode) -> list[Check]:
     results = [_settings(settings, mode)]
     path = sqlite_path(settings.resolved_database_url())
-    if path is not None and not path.exists():  # a check creates nothing, not even a file
-        results.append(Check("database", True, f"none yet: {path} is created at first run"))
+    if path is not None and (not path.exists() or not _writable(path)):
+        # A check creates nothing, not even the file; a read-only one would fail at start.
+        database = (Check("database", False, f"{path} is read-only: the bot must write its "
+                          "file and folder (journal, WAL)") if not _writable(path) else
+                    Check("database", True, f"none yet: {path} is created at first run"))
+        results.append(database)
         results.append(await check_key(settings, None))
         results.append(await _installations(settings, None) if settings.installs_through_oauth
                        else await _slack(settings))
@@ -59,6 +65,14 @@ async def run_checks(settings: Settings, mode: RunMode) -> list[Check]:
     finally:
         await engine.dispose()
     return results
+
+
+def _writable(path: Path) -> bool:
+    """The file (if there) and the nearest existing folder accept writes."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return os.access(folder, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
 
 
 def _settings(settings: Settings, mode: RunMode) -> Check:

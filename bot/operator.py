@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from bot.errors import XenoceptError
 from bot.settings import Settings, redacted_url
 from storage.db import sqlite_path
-from storage.errors import StorageError
+from storage.errors import StorageError, StorageUnavailable
 
 
 def _first_line(error: BaseException) -> str:
@@ -26,6 +26,8 @@ def _first_line(error: BaseException) -> str:
 def explain(error: BaseException, settings: Settings | None, *, port: int | None = None,
             host: str | None = None) -> str | None:
     """The operator's sentence for ``error``, or None for a bug (which keeps its traceback)."""
+    if isinstance(error, StorageUnavailable) and error.__cause__ is not None:
+        error = error.__cause__  # the driver's own error says which database trouble
     if isinstance(error, (XenoceptError, StorageError)):
         return str(error)
     if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:

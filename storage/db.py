@@ -10,10 +10,12 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from storage.errors import StorageUnavailable
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -74,6 +76,17 @@ def session_factory(engine: AsyncEngine) -> SessionFactory:
 
 @asynccontextmanager
 async def transaction(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
-    """One unit of work: committed on success, rolled back (nothing half-saved) on error."""
-    async with factory() as session, session.begin():
-        yield session
+    """One unit of work: committed on success, rolled back (nothing half-saved) on error.
+
+    The database refusing the work itself (disk full, connection lost, read-only) is
+    raised as ``StorageUnavailable``, so callers above storage name no driver's errors."""
+    try:
+        async with factory() as session, session.begin():
+            yield session
+    except (OperationalError, InterfaceError) as error:
+        raise StorageUnavailable(_reason(error)) from error
+
+
+def _reason(error: DBAPIError) -> str:
+    text = str(error.orig or error).strip().splitlines()
+    return text[0][:120] if text else type(error).__name__

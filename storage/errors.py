@@ -3,7 +3,8 @@
 StorageError
 ├── NotFound        no row with that id or name belongs to the requesting owner
 ├── DuplicateName   the owner already has a destination with that name
-└── SchemaOutOfDate the database needs `xenocept db upgrade` (or a newer Xenocept)
+├── SchemaOutOfDate the database needs `xenocept db upgrade` (or a newer Xenocept)
+└── StorageUnavailable the database took nothing: full disk, unreachable, read-only
 """
 
 from __future__ import annotations
@@ -36,3 +37,11 @@ class SchemaOutOfDate(StorageError):
             text = (f"The database schema is out of date (revision {current}, this version "
                     f"needs {head}): run `xenocept db upgrade` before starting the bot.")
         super().__init__(text)
+
+
+class StorageUnavailable(StorageError):
+    """The database could not take this unit of work (nothing of it was saved)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"The database could not save this ({reason}).")
+        self.reason = reason

@@ -114,6 +114,9 @@ def test_a_read_only_database_folder(read_only_folder: Path, tmp_path: Path) -> 
     env = sqlite_env(read_only_folder / "xenocept.db", XENOCEPT_SECRET_KEY=new_key())
     one_sentence(run_cli("run", "--http", "--port", "0", env=env, cwd=tmp_path),
                  "Cannot write the SQLite database", str(read_only_folder))
+    checked = run_cli("check", "--http", env=env, cwd=tmp_path)
+    assert checked.returncode == 1 and "FAIL database:" in checked.stdout
+    assert "read-only" in checked.stdout
 
 
 def test_a_port_in_use(tmp_path: Path) -> None:

@@ -161,6 +161,10 @@ def destination_list(destinations: Sequence[Destination], *, page: int = 0) -> M
     return message(f"You have {len(destinations)} email destination(s).", blocks)
 
 
+NOT_SAVED = ("Nothing was saved: the bot's database cannot take it right now (full or "
+             "unavailable). Try again in a few minutes, and tell whoever runs the bot if it "
+             "keeps happening.")
+
 NAMES_SHOWN = 10  # a reply names a few; /xenocept list pages through them all
 
 

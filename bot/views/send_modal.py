@@ -24,6 +24,7 @@ from bot.render.headers import clean_header
 from bot.render.model import Directory
 from bot.render.mrkdwn import to_plain
 from bot.views.common import button, clip, context, md
+from bot.views.messages import NOT_SAVED
 from storage.models import Destination
 
 SCOPES = {"thread": "Whole thread", "message": "Only this message"}
@@ -130,3 +131,9 @@ def no_destination_modal() -> View:
             context("Then use *Send to email* on the message again."),
         ],
     )
+
+
+def not_saved_modal() -> View:
+    """The shortcut could not keep what it needs to send (the bot's database is full)."""
+    return View(type="modal", title=PlainTextObject(text="Send to email"),
+                close=PlainTextObject(text="Close"), blocks=[md(NOT_SAVED)])

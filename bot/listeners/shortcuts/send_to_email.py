@@ -11,9 +11,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.listeners.common import owner_of, services_of
 from bot.sending import draft_payload, suggested_subject
-from bot.views.send_modal import SendMetadata, no_destination_modal, send_modal
+from bot.views.send_modal import (
+    SendMetadata,
+    no_destination_modal,
+    not_saved_modal,
+    send_modal,
+)
 from storage import deliveries, destinations, drafts
 from storage.db import transaction
+from storage.errors import StorageUnavailable
 
 
 async def send_to_email_shortcut(
@@ -24,13 +30,18 @@ async def send_to_email_shortcut(
     message = shortcut.get("message") or {}
     subject = await suggested_subject(client, where=_where(shortcut),
                                       text=str(message.get("text", "")))
-    async with transaction(services.sessions) as session:
-        mine = await destinations.list_destinations(session=session, owner=owner)
-        last = await deliveries.last_used_destination_id(session=session, owner=owner)
-        draft = await drafts.create_draft(session=session, owner=owner,
-                                          payload_json=draft_payload(shortcut, prefill=subject))
-        await drafts.forget_drafts_before(session=session,
-                                          moment=services.clock() - DRAFTS_KEPT_FOR)
+    try:
+        async with transaction(services.sessions) as session:
+            mine = await destinations.list_destinations(session=session, owner=owner)
+            last = await deliveries.last_used_destination_id(session=session, owner=owner)
+            draft = await drafts.create_draft(
+                session=session, owner=owner,
+                payload_json=draft_payload(shortcut, prefill=subject))
+            await drafts.forget_drafts_before(session=session,
+                                              moment=services.clock() - DRAFTS_KEPT_FOR)
+    except StorageUnavailable:  # a full disk: say so in a modal rather than open nothing
+        await client.views_open(trigger_id=shortcut["trigger_id"], view=not_saved_modal())
+        return
     if not mine:
         await client.views_open(trigger_id=shortcut["trigger_id"], view=no_destination_modal())
         return

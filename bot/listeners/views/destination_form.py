@@ -16,8 +16,9 @@ from bot.forms import DestinationForm, ValidDestination, validate
 from bot.home import publish_home
 from bot.listeners.common import owner_of, services_of
 from bot.presets import preset_for
+from bot.views import messages
 from bot.views.destination_modal import FormMetadata
-from storage.errors import DuplicateName, NotFound
+from storage.errors import DuplicateName, NotFound, StorageUnavailable
 
 NOT_YOURS = "This destination is not yours or was removed. Close this and start again."
 
@@ -47,6 +48,9 @@ async def destination_form_submitted(
         return
     except NotFound:  # an id that is not this user's: refuse, change nothing
         await ack(response_action="errors", errors={ids.BLOCK_NAME: NOT_YOURS})
+        return
+    except StorageUnavailable:  # a full disk: the form stays open with what was typed
+        await ack(response_action="errors", errors={ids.BLOCK_NAME: messages.NOT_SAVED})
         return
     # Pushed over the "no destination yet" modal: close both, the test report follows in DM.
     if view.get("previous_view_id"):

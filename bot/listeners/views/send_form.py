@@ -13,7 +13,9 @@ from bot.forms import input_value
 from bot.listeners.common import owner_of, services_of
 from bot.render.headers import clean_header
 from bot.sending import Refusal, SendChoice, accept_send
+from bot.views import messages
 from bot.views.send_modal import SendMetadata
+from storage.errors import StorageUnavailable
 
 
 async def send_form_submitted(ack: AsyncAck, view: dict[str, Any],
@@ -32,5 +34,9 @@ async def send_form_submitted(ack: AsyncAck, view: dict[str, Any],
         await accept_send(services_of(context), owner=owner_of(context), choice=choice)
     except Refusal as refusal:
         await ack(response_action="errors", errors={ids.BLOCK_SEND_DESTINATION: refusal.text})
+        return
+    except StorageUnavailable:  # nothing queued: never ack a send that was not
+        await ack(response_action="errors",
+                  errors={ids.BLOCK_SEND_DESTINATION: messages.NOT_SAVED})
         return
     await ack()
