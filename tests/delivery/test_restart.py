@@ -186,3 +186,33 @@ async def test_sigterm_finishes_the_send_in_flight_and_exits_0(
         assert report is not None and len(icloud.received) == 1
     finally:
         await bot.stop()
+
+
+async def test_a_real_bot_keeps_sending_while_slack_is_down(
+    bot_env: dict[str, str], slack: SlackStandIn, icloud: ICloudLikeServer
+) -> None:
+    """Slack stopped mid-run: the email still goes out; the status follows when it is back."""
+    requests = SlackRequests(SIGNING_SECRET)
+    bot = BotProcess(bot_env)
+    await bot.start()
+    try:
+        assert await bot.send(requests.slash_command(
+            user_id=JANE, text="add", response_url=slack.response_url())) == 200
+        await slack.wait_for("views.open")
+        view = slack.views[[k for k, v in slack.views.items()
+                            if v["callback_id"] == ids.VIEW_DESTINATION_FORM][-1]]
+        submit = requests.view_submission(user_id=JANE, view=view, values=form_values(
+            host="127.0.0.1", port=icloud.submission_port))
+        assert await bot.send(requests.interactivity(submit)) == 200
+        await slack.wait_for("chat.update", lambda c: "works" in str(c.params["text"]))
+        await slack.stop()
+        assert await bot.send(requests.slash_command(
+            user_id=JANE, text="test iCloud", response_url=slack.response_url())) == 200
+        assert len(await icloud.wait_for_messages(2)) == 2  # sent with Slack down
+        before = len(slack.calls)
+        await slack.start()
+        await slack.wait_for("chat.postMessage", lambda c: "works" in str(c.params["text"])
+                             and any(c is later for later in slack.calls[before:]))
+    finally:
+        await bot.stop()
+    assert len(icloud.received) == 2
