@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -35,7 +35,7 @@ class DestinationForm:
     port: str = ""
     security: str = ""
     username: str = ""
-    password: str = ""
+    password: str = field(default="", repr=False)  # never in a log or a traceback
     from_address: str = ""
     to: str = ""
     screenshot_mode: str = ""
@@ -64,7 +64,8 @@ def input_value(values: Mapping[str, Mapping[str, Any]], block: str) -> str:
 @dataclass(frozen=True)
 class ValidDestination:
     fields: DestinationFields
-    password: str | None  # None: keep the stored one (editing, left empty)
+    # None: keep the stored one (editing, left empty); never in a log or a traceback.
+    password: str | None = field(repr=False)
 
 
 def validate(

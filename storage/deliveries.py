@@ -181,16 +181,6 @@ async def lock_owner(*, session: AsyncSession, owner: Owner) -> None:
             func.hashtextextended(f"xenocept:{owner.team_id}:{owner.user_id}", 0))))
 
 
-async def load_claimed(*, session: AsyncSession, delivery_id: str, worker_id: str) -> Delivery:
-    result = await session.exec(
-        select(Delivery).where(Delivery.id == delivery_id, Delivery.claimed_by == worker_id)
-    )
-    delivery = result.first()
-    if delivery is None:
-        raise NotFound(delivery_id)
-    return delivery
-
-
 async def finish(
     *,
     session: AsyncSession,

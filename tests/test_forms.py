@@ -135,3 +135,9 @@ def test_several_recipients_are_split_and_deduplicated() -> None:
 def test_editing_with_an_empty_password_keeps_the_stored_one() -> None:
     result = check(editing=True, password="")
     assert isinstance(result, ValidDestination) and result.password is None
+
+
+def test_passwords_never_show_in_a_repr() -> None:
+    typed = DestinationForm(**{**GOOD, "password": "abcd-efgh-ijkl-mnop"})
+    valid = validate(typed, preset=ICLOUD, editing=False)
+    assert "abcd-efgh" not in repr(typed) and "abcd-efgh" not in repr(valid)

@@ -11,7 +11,7 @@ from bot.presets import SECURITY_NAMES, preset_for
 from bot.render import build_sample_conversation, default_subject, render_email
 from bot.render.explainers import explain_test_send
 from bot.services import Services
-from storage.models import Delivery, DeliveryKind, Destination
+from storage.models import Delivery, Destination
 
 ICLOUD_SIZE_LIMIT = 28_319_744  # what smtp.mail.me.com advertises in EHLO SIZE
 
@@ -58,6 +58,3 @@ async def compose_test(services: Services, delivery: Delivery, destination: Dest
     )
     return Composed(message=rendered.message, summary="Test session")
 
-
-def is_test(delivery: Delivery) -> bool:
-    return delivery.kind is DeliveryKind.TEST
