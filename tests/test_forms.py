@@ -22,7 +22,7 @@ def check(
 
 
 def errors_of(**changes: str) -> dict[str, str]:
-    result = check(**changes)
+    result = validate(DestinationForm(**{**GOOD, **changes}), preset=ICLOUD, editing=False)
     assert isinstance(result, dict), result
     return result
 

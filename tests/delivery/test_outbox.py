@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -141,7 +142,7 @@ async def test_a_live_worker_keeps_its_claim_through_a_slow_send(
 async def test_a_thread_sent_from_the_shortcut_arrives_once(ready: tuple[Harness, str]) -> None:
     """The send flow on each engine: draft, limits under the owner lock, dedupe, delivery."""
     harness, _ = ready
-    thread = [{"type": "message", "user": JANE, "text": "deploy *done*",
+    thread: list[dict[str, Any]] = [{"type": "message", "user": JANE, "text": "deploy *done*",
                "ts": "1700000000.000100", "reply_count": 1},
               {"type": "message", "user": JANE, "text": "verified",
                "ts": "1700000001.000100", "thread_ts": "1700000000.000100"}]

@@ -6,7 +6,7 @@ import email.policy
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from email.parser import BytesParser
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
@@ -71,7 +71,7 @@ def send_request(message: dict[str, Any], *, channel: str = "C1", name: str = "i
 
 def parse(composed: Composed) -> EmailMessage:
     raw = composed.message.as_bytes()
-    return cast(EmailMessage, BytesParser(policy=email.policy.default).parsebytes(raw))
+    return BytesParser(policy=email.policy.default).parsebytes(raw)
 
 
 def bodies(message: EmailMessage) -> tuple[str, str]:

@@ -18,7 +18,10 @@ async def test_finish_waits_for_a_running_listener_and_reports_what_it_cut() -> 
         finished.append("done")
 
     tracked = tasks.track(slow_listener)
-    running = asyncio.create_task(tracked(ack=None, body=None))
+    async def run() -> None:
+        await tracked(ack=None, body=None)
+
+    running = asyncio.create_task(run())
     await asyncio.sleep(0)  # let it start
     assert tasks.running == 1
     assert await tasks.finish(grace=0.01) == 1  # cut short: it is still waiting

@@ -12,7 +12,9 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -48,7 +50,7 @@ def spamassassin() -> None:
         pytest.skip(reason)
 
 
-def message(i: int, text: str, **extra: object) -> ChatMessage:
+def message(i: int, text: str, **extra: Any) -> ChatMessage:
     return ChatMessage(
         ts=f"{1_700_000_000 + 60 * i}.000100",
         author=("Jane Doe", "Bob Stone")[i % 2],
@@ -57,7 +59,7 @@ def message(i: int, text: str, **extra: object) -> ChatMessage:
         text=text,
         permalink=f"https://example.slack.com/archives/C0QA/p17000{i:05d}00100",
         **extra,
-    )  # type: ignore[arg-type]
+    )
 
 
 def conversation(*messages: ChatMessage) -> Conversation:
@@ -86,7 +88,7 @@ def one_note_session() -> Conversation:
     return conversation(message(0, "", files=files))
 
 
-def rendered(conv: Conversation, **extra: object) -> bytes:
+def rendered(conv: Conversation, **extra: Any) -> bytes:
     subject = default_subject(conv) if session_in(conv) else "#qa-reports: the login page"
     email = render_email(
         conversation=conv,
@@ -98,7 +100,7 @@ def rendered(conv: Conversation, **extra: object) -> bytes:
         references=(),
         sent_at=SENT,
         **extra,
-    )  # type: ignore[arg-type]
+    )
     return email.message.as_bytes()
 
 
@@ -119,7 +121,7 @@ def the_test_send() -> bytes:
     )
 
 
-EMAILS = {
+EMAILS: dict[str, Callable[[], bytes]] = {
     "the test send": the_test_send,
     "a one-line message": lambda: rendered(conversation(message(0, "Login works again :tada:"))),
     "a 50-message thread": lambda: rendered(

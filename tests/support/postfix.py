@@ -247,7 +247,7 @@ service auth {{
             return []
         paths = sorted(new.iterdir(), key=lambda path: path.stat().st_mtime_ns)
         parser = BytesParser(policy=email.policy.default)
-        return [parser.parsebytes(path.read_bytes()) for path in paths]  # type: ignore[misc]
+        return [parser.parsebytes(path.read_bytes()) for path in paths]
 
     def wait_for_mail(self, login: str, count: int = 1, timeout: float = 20) -> list[EmailMessage]:
         """Postfix delivers after it accepted (its queue): wait for the Maildir."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from slack_sdk.models.views import View
@@ -143,8 +143,8 @@ def test_the_list_pages_ten_at_a_time_with_buttons_where_there_is_a_page() -> No
     many = [destination(n) for n in range(25)]
     first, last = messages.destination_list(many), messages.destination_list(many, page=2)
     assert len(first.blocks) == 1 + 2 * 10 + 2 and len(last.blocks) == 1 + 2 * 5 + 2
-    turns = {e["action_id"] for b in first.blocks if b.get("block_id") == "list_pages"
-             for e in b["elements"]}  # type: ignore[union-attr]
+    pages = [b for b in first.blocks if b.get("block_id") == "list_pages"]
+    turns = {str(e["action_id"]) for b in pages for e in cast(list[dict[str, Any]], b["elements"])}
     assert turns == {"list_next"}
     assert "21–25 of 25" in str(last.blocks[0]) and "Page 3 of 3" in str(last.blocks)
     assert messages.destination_list(many, page=-4).blocks == first.blocks
