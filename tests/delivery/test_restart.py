@@ -111,6 +111,19 @@ async def bot_env(
     }
 
 
+async def add_icloud(bot: BotProcess, slack: SlackStandIn, icloud: ICloudLikeServer,
+                     requests: SlackRequests) -> None:
+    """/xenocept add and the filled-in setup form, sent to the real bot process."""
+    assert await bot.send(requests.slash_command(
+        user_id=JANE, text="add", response_url=slack.response_url())) == 200
+    await slack.wait_for("views.open")
+    view = slack.views[[k for k, v in slack.views.items()
+                        if v["callback_id"] == ids.VIEW_DESTINATION_FORM][-1]]
+    submit = requests.view_submission(user_id=JANE, view=view, values=form_values(
+        host="127.0.0.1", port=icloud.submission_port))
+    assert await bot.send(requests.interactivity(submit)) == 200
+
+
 async def test_killed_with_sends_queued_and_in_flight_then_restarted(
     bot_env: dict[str, str], slack: SlackStandIn, icloud: ICloudLikeServer
 ) -> None:
@@ -118,15 +131,7 @@ async def test_killed_with_sends_queued_and_in_flight_then_restarted(
     first = BotProcess(bot_env)
     await first.start()
     try:
-        assert await first.send(requests.slash_command(
-            user_id=JANE, text="add", response_url=slack.response_url())) == 200
-        opened = await slack.wait_for("views.open")
-        view = slack.views[[k for k, v in slack.views.items()
-                            if v["callback_id"] == ids.VIEW_DESTINATION_FORM][-1]]
-        assert opened is not None
-        submit = requests.view_submission(user_id=JANE, view=view, values=form_values(
-            host="127.0.0.1", port=icloud.submission_port))
-        assert await first.send(requests.interactivity(submit)) == 200
+        await add_icloud(first, slack, icloud, requests)
         await icloud.wait_for_messages(1)  # the automatic test send
 
         icloud.hold_after_data = True
@@ -161,15 +166,8 @@ async def test_sigterm_finishes_the_send_in_flight_and_exits_0(
     bot.capture = True
     await bot.start()
     try:
-        assert await bot.send(requests.slash_command(
-            user_id=JANE, text="add", response_url=slack.response_url())) == 200
-        await slack.wait_for("views.open")
-        view = slack.views[[k for k, v in slack.views.items()
-                            if v["callback_id"] == ids.VIEW_DESTINATION_FORM][-1]]
         icloud.hold_after_data = True  # the automatic test send waits in DATA
-        submit = requests.view_submission(user_id=JANE, view=view, values=form_values(
-            host="127.0.0.1", port=icloud.submission_port))
-        assert await bot.send(requests.interactivity(submit)) == 200
+        await add_icloud(bot, slack, icloud, requests)
         await icloud.wait_for_messages(1)
         assert bot.process is not None
         bot.process.send_signal(signal.SIGTERM)
@@ -196,14 +194,7 @@ async def test_a_real_bot_keeps_sending_while_slack_is_down(
     bot = BotProcess(bot_env)
     await bot.start()
     try:
-        assert await bot.send(requests.slash_command(
-            user_id=JANE, text="add", response_url=slack.response_url())) == 200
-        await slack.wait_for("views.open")
-        view = slack.views[[k for k, v in slack.views.items()
-                            if v["callback_id"] == ids.VIEW_DESTINATION_FORM][-1]]
-        submit = requests.view_submission(user_id=JANE, view=view, values=form_values(
-            host="127.0.0.1", port=icloud.submission_port))
-        assert await bot.send(requests.interactivity(submit)) == 200
+        await add_icloud(bot, slack, icloud, requests)
         await slack.wait_for("chat.update", lambda c: "works" in str(c.params["text"]))
         await slack.stop()
         assert await bot.send(requests.slash_command(
