@@ -42,28 +42,28 @@ class Check:
 
 async def run_checks(settings: Settings, mode: RunMode) -> list[Check]:
     results = [_settings(settings, mode)]
-    path = sqlite_path(settings.resolved_database_url())
-    if path is not None and (not path.exists() or not _writable(path)):
-        # A check creates nothing, not even the file; a read-only one would fail at start.
-        database = (Check("database", False, f"{path} is read-only: the bot must write its "
-                          "file and folder (journal, WAL)") if not _writable(path) else
-                    Check("database", True, f"none yet: {path} is created at first run"))
-        results.append(database)
-        results.append(await check_key(settings, None))
-        results.append(await _installations(settings, None) if settings.installs_through_oauth
-                       else await _slack(settings))
-        return results
-    engine = create_engine(settings.resolved_database_url())
+    url = settings.resolved_database_url()
+    path = sqlite_path(url)
+    engine: AsyncEngine | None = None
+    # A check creates nothing, not even the file; a read-only one would fail at start.
+    if path is not None and not _writable(path):
+        database = Check("database", False, f"{path} is read-only: the bot must write its "
+                         "file and folder (journal, WAL)")
+    elif path is not None and not path.exists():
+        database = Check("database", True, f"none yet: {path} is created at first run")
+    else:
+        engine = create_engine(url)
     try:
-        database = await _database(engine)
+        if engine is not None:
+            database = await _database(engine)
+        usable = engine if database.ok else None
         results.append(database)
-        results.append(await check_key(settings, engine if database.ok else None))
-        if settings.installs_through_oauth:
-            results.append(await _installations(settings, engine if database.ok else None))
-        else:
-            results.append(await _slack(settings))
+        results.append(await check_key(settings, usable))
+        results.append(await _installations(settings, usable) if settings.installs_through_oauth
+                       else await _slack(settings))
     finally:
-        await engine.dispose()
+        if engine is not None:
+            await engine.dispose()
     return results
 
 

@@ -106,3 +106,10 @@ class SlackDataError(XenoceptError):
 
 class DestinationGone(XenoceptError):
     """The destination was removed while the delivery waited."""
+
+
+# Slack errors worth another try later (a hiccup, not a refusal): for sends and statuses.
+TRANSIENT_SLACK_ERRORS = frozenset({
+    "ratelimited", "slack_unreachable", "internal_error", "fatal_error", "service_unavailable",
+    "request_timeout",
+})

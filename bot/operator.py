@@ -49,11 +49,9 @@ def explain(error: BaseException, settings: Settings | None, *, port: int | None
                 "by this user (or set XENOCEPT_DATABASE_URL to a writable place).")
     if path is not None and isinstance(error, OSError) and error.errno == errno.ENOSPC:
         return f"The disk holding {path} is full: free some space, then start again."
-    if isinstance(error, (DBAPIError, SQLAlchemyError, ConnectionError, socket.gaierror,
-                          TimeoutError)) or type(error).__module__.startswith("asyncpg"):
-        return (f"The database at {redacted_url(url)} does not answer ({_first_line(error)}): "
-                "check XENOCEPT_DATABASE_URL and that the server runs.")
-    if isinstance(error, OSError) and path is None:
+    unreachable = (DBAPIError, SQLAlchemyError, ConnectionError, socket.gaierror, TimeoutError)
+    if (isinstance(error, unreachable) or type(error).__module__.startswith("asyncpg")
+            or (isinstance(error, OSError) and path is None)):
         return (f"The database at {redacted_url(url)} does not answer ({_first_line(error)}): "
                 "check XENOCEPT_DATABASE_URL and that the server runs.")
     return None

@@ -33,7 +33,13 @@ from bot.delivery.compose import Composed, SessionComposer, compose_test, size_b
 from bot.delivery.session_compose import SendRequest
 from bot.delivery.status import StatusReporter
 from bot.destinations import password_context
-from bot.errors import DestinationGone, SendFailure, SlackDataError, XenoceptError
+from bot.errors import (
+    TRANSIENT_SLACK_ERRORS,
+    DestinationGone,
+    SendFailure,
+    SlackDataError,
+    XenoceptError,
+)
 from bot.home import publish_home
 from bot.mail.smtp import SendReceipt, SmtpAccount, SmtpConnection
 from bot.presets import preset_for, preset_for_host
@@ -374,10 +380,6 @@ class Outbox:
                     session=session, owner=owner, destination_id=delivery.destination_id, at=at)
 
 
-TRANSIENT_SLACK_ERRORS = frozenset({
-    "ratelimited", "slack_unreachable", "internal_error", "fatal_error", "service_unavailable",
-    "request_timeout",
-})
 
 
 def is_transient(error: BaseException) -> bool:

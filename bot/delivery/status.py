@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import XenoceptError
+from bot.errors import TRANSIENT_SLACK_ERRORS, XenoceptError
 from bot.views.messages import Message
 from storage import deliveries
 from storage.db import SessionFactory, transaction
@@ -43,7 +43,7 @@ class StatusReporter:
             await self._show(delivery, message)
         except SlackApiError as error:
             reason = error.response.get("error")
-            if reason in _SLACK_HICCUPS or error.response.status_code >= 500:
+            if reason in TRANSIENT_SLACK_ERRORS or error.response.status_code >= 500:
                 self._behind[delivery.id] = (delivery, message)
             log.warning("status message for delivery %s failed: %s", delivery.id, reason)
         except XenoceptError as error:  # the workspace uninstalled the app meanwhile
@@ -78,6 +78,3 @@ class StatusReporter:
             log.warning("could not store the status message of delivery %s: %s",
                         delivery.id, error)
 
-
-_SLACK_HICCUPS = frozenset({"ratelimited", "internal_error", "fatal_error",
-                            "service_unavailable", "request_timeout"})
