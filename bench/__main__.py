@@ -33,8 +33,13 @@ def _runners() -> dict[str, CaseRunner]:
     async def render(world: World, _folder: Path, config: Config) -> tuple[list[Row], Any]:
         return await case_local.render(world, config)
 
-    return {"ack": case_ack.run, "delivery": case_delivery.run, "render": render,
-            "storage": case_local.storage, "e2e": case_e2e.run}
+    return {
+        "ack": case_ack.run,
+        "delivery": case_delivery.run,
+        "render": render,
+        "storage": case_local.storage,
+        "e2e": case_e2e.run,
+    }
 
 
 def machine() -> dict[str, Any]:
@@ -47,15 +52,26 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     versions: dict[str, str | None] = {}
-    for package in ("slack_bolt", "slack_sdk", "aiohttp", "aiosmtplib", "aiosmtpd", "sqlalchemy",
-                    "apprise"):
+    for package in (
+        "slack_bolt",
+        "slack_sdk",
+        "aiohttp",
+        "aiosmtplib",
+        "aiosmtpd",
+        "sqlalchemy",
+        "apprise",
+    ):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = None
-    return {"nproc": len(os.sched_getaffinity(0)), "cpu": model,
-            "python": platform.python_version(), "platform": platform.platform(),
-            "packages": versions}
+    return {
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": versions,
+    }
 
 
 def write_json(out: Path, payload: dict[str, Any]) -> Path:
@@ -67,14 +83,20 @@ def write_json(out: Path, payload: dict[str, Any]) -> Path:
 async def main_async(args: argparse.Namespace) -> int:
     config = QUICK if args.quick else DEFAULT
     if args.rounds:
-        config = replace(config, ack_rounds=args.rounds, delivery_rounds=args.rounds,
-                         render_rounds=max(args.rounds, config.render_rounds),
-                         storage_rounds=args.rounds)
+        config = replace(
+            config,
+            ack_rounds=args.rounds,
+            delivery_rounds=args.rounds,
+            render_rounds=max(args.rounds, config.render_rounds),
+            storage_rounds=args.rounds,
+        )
     chosen = [c.strip() for c in args.only.split(",")] if args.only else list(CASES)
     unknown = set(chosen) - set(CASES)
     if unknown:
-        print(f"bench: unknown case(s) {', '.join(sorted(unknown))}; choose from "
-              f"{', '.join(CASES)}", file=sys.stderr)
+        print(
+            f"bench: unknown case(s) {', '.join(sorted(unknown))}; choose from {', '.join(CASES)}",
+            file=sys.stderr,
+        )
         return 2
     runners = _runners()
     rows: list[Row] = []
@@ -92,8 +114,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 case_rows, details[case] = await runners[case](world, Path(tmp), config)
                 seconds[case] = time.perf_counter() - case_started
                 rows.extend(case_rows)
-                print(f"bench: {case} done in {seconds[case]:.1f} s", file=sys.stderr,
-                      flush=True)
+                print(f"bench: {case} done in {seconds[case]:.1f} s", file=sys.stderr, flush=True)
     total = time.perf_counter() - started
     rows.sort(key=lambda row: row.case.split()[0])  # by case number; stable within a case
     info = machine()
@@ -101,27 +122,47 @@ async def main_async(args: argparse.Namespace) -> int:
     print()
     print(table(rows))
     print()
-    print(f"{config.name} run, {total:.0f} s on {info['nproc']} × {info['cpu']}, "
-          f"Python {info['python']}")
-    out = write_json(Path(args.out), {
-        "mode": config.name, "config": vars(config), "machine": info,
-        "command": "python -m bench" + (" --quick" if args.quick else ""),
-        "seconds": {"total": total, **seconds}, "rows": [r.as_json() for r in rows],
-        "details": details})
+    print(
+        f"{config.name} run, {total:.0f} s on {info['nproc']} × {info['cpu']}, "
+        f"Python {info['python']}"
+    )
+    out = write_json(
+        Path(args.out),
+        {
+            "mode": config.name,
+            "config": vars(config),
+            "machine": info,
+            "command": "python -m bench" + (" --quick" if args.quick else ""),
+            "seconds": {"total": total, **seconds},
+            "rows": [r.as_json() for r in rows],
+            "details": details,
+        },
+    )
     print(f"written to {out}")
     return 0
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true",
-                        help="a ~20-second smoke run (small sizes; timings not asserted)")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results.json"),
-                        help="where to write the JSON (default bench/results.json)")
-    parser.add_argument("--rounds", type=int, default=0,
-                        help="rounds of every interleaved case (default: 2, --quick: 1)")
-    parser.add_argument("--only", default="",
-                        help=f"comma-separated cases to run: {', '.join(CASES)}")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a ~20-second smoke run (small sizes; timings not asserted)",
+    )
+    parser.add_argument(
+        "--out",
+        default=str(Path(__file__).parent / "results.json"),
+        help="where to write the JSON (default bench/results.json)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=0,
+        help="rounds of every interleaved case (default: 2, --quick: 1)",
+    )
+    parser.add_argument(
+        "--only", default="", help=f"comma-separated cases to run: {', '.join(CASES)}"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd deprecation chatter

@@ -23,8 +23,9 @@ from bot import ids
 
 
 def bare_app() -> AsyncApp:
-    client = AsyncWebClient(token=os.environ["SLACK_BOT_TOKEN"],
-                            base_url=os.environ["SLACK_API_URL"])
+    client = AsyncWebClient(
+        token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"]
+    )
     app = AsyncApp(client=client, signing_secret=os.environ["SLACK_SIGNING_SECRET"])
 
     async def only_ack(ack: AsyncAck, **_: Any) -> None:

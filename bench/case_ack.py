@@ -40,9 +40,13 @@ class OpenModal:
 
 
 def shortcut_message(n: int) -> dict[str, Any]:
-    return {"type": "message", "user": "U0001", "ts": f"1700000{n:03d}.{n % 1_000_000:06d}",
-            "text": f"*Deploy* of build {n} is done, see <https://example.com/{n}|the log>",
-            "team": data.TEAM_ID}
+    return {
+        "type": "message",
+        "user": "U0001",
+        "ts": f"1700000{n:03d}.{n % 1_000_000:06d}",
+        "text": f"*Deploy* of build {n} is done, see <https://example.com/{n}|the log>",
+        "team": data.TEAM_ID,
+    }
 
 
 async def open_modals(world: World, server: ServerChild, count: int) -> list[OpenModal]:
@@ -58,12 +62,23 @@ async def open_modals(world: World, server: ServerChild, count: int) -> list[Ope
     async with aiohttp.ClientSession() as http:
 
         async def one(n: int) -> None:
-            signed = signer.interactivity(signer.message_shortcut(
-                user_id=users[n], callback_id=ids.SHORTCUT_SEND_TO_EMAIL, channel_id="C000001",
-                channel_name="general", message=shortcut_message(n),
-                response_url=world.slack.response_url(f"o{n}"), trigger_id=f"open.{n}"))
-            async with gate, http.post(server.url, data=signed.body.encode(),
-                                       headers=signed.headers) as response:
+            signed = signer.interactivity(
+                signer.message_shortcut(
+                    user_id=users[n],
+                    callback_id=ids.SHORTCUT_SEND_TO_EMAIL,
+                    channel_id="C000001",
+                    channel_name="general",
+                    message=shortcut_message(n),
+                    response_url=world.slack.response_url(f"o{n}"),
+                    trigger_id=f"open.{n}",
+                )
+            )
+            async with (
+                gate,
+                http.post(
+                    server.url, data=signed.body.encode(), headers=signed.headers
+                ) as response,
+            ):
                 await response.read()
                 assert response.status == 200, response.status
 
@@ -74,14 +89,17 @@ async def open_modals(world: World, server: ServerChild, count: int) -> list[Ope
             await asyncio.sleep(0.05)
     views = [v for v in world.slack.views.values() if v.get("callback_id") == ids.VIEW_SEND_FORM]
     assert len(opened) == len(views) == count, (len(opened), len(views), count)
-    modals = [OpenModal(users[int(str(call.params["trigger_id"]).split(".")[1])], view)
-              for call, view in zip(opened, views, strict=True)]
+    modals = [
+        OpenModal(users[int(str(call.params["trigger_id"]).split(".")[1])], view)
+        for call, view in zip(opened, views, strict=True)
+    ]
     world.forget_calls()
     return modals
 
 
-def build_requests(count: int, *, round_no: int, world: World,
-                   modals: list[OpenModal]) -> list[dict[str, Any]]:
+def build_requests(
+    count: int, *, round_no: int, world: World, modals: list[OpenModal]
+) -> list[dict[str, Any]]:
     """``count`` freshly signed requests, the three kinds interleaved."""
     signer = SlackRequests(SIGNING_SECRET)
     requests = []
@@ -89,19 +107,29 @@ def build_requests(count: int, *, round_no: int, world: World,
         kind = KINDS[n % len(KINDS)]
         user = REQUESTERS[n % len(REQUESTERS)]
         if kind == "command":
-            signed = signer.slash_command(user_id=user, text="list",
-                                          response_url=world.slack.response_url(f"c{n}"))
+            signed = signer.slash_command(
+                user_id=user, text="list", response_url=world.slack.response_url(f"c{n}")
+            )
         elif kind == "shortcut":
-            signed = signer.interactivity(signer.message_shortcut(
-                user_id=user, callback_id=ids.SHORTCUT_SEND_TO_EMAIL, channel_id="C000001",
-                channel_name="general", message=shortcut_message(n),
-                response_url=world.slack.response_url(f"s{n}"),
-                trigger_id=f"{round_no}.{n}.trigger"))
+            signed = signer.interactivity(
+                signer.message_shortcut(
+                    user_id=user,
+                    callback_id=ids.SHORTCUT_SEND_TO_EMAIL,
+                    channel_id="C000001",
+                    channel_name="general",
+                    message=shortcut_message(n),
+                    response_url=world.slack.response_url(f"s{n}"),
+                    trigger_id=f"{round_no}.{n}.trigger",
+                )
+            )
         else:
             modal = modals.pop()
             destination = _destination_option(modal.view)
-            signed = signer.interactivity(signer.view_submission(
-                user_id=modal.user, view=modal.view, values=send_values(destination)))
+            signed = signer.interactivity(
+                signer.view_submission(
+                    user_id=modal.user, view=modal.view, values=send_values(destination)
+                )
+            )
         requests.append({"kind": kind, "body": signed.body, "headers": signed.headers})
     return requests
 
@@ -118,23 +146,37 @@ def _destination_option(view: dict[str, Any]) -> str:
 
 def send_values(destination_id: str, scope: str = "message") -> dict[str, dict[str, Any]]:
     def select(value: str) -> dict[str, Any]:
-        return {ids.VALUE: {"type": "static_select", "selected_option": {
-            "text": {"type": "plain_text", "text": value}, "value": value}}}
+        return {
+            ids.VALUE: {
+                "type": "static_select",
+                "selected_option": {"text": {"type": "plain_text", "text": value}, "value": value},
+            }
+        }
 
     def text(value: str | None) -> dict[str, Any]:
         return {ids.VALUE: {"type": "plain_text_input", "value": value}}
 
-    return {ids.BLOCK_SEND_DESTINATION: select(destination_id),
-            ids.BLOCK_SEND_SCOPE: select(scope),
-            ids.BLOCK_SEND_SUBJECT: text("#general: Deploy of build is done"),
-            ids.BLOCK_SEND_NOTE: text(None)}
+    return {
+        ids.BLOCK_SEND_DESTINATION: select(destination_id),
+        ids.BLOCK_SEND_SCOPE: select(scope),
+        ids.BLOCK_SEND_SUBJECT: text("#general: Deploy of build is done"),
+        ids.BLOCK_SEND_NOTE: text(None),
+    }
 
 
 def warmup_requests(world: World) -> list[dict[str, Any]]:
     signer = SlackRequests(SIGNING_SECRET)
-    return [{"kind": "warmup", "headers": s.headers, "body": s.body} for s in (
-        signer.slash_command(user_id=REQUESTERS[n % len(REQUESTERS)], text="help",
-                             response_url=world.slack.response_url("w")) for n in range(100))]
+    return [
+        {"kind": "warmup", "headers": s.headers, "body": s.body}
+        for s in (
+            signer.slash_command(
+                user_id=REQUESTERS[n % len(REQUESTERS)],
+                text="help",
+                response_url=world.slack.response_url("w"),
+            )
+            for n in range(100)
+        )
+    ]
 
 
 @dataclass
@@ -149,8 +191,9 @@ class AppRun:
 async def run(world: World, folder: Path, config: Config) -> tuple[list[Row], dict[str, Any]]:
     secret_key = new_key()
     database = folder / "ack.db"
-    await prepare_database(database, secret_key=secret_key, users=REQUESTERS,
-                           smtp_port=world.smtp.submission_port)
+    await prepare_database(
+        database, secret_key=secret_key, users=REQUESTERS, smtp_port=world.smtp.submission_port
+    )
     env = world.child_env(database, secret_key)
     servers: dict[str, ServerChild] = {"ours": bot_server(env), "bare": bare_server(env)}
     runs = {name: AppRun() for name in servers}
@@ -162,27 +205,40 @@ async def run(world: World, folder: Path, config: Config) -> tuple[list[Row], di
             await server.start()
         # Modals for every submission ours will get; the bare app gets the same bodies.
         modals = await open_modals(
-            world, servers["ours"], (config.ack_rounds * submissions) + -(-warm // len(KINDS)))
+            world, servers["ours"], (config.ack_rounds * submissions) + -(-warm // len(KINDS))
+        )
         plan = [build_requests(warm, round_no=99, world=world, modals=modals)]
-        plan += [build_requests(config.ack_requests, round_no=r, world=world, modals=modals)
-                 for r in range(config.ack_rounds)]
+        plan += [
+            build_requests(config.ack_requests, round_no=r, world=world, modals=modals)
+            for r in range(config.ack_rounds)
+        ]
         _progress(f"servers up and {len(plan) - 1} rounds of requests ready", started)
         # One mixed warm-up round each (code paths, caches, Bolt's auth.test), not recorded.
         for name, server in servers.items():
-            await _fire(world, server, config, _resigned(plan[0]),
-                        expect_deliveries=name == "ours")
+            await _fire(world, server, config, _resigned(plan[0]), expect_deliveries=name == "ours")
         _progress("warm-up done", started)
         for round_no in range(config.ack_rounds):
             order = list(servers) if round_no % 2 == 0 else list(reversed(servers))
             for name in order:
-                result = await _fire(world, servers[name], config,
-                                     _resigned(plan[round_no + 1]),
-                                     expect_deliveries=name == "ours")
+                result = await _fire(
+                    world,
+                    servers[name],
+                    config,
+                    _resigned(plan[round_no + 1]),
+                    expect_deliveries=name == "ours",
+                )
                 _record(runs[name], result)
-                print(f"bench: ack round {round_no} {name}: p99 {runs[name].p99[-1]:.1f} ms, "
-                      f"{runs[name].rate[-1]:.0f} req/s"
-                      + (f", outbox drained in {result['drain_seconds']:.1f} s"
-                         if "drain_seconds" in result else ""), file=sys.stderr, flush=True)
+                print(
+                    f"bench: ack round {round_no} {name}: p99 {runs[name].p99[-1]:.1f} ms, "
+                    f"{runs[name].rate[-1]:.0f} req/s"
+                    + (
+                        f", outbox drained in {result['drain_seconds']:.1f} s"
+                        if "drain_seconds" in result
+                        else ""
+                    ),
+                    file=sys.stderr,
+                    flush=True,
+                )
     finally:
         for server in servers.values():
             await server.stop()
@@ -190,8 +246,7 @@ async def run(world: World, folder: Path, config: Config) -> tuple[list[Row], di
 
 
 def _progress(what: str, since: float) -> None:
-    print(f"bench: ack {what} ({time.perf_counter() - since:.1f} s)", file=sys.stderr,
-          flush=True)
+    print(f"bench: ack {what} ({time.perf_counter() - since:.1f} s)", file=sys.stderr, flush=True)
 
 
 def _resigned(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -204,12 +259,25 @@ def _resigned(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return fresh
 
 
-async def _fire(world: World, server: ServerChild, config: Config,
-                requests: list[dict[str, Any]], *, expect_deliveries: bool) -> dict[str, Any]:
+async def _fire(
+    world: World,
+    server: ServerChild,
+    config: Config,
+    requests: list[dict[str, Any]],
+    *,
+    expect_deliveries: bool,
+) -> dict[str, Any]:
     world.smtp.reset()
-    result = await run_child("loadgen", {
-        "url": server.url, "concurrency": config.ack_concurrency, "requests": requests,
-        "warmup": warmup_requests(world)}, env=world.plain_env())
+    result = await run_child(
+        "loadgen",
+        {
+            "url": server.url,
+            "concurrency": config.ack_concurrency,
+            "requests": requests,
+            "warmup": warmup_requests(world),
+        },
+        env=world.plain_env(),
+    )
     if expect_deliveries:
         # Let the outbox finish this round's sends before the next measurement starts.
         queued = sum(1 for r in requests if r["kind"] == "submission")
@@ -240,12 +308,37 @@ def _rows(runs: dict[str, AppRun], config: Config) -> list[Row]:
     bad = {k: v for k, v in ours.statuses.items() if not k.endswith(":200")}
     kinds = ", ".join(f"{k} {median(v):.1f}" for k, v in sorted(ours.by_kind_p99.items()))
     return [
-        Row(case, "p50", "ms", median(ours.p50), "bare Bolt AsyncApp", median(bare.p50),
-            rounds=ours.p50, theirs_rounds=bare.p50),
-        Row(case, "p99", "ms", p99, "bare Bolt AsyncApp", bare_p99,
-            target="≤ 1.25× bare, < 100 ms", met=p99 <= 1.25 * bare_p99 and p99 < 100,
-            rounds=ours.p99, theirs_rounds=bare.p99,
-            note=f"ours p99 by kind (ms): {kinds}" + (f"; non-200: {bad}" if bad else "")),
-        Row(case, "throughput", "req/s", median(ours.rate), "bare Bolt AsyncApp",
-            median(bare.rate), rounds=ours.rate, theirs_rounds=bare.rate),
+        Row(
+            case,
+            "p50",
+            "ms",
+            median(ours.p50),
+            "bare Bolt AsyncApp",
+            median(bare.p50),
+            rounds=ours.p50,
+            theirs_rounds=bare.p50,
+        ),
+        Row(
+            case,
+            "p99",
+            "ms",
+            p99,
+            "bare Bolt AsyncApp",
+            bare_p99,
+            target="≤ 1.25× bare, < 100 ms",
+            met=p99 <= 1.25 * bare_p99 and p99 < 100,
+            rounds=ours.p99,
+            theirs_rounds=bare.p99,
+            note=f"ours p99 by kind (ms): {kinds}" + (f"; non-200: {bad}" if bad else ""),
+        ),
+        Row(
+            case,
+            "throughput",
+            "req/s",
+            median(ours.rate),
+            "bare Bolt AsyncApp",
+            median(bare.rate),
+            rounds=ours.rate,
+            theirs_rounds=bare.rate,
+        ),
     ]

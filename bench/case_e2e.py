@@ -37,9 +37,9 @@ async def run(world: World, folder: Path, config: Config) -> tuple[list[Row], di
     world.add_threads(FIRST_THREAD, config.e2e_runs, config.e2e_thread_size)
     secret_key = new_key()
     database = folder / "e2e.db"
-    destination_ids = await prepare_database(database, secret_key=secret_key,
-                                             users=[data.SENDER],
-                                             smtp_port=world.smtp.submission_port)
+    destination_ids = await prepare_database(
+        database, secret_key=secret_key, users=[data.SENDER], smtp_port=world.smtp.submission_port
+    )
     server = bot_server(world.child_env(database, secret_key))
     signer = SlackRequests(SIGNING_SECRET)
     latencies: list[float] = []
@@ -50,8 +50,9 @@ async def run(world: World, folder: Path, config: Config) -> tuple[list[Row], di
         async with aiohttp.ClientSession() as http:
 
             async def post(signed: SignedRequest) -> int:
-                async with http.post(server.url, data=signed.body.encode(),
-                                     headers=signed.headers) as response:
+                async with http.post(
+                    server.url, data=signed.body.encode(), headers=signed.headers
+                ) as response:
                     await response.read()
                     return response.status
 
@@ -59,19 +60,32 @@ async def run(world: World, folder: Path, config: Config) -> tuple[list[Row], di
                 index = FIRST_THREAD + max(n, 0)
                 parent = data.thread(index, config.e2e_thread_size)[0]
                 trigger = f"e2e.{n}.trigger"
-                status = await post(signer.interactivity(signer.message_shortcut(
-                    user_id=data.SENDER, callback_id=ids.SHORTCUT_SEND_TO_EMAIL,
-                    channel_id=data.channel_id(index), channel_name=data.channel_name(index),
-                    message=parent, response_url=world.slack.response_url(f"e{n}"),
-                    trigger_id=trigger)))
+                status = await post(
+                    signer.interactivity(
+                        signer.message_shortcut(
+                            user_id=data.SENDER,
+                            callback_id=ids.SHORTCUT_SEND_TO_EMAIL,
+                            channel_id=data.channel_id(index),
+                            channel_name=data.channel_name(index),
+                            message=parent,
+                            response_url=world.slack.response_url(f"e{n}"),
+                            trigger_id=trigger,
+                        )
+                    )
+                )
                 assert status == 200, status
                 await world.slack.wait_for("views.open", _with_trigger(trigger))
-                view = [v for v in world.slack.views.values()
-                        if v["callback_id"] == ids.VIEW_SEND_FORM][-1]
+                view = [
+                    v for v in world.slack.views.values() if v["callback_id"] == ids.VIEW_SEND_FORM
+                ][-1]
                 world.smtp.reset()
-                submit = signer.interactivity(signer.view_submission(
-                    user_id=data.SENDER, view=view,
-                    values=send_values(destination_ids[data.SENDER], scope="thread")))
+                submit = signer.interactivity(
+                    signer.view_submission(
+                        user_id=data.SENDER,
+                        view=view,
+                        values=send_values(destination_ids[data.SENDER], scope="thread"),
+                    )
+                )
                 started = time.perf_counter()
                 status = await post(submit)
                 acked = time.perf_counter()
@@ -87,13 +101,27 @@ async def run(world: World, folder: Path, config: Config) -> tuple[list[Row], di
     calls = _calls_per_run(world, config.e2e_runs + 1)
     case = f"5 End to end, {config.e2e_thread_size}-msg thread"
     return [
-        Row(case, "submit → accepted p50", "ms", percentile(latencies, 50),
+        Row(
+            case,
+            "submit → accepted p50",
+            "ms",
+            percentile(latencies, 50),
             note=f"submission ack p50 {percentile(acks, 50):.1f} ms; the first run (no "
-                 f"cached names, not counted) {cold:.0f} ms"),
-        Row(case, f"submit → accepted p99 ({config.e2e_runs} runs)", "ms",
-            percentile(latencies, 99), note=f"Slack calls per run: {calls}"),
-    ], {"latencies_ms": latencies, "ack_ms": acks, "first_run_ms": cold,
-        "slack_calls_per_run": calls}
+            f"cached names, not counted) {cold:.0f} ms",
+        ),
+        Row(
+            case,
+            f"submit → accepted p99 ({config.e2e_runs} runs)",
+            "ms",
+            percentile(latencies, 99),
+            note=f"Slack calls per run: {calls}",
+        ),
+    ], {
+        "latencies_ms": latencies,
+        "ack_ms": acks,
+        "first_run_ms": cold,
+        "slack_calls_per_run": calls,
+    }
 
 
 def _with_trigger(trigger: str) -> Callable[[Call], bool]:

@@ -14,22 +14,42 @@ TARGET_MS = 5.0
 
 
 async def render(world: World, config: Config) -> tuple[list[Row], dict[str, Any]]:
-    runs = [await run_child("render", {"size": config.render_messages}, world.plain_env(),
-                            clean_rss=True)
-            for _ in range(config.render_rounds)]
+    runs = [
+        await run_child(
+            "render", {"size": config.render_messages}, world.plain_env(), clean_rss=True
+        )
+        for _ in range(config.render_rounds)
+    ]
     seconds = [r["seconds"] for r in runs]
     rss = [r["peak_rss_mb"] for r in runs]
     case = f"3 Render {config.render_messages:,}-msg thread"
     first = runs[0]
     hwm = [r["vm_hwm_mb"] for r in runs if r.get("vm_hwm_mb") is not None]
-    note = (f"email {first['email_bytes'] / 1e6:.1f} MB, {first['trimmed']} trimmed; "
-            f"RSS before rendering {median([r['rss_before_mb'] for r in runs]):.0f} MB"
-            + (f"; VmHWM {max(hwm):.0f} MB" if hwm else ""))
+    note = (
+        f"email {first['email_bytes'] / 1e6:.1f} MB, {first['trimmed']} trimmed; "
+        f"RSS before rendering {median([r['rss_before_mb'] for r in runs]):.0f} MB"
+        + (f"; VmHWM {max(hwm):.0f} MB" if hwm else "")
+    )
     return [
-        Row(case, "time", "s", median(seconds), target="< 0.5 s",
-            met=median(seconds) < 0.5, rounds=seconds, note=note),
-        Row(case, "peak RSS (whole process)", "MB", max(rss), target="< 150 MB",
-            met=max(rss) < 150, rounds=rss),
+        Row(
+            case,
+            "time",
+            "s",
+            median(seconds),
+            target="< 0.5 s",
+            met=median(seconds) < 0.5,
+            rounds=seconds,
+            note=note,
+        ),
+        Row(
+            case,
+            "peak RSS (whole process)",
+            "MB",
+            max(rss),
+            target="< 150 MB",
+            met=max(rss) < 150,
+            rounds=rss,
+        ),
     ], {"runs": runs}
 
 
@@ -45,26 +65,41 @@ TARGETED = ("list_destinations", "recent_deliveries", "secretbox_open")
 
 
 async def storage(world: World, folder: Path, config: Config) -> tuple[list[Row], dict[str, Any]]:
-    result = await run_child("storage", {
-        "folder": str(folder), "small_users": config.storage_small_users,
-        "big_users": config.storage_big_users,
-        "destinations_per_user": DESTINATIONS_PER_USER,
-        "deliveries_per_user": DELIVERIES_PER_USER, "samples": config.storage_samples,
-        "rounds": config.storage_rounds,
-    }, world.plain_env(), timeout=900)
+    result = await run_child(
+        "storage",
+        {
+            "folder": str(folder),
+            "small_users": config.storage_small_users,
+            "big_users": config.storage_big_users,
+            "destinations_per_user": DESTINATIONS_PER_USER,
+            "deliveries_per_user": DELIVERIES_PER_USER,
+            "samples": config.storage_samples,
+            "rounds": config.storage_rounds,
+        },
+        world.plain_env(),
+        timeout=900,
+    )
     small, big = result["sizes"]["small"], result["sizes"]["big"]
-    case = (f"4 Storage {big['destinations']:,} dest / {big['deliveries']:,} deliveries "
-            f"vs {small['deliveries']:,}")
+    case = (
+        f"4 Storage {big['destinations']:,} dest / {big['deliveries']:,} deliveries "
+        f"vs {small['deliveries']:,}"
+    )
     rows = []
     for op, label in OPS.items():
         ours, theirs = big["ops"][op], small["ops"][op]
         targeted = op in TARGETED
-        rows.append(Row(
-            case, f"{label} p50", "ms", ours["p50_ms"],
-            f"same at {small['deliveries']:,} deliveries", theirs["p50_ms"],
-            target="p99 < 5 ms, flat" if targeted else "",
-            met=(ours["p99_ms"] < TARGET_MS) if targeted else None,
-            note=f"p99 {fmt(ours['p99_ms'], 'ms')} (small table {fmt(theirs['p99_ms'], 'ms')})"))
-    rows[-1].note += (f"; bulk insert {result['insert_seconds']:.0f} s, "
-                      f"file {big['file_mb']:.0f} MB")
+        rows.append(
+            Row(
+                case,
+                f"{label} p50",
+                "ms",
+                ours["p50_ms"],
+                f"same at {small['deliveries']:,} deliveries",
+                theirs["p50_ms"],
+                target="p99 < 5 ms, flat" if targeted else "",
+                met=(ours["p99_ms"] < TARGET_MS) if targeted else None,
+                note=f"p99 {fmt(ours['p99_ms'], 'ms')} (small table {fmt(theirs['p99_ms'], 'ms')})",
+            )
+        )
+    rows[-1].note += f"; bulk insert {result['insert_seconds']:.0f} s, file {big['file_mb']:.0f} MB"
     return rows, result

@@ -74,8 +74,9 @@ async def loadgen(config: Json) -> Json:
                 while not queue.empty():
                     request = queue.get_nowait()
                     started = time.perf_counter()
-                    async with http.post(url, data=request["body"].encode(),
-                                         headers=request["headers"]) as response:
+                    async with http.post(
+                        url, data=request["body"].encode(), headers=request["headers"]
+                    ) as response:
                         await response.read()
                     elapsed = (time.perf_counter() - started) * 1000
                     if record:
@@ -113,14 +114,24 @@ def prebuild(config: Json) -> Json:
     for index in range(config["first"], config["first"] + config["count"]):
         raw = data.thread(index, config["size"])
         rendered = render_email(
-            conversation=data.conversation(raw, index=index, with_files=False), note=None,
-            subject=f"#{data.channel_name(index)}: bench", sender=data.SENDER_LOGIN,
-            recipients=[data.RECIPIENT], message_id=f"<bench.{index}@icloud.com>",
-            references=(), sent_at=datetime.now(UTC))
+            conversation=data.conversation(raw, index=index, with_files=False),
+            note=None,
+            subject=f"#{data.channel_name(index)}: bench",
+            sender=data.SENDER_LOGIN,
+            recipients=[data.RECIPIENT],
+            message_id=f"<bench.{index}@icloud.com>",
+            references=(),
+            sent_at=datetime.now(UTC),
+        )
         html_part = rendered.message.get_body(("html",))
         assert html_part is not None
-        built.append(Prebuilt(str(rendered.message["Subject"]), html_part.get_content(),
-                              rendered.message.as_bytes()))
+        built.append(
+            Prebuilt(
+                str(rendered.message["Subject"]),
+                html_part.get_content(),
+                rendered.message.as_bytes(),
+            )
+        )
     Path(config["file"]).write_bytes(pickle.dumps(built))
     return {"count": len(built), "bytes": sum(len(b.raw) for b in built)}
 
@@ -142,15 +153,23 @@ async def deliver_plain(config: Json) -> Json:
     messages = load_prebuilt(config)
     go()
     started, cpu = time.perf_counter(), cpu_seconds()
-    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=config["port"], start_tls=True,
-                             tls_context=ssl.create_default_context(), timeout=30)
+    client = aiosmtplib.SMTP(
+        hostname="127.0.0.1",
+        port=config["port"],
+        start_tls=True,
+        tls_context=ssl.create_default_context(),
+        timeout=30,
+    )
     await client.connect()
     await client.login(data.SENDER_LOGIN, data.SENDER_ASP)
     for message in messages:
         await client.sendmail(data.SENDER_LOGIN, [data.RECIPIENT], message.raw)
     await client.quit()
-    return {"sent": len(messages), "seconds": time.perf_counter() - started,
-            "cpu_seconds": cpu_seconds() - cpu}
+    return {
+        "sent": len(messages),
+        "seconds": time.perf_counter() - started,
+        "cpu_seconds": cpu_seconds() - cpu,
+    }
 
 
 def deliver_apprise(config: Json) -> Json:
@@ -162,9 +181,11 @@ def deliver_apprise(config: Json) -> Json:
     from bench import data
 
     bodies = [(m.subject, m.html) for m in load_prebuilt(config)]
-    url = (f"mailtos://{quote(data.SENDER_LOGIN, safe='')}:{data.SENDER_ASP}@127.0.0.1:"
-           f"{config['port']}?smtp=127.0.0.1&mode=starttls&from={data.SENDER_LOGIN}"
-           f"&to={data.RECIPIENT}&format=html")
+    url = (
+        f"mailtos://{quote(data.SENDER_LOGIN, safe='')}:{data.SENDER_ASP}@127.0.0.1:"
+        f"{config['port']}?smtp=127.0.0.1&mode=starttls&from={data.SENDER_LOGIN}"
+        f"&to={data.RECIPIENT}&format=html"
+    )
     notifier = apprise.Apprise()
     if not notifier.add(url):
         raise RuntimeError("Apprise refused the mailtos:// URL")
@@ -182,9 +203,14 @@ def deliver_apprise(config: Json) -> Json:
             failed += 1
     seconds = time.perf_counter() - started
     cpu = cpu_seconds() - cpu
-    return {"sent": len(bodies) - failed, "failed": failed, "seconds": seconds,
-            "cpu_seconds": cpu, "default_throttle_s": default_throttle,
-            "version": apprise.__version__}
+    return {
+        "sent": len(bodies) - failed,
+        "failed": failed,
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "default_throttle_s": default_throttle,
+        "version": apprise.__version__,
+    }
 
 
 async def deliver_ours(config: Json) -> Json:
@@ -203,32 +229,52 @@ async def deliver_ours(config: Json) -> Json:
 
     settings = load_settings()
     database = config["database"]
-    [destination_id] = (await prepare_database(
-        Path(database), secret_key=config["secret_key"], users=[data.SENDER],
-        smtp_port=config["port"])).values()
+    [destination_id] = (
+        await prepare_database(
+            Path(database),
+            secret_key=config["secret_key"],
+            users=[data.SENDER],
+            smtp_port=config["port"],
+        )
+    ).values()
     app = create_app(settings)
     rows = []
     for index in range(config["first"], config["first"] + config["count"]):
         ts = data.thread(index, 1)[0]["ts"]
-        request = SendRequest(channel_id=data.channel_id(index),
-                              channel_name=data.channel_name(index), message_ts=ts,
-                              thread_ts=ts, scope="thread",
-                              subject=f"#{data.channel_name(index)}: bench", note=None)
+        request = SendRequest(
+            channel_id=data.channel_id(index),
+            channel_name=data.channel_name(index),
+            message_ts=ts,
+            thread_ts=ts,
+            scope="thread",
+            subject=f"#{data.channel_name(index)}: bench",
+            note=None,
+        )
         delivery_id = new_id()
-        rows.append(Delivery(
-            id=delivery_id, team_id=data.TEAM_ID, user_id=data.SENDER,
-            destination_id=destination_id, destination_name="iCloud",
-            kind=DeliveryKind.SESSION, request_json=request.dump(),
-            summary=f"Thread from #{data.channel_name(index)}",
-            message_id=message_id_for(delivery_id, data.SENDER_LOGIN)))
+        rows.append(
+            Delivery(
+                id=delivery_id,
+                team_id=data.TEAM_ID,
+                user_id=data.SENDER,
+                destination_id=destination_id,
+                destination_name="iCloud",
+                kind=DeliveryKind.SESSION,
+                request_json=request.dump(),
+                summary=f"Thread from #{data.channel_name(index)}",
+                message_id=message_id_for(delivery_id, data.SENDER_LOGIN),
+            )
+        )
     async with transaction(app.services.sessions) as session:
         session.add_all(rows)
     await create_tables(app.services.engine)  # start-up work (migrations) before the clock
     go()
     started, cpu = time.perf_counter(), cpu_seconds()
     await app.start()
-    done_query = select(func.count()).select_from(Delivery).where(
-        col(Delivery.status).in_([DeliveryStatus.SENT, DeliveryStatus.FAILED]))
+    done_query = (
+        select(func.count())
+        .select_from(Delivery)
+        .where(col(Delivery.status).in_([DeliveryStatus.SENT, DeliveryStatus.FAILED]))
+    )
     while True:
         async with transaction(app.services.sessions) as session:
             done = (await session.exec(done_query)).one()
@@ -238,11 +284,19 @@ async def deliver_ours(config: Json) -> Json:
     seconds = time.perf_counter() - started
     cpu = cpu_seconds() - cpu
     async with transaction(app.services.sessions) as session:
-        failed = (await session.exec(select(Delivery.last_error).where(
-            Delivery.status == DeliveryStatus.FAILED))).all()
+        failed = (
+            await session.exec(
+                select(Delivery.last_error).where(Delivery.status == DeliveryStatus.FAILED)
+            )
+        ).all()
     await app.stop()
-    return {"sent": len(rows) - len(failed), "failed": len(failed), "seconds": seconds,
-            "cpu_seconds": cpu, "errors": sorted(set(str(e) for e in failed))[:3]}
+    return {
+        "sent": len(rows) - len(failed),
+        "failed": len(failed),
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "errors": sorted(set(str(e) for e in failed))[:3],
+    }
 
 
 # ------------------------------------------------------------------ rendering
@@ -259,16 +313,25 @@ def render(config: Json) -> Json:
     go()
     started = time.perf_counter()
     rendered = render_email(
-        conversation=conversation, note="Forwarded for the bench.",
-        subject="#bench: a very long thread", sender=data.SENDER_LOGIN,
-        recipients=[data.RECIPIENT], message_id="<bench.render@icloud.com>",
+        conversation=conversation,
+        note="Forwarded for the bench.",
+        subject="#bench: a very long thread",
+        sender=data.SENDER_LOGIN,
+        recipients=[data.RECIPIENT],
+        message_id="<bench.render@icloud.com>",
         references=["<thread.C000000.1700000000-000000.T111@xenocept.invalid>"],
-        sent_at=datetime.now(UTC))
+        sent_at=datetime.now(UTC),
+    )
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "peak_rss_mb": peak_rss_mb(), "vm_hwm_mb": vm_hwm_mb(),
-            "rss_before_mb": before,
-            "email_bytes": rendered.size, "messages": len(conversation.messages),
-            "trimmed": rendered.trimmed_messages}
+    return {
+        "seconds": seconds,
+        "peak_rss_mb": peak_rss_mb(),
+        "vm_hwm_mb": vm_hwm_mb(),
+        "rss_before_mb": before,
+        "email_bytes": rendered.size,
+        "messages": len(conversation.messages),
+        "trimmed": rendered.trimmed_messages,
+    }
 
 
 # ------------------------------------------------------------------ storage at size

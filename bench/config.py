@@ -31,20 +31,38 @@ class Config:
 
 DEFAULT = Config(
     name="default",
-    ack_requests=2_000, ack_concurrency=50, ack_rounds=2,
-    deliveries=1_000, thread_size=20, delivery_rounds=2,
-    render_messages=5_000, render_rounds=3,
-    storage_small_users=100, storage_big_users=10_000, storage_samples=600, storage_rounds=2,
-    e2e_runs=50, e2e_thread_size=250,
+    ack_requests=2_000,
+    ack_concurrency=50,
+    ack_rounds=2,
+    deliveries=1_000,
+    thread_size=20,
+    delivery_rounds=2,
+    render_messages=5_000,
+    render_rounds=3,
+    storage_small_users=100,
+    storage_big_users=10_000,
+    storage_samples=600,
+    storage_rounds=2,
+    e2e_runs=50,
+    e2e_thread_size=250,
 )
 
 QUICK = Config(
     name="quick",
-    ack_requests=300, ack_concurrency=50, ack_rounds=1,
-    deliveries=40, thread_size=20, delivery_rounds=1,
-    render_messages=5_000, render_rounds=1,
-    storage_small_users=10, storage_big_users=100, storage_samples=100, storage_rounds=1,
-    e2e_runs=5, e2e_thread_size=250,
+    ack_requests=300,
+    ack_concurrency=50,
+    ack_rounds=1,
+    deliveries=40,
+    thread_size=20,
+    delivery_rounds=1,
+    render_messages=5_000,
+    render_rounds=1,
+    storage_small_users=10,
+    storage_big_users=100,
+    storage_samples=100,
+    storage_rounds=1,
+    e2e_runs=5,
+    e2e_thread_size=250,
 )
 
 DESTINATIONS_PER_USER = 10

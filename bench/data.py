@@ -26,11 +26,42 @@ ZONES = ("Europe/Berlin", "America/New_York", "Asia/Tokyo", "UTC", "Australia/Sy
 BASE_MICROS = 1_700_000_000_000_000
 
 _WORDS = (
-    "deploy", "rollback", "latency", "cache", "shard", "replica", "incident", "pager", "alert",
-    "queue", "worker", "timeout", "retry", "backoff", "schema", "migration", "index", "vacuum",
-    "checkpoint", "release", "canary", "dashboard", "graph", "spike", "error", "budget",
-    "customer", "ticket", "mailbox", "screenshot", "session", "note", "bubble", "annotate",
-    "focus", "review",
+    "deploy",
+    "rollback",
+    "latency",
+    "cache",
+    "shard",
+    "replica",
+    "incident",
+    "pager",
+    "alert",
+    "queue",
+    "worker",
+    "timeout",
+    "retry",
+    "backoff",
+    "schema",
+    "migration",
+    "index",
+    "vacuum",
+    "checkpoint",
+    "release",
+    "canary",
+    "dashboard",
+    "graph",
+    "spike",
+    "error",
+    "budget",
+    "customer",
+    "ticket",
+    "mailbox",
+    "screenshot",
+    "session",
+    "note",
+    "bubble",
+    "annotate",
+    "focus",
+    "review",
 )
 _EMOJI = (":smile:", ":tada:", ":fire:", ":white_check_mark:", ":eyes:", ":+1:", ":rocket:")
 
@@ -47,8 +78,15 @@ class Person:
 def people() -> list[Person]:
     crowd = [Person(SENDER, "jane", "Jane Doe", "Jane Doe", "Europe/Berlin")]
     for index in range(1, PEOPLE + 1):
-        crowd.append(Person(f"U{index:04d}", f"user{index}", f"Person {index}",
-                            f"Person Number {index}", ZONES[index % len(ZONES)]))
+        crowd.append(
+            Person(
+                f"U{index:04d}",
+                f"user{index}",
+                f"Person {index}",
+                f"Person Number {index}",
+                ZONES[index % len(ZONES)],
+            )
+        )
     return crowd
 
 
@@ -99,12 +137,20 @@ def thread(index: int, size: int, *, seed: int = 0) -> list[Json]:
     messages: list[Json] = []
     for n in range(size):
         ts = parent_ts if n == 0 else _ts(BASE_MICROS + index * 100_000_000 + n * 1_000)
-        message: Json = {"type": "message", "user": crowd[rng.randrange(len(crowd))],
-                         "text": markup_text(rng, crowd, n), "ts": ts, "thread_ts": parent_ts,
-                         "team": TEAM_ID}
+        message: Json = {
+            "type": "message",
+            "user": crowd[rng.randrange(len(crowd))],
+            "text": markup_text(rng, crowd, n),
+            "ts": ts,
+            "thread_ts": parent_ts,
+            "team": TEAM_ID,
+        }
         if n == 0:
-            message.update(reply_count=size - 1, reply_users_count=min(size - 1, len(crowd)),
-                           latest_reply=_ts(BASE_MICROS + index * 100_000_000 + (size - 1) * 1_000))
+            message.update(
+                reply_count=size - 1,
+                reply_users_count=min(size - 1, len(crowd)),
+                latest_reply=_ts(BASE_MICROS + index * 100_000_000 + (size - 1) * 1_000),
+            )
         messages.append(message)
     return messages
 
@@ -124,20 +170,35 @@ def conversation(raw: list[Json], *, index: int, with_files: bool = True) -> Con
         posted = datetime.fromtimestamp(int(seconds), UTC).replace(microsecond=int(micros))
         files: tuple[FileItem, ...] = ()
         if with_files and n % 50 == 7:  # a linked (not downloaded) file now and then
-            files = (FileItem(file_id=f"F{n:06d}", name=f"log-{n}.txt", mimetype="text/plain",
-                              size=40_000 + n, permalink=f"https://example.slack.com/files/{n}",
-                              content=None),)
-        messages.append(ChatMessage(
-            ts=ts, author=names.get(str(message.get("user")), "someone"), author_is_bot=False,
-            posted_at=posted, text=str(message["text"]),
-            permalink=f"https://example.slack.com/archives/{channel_id(index)}/p"
-                      f"{ts.replace('.', '')}",
-            files=files))
+            files = (
+                FileItem(
+                    file_id=f"F{n:06d}",
+                    name=f"log-{n}.txt",
+                    mimetype="text/plain",
+                    size=40_000 + n,
+                    permalink=f"https://example.slack.com/files/{n}",
+                    content=None,
+                ),
+            )
+        messages.append(
+            ChatMessage(
+                ts=ts,
+                author=names.get(str(message.get("user")), "someone"),
+                author_is_bot=False,
+                posted_at=posted,
+                text=str(message["text"]),
+                permalink=f"https://example.slack.com/archives/{channel_id(index)}/p"
+                f"{ts.replace('.', '')}",
+                files=files,
+            )
+        )
     return Conversation(
         title=f"#{channel_name(index)}",
         permalink=f"https://example.slack.com/archives/{channel_id(index)}/p"
-                  f"{str(raw[0]['ts']).replace('.', '')}",
+        f"{str(raw[0]['ts']).replace('.', '')}",
         messages=tuple(messages),
-        directory=Directory(users=names, channels={"C000001": "general"},
-                            usergroups={"S0001": "oncall"}),
-        time_zone=zone)
+        directory=Directory(
+            users=names, channels={"C000001": "general"}, usergroups={"S0001": "oncall"}
+        ),
+        time_zone=zone,
+    )

@@ -42,8 +42,7 @@ class ServerChild:
         return f"http://127.0.0.1:{self.port}/slack/events"
 
     async def start(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
-        self.process = await asyncio.create_subprocess_exec(
-            *self.argv, env=self.env, cwd=REPO)
+        self.process = await asyncio.create_subprocess_exec(*self.argv, env=self.env, cwd=REPO)
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:
@@ -72,21 +71,29 @@ class ServerChild:
 def bot_server(env: dict[str, str]) -> ServerChild:
     """The product itself: ``xenocept run --http`` (as ``python -m bot``)."""
     port = free_port()
-    return ServerChild("xenocept run --http", [
-        python(), "-m", "bot", "run", "--http", "--host", "127.0.0.1", "--port", str(port)],
-        env, port)
+    return ServerChild(
+        "xenocept run --http",
+        [python(), "-m", "bot", "run", "--http", "--host", "127.0.0.1", "--port", str(port)],
+        env,
+        port,
+    )
 
 
 def bare_server(env: dict[str, str]) -> ServerChild:
     port = free_port()
-    return ServerChild("bare Bolt app", [python(), "-m", "bench.bare_app", "--port", str(port)],
-                       env, port)
+    return ServerChild(
+        "bare Bolt app", [python(), "-m", "bench.bare_app", "--port", str(port)], env, port
+    )
 
 
-async def run_child(kind: str, config: dict[str, Any], env: dict[str, str],
-                    on_go: Callable[[], None] | None = None,
-                    timeout: float = 600.0,  # noqa: ASYNC109
-                    clean_rss: bool = False) -> dict[str, Any]:
+async def run_child(
+    kind: str,
+    config: dict[str, Any],
+    env: dict[str, str],
+    on_go: Callable[[], None] | None = None,
+    timeout: float = 600.0,  # noqa: ASYNC109
+    clean_rss: bool = False,
+) -> dict[str, Any]:
     """Run ``python -m bench.child KIND`` with ``config`` on stdin; return its RESULT.
 
     ``clean_rss``: Linux hands a child the parent's peak RSS as its starting ru_maxrss
@@ -97,8 +104,8 @@ async def run_child(kind: str, config: dict[str, Any], env: dict[str, str],
     if clean_rss:
         argv = ["/bin/sh", "-c", '"$@"; exit $?', "sh", *argv]  # sh forks, not execs
     process = await asyncio.create_subprocess_exec(
-        *argv, env=env, cwd=REPO, stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE)
+        *argv, env=env, cwd=REPO, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+    )
     assert process.stdin is not None and process.stdout is not None
     process.stdin.write(json.dumps(config).encode())
     await process.stdin.drain()

@@ -40,14 +40,22 @@ async def prepare_database(
                 destination_id = new_id()
                 sealed = box.seal(data.SENDER_ASP, context=password_context(destination_id))
                 await destinations.create_destination(
-                    session=session, owner=Owner(data.TEAM_ID, user),
+                    session=session,
+                    owner=Owner(data.TEAM_ID, user),
                     fields=DestinationFields(
-                        name="iCloud", provider="icloud", smtp_host="127.0.0.1",
-                        smtp_port=smtp_port, security=Security.STARTTLS,
-                        username=data.SENDER_LOGIN, from_address=data.SENDER_LOGIN,
-                        to_addresses=data.RECIPIENT),
-                    destination_id=destination_id, secret_key_id=sealed.key_id,
-                    secret_ciphertext=sealed.ciphertext)
+                        name="iCloud",
+                        provider="icloud",
+                        smtp_host="127.0.0.1",
+                        smtp_port=smtp_port,
+                        security=Security.STARTTLS,
+                        username=data.SENDER_LOGIN,
+                        from_address=data.SENDER_LOGIN,
+                        to_addresses=data.RECIPIENT,
+                    ),
+                    destination_id=destination_id,
+                    secret_key_id=sealed.key_id,
+                    secret_ciphertext=sealed.ciphertext,
+                )
                 ids[user] = destination_id
     finally:
         await engine.dispose()

@@ -72,11 +72,18 @@ def table(rows: Sequence[Row]) -> str:
     lines = [header]
     for row in rows:
         ratio = row.ratio
-        lines.append((
-            row.case, row.measure, fmt(row.ours, row.unit), row.comparison or "—",
-            fmt(row.theirs, row.unit) if row.theirs is not None else "—",
-            f"{ratio:.2f}×" if ratio is not None else "—", row.target or "—",
-            {True: "yes", False: "NO", None: "—"}[row.met]))
+        lines.append(
+            (
+                row.case,
+                row.measure,
+                fmt(row.ours, row.unit),
+                row.comparison or "—",
+                fmt(row.theirs, row.unit) if row.theirs is not None else "—",
+                f"{ratio:.2f}×" if ratio is not None else "—",
+                row.target or "—",
+                {True: "yes", False: "NO", None: "—"}[row.met],
+            )
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = []
     for n, line in enumerate(lines):

@@ -57,21 +57,33 @@ def _destination_rows(box: SecretBox, users: range, per_user: int) -> Iterator[J
             destination_id = f"d{user_index:08d}{n:04d}"
             sealed = box.seal(sealed_plain, context=password_context(destination_id))
             yield {
-                "id": destination_id, "team_id": data.TEAM_ID, "user_id": _user(user_index),
-                "name": f"Box {n}", "name_key": f"box {n}", "provider": "icloud",
-                "smtp_host": "smtp.mail.me.com", "smtp_port": 587,
-                "security": Security.STARTTLS, "username": f"u{user_index}@icloud.com",
+                "id": destination_id,
+                "team_id": data.TEAM_ID,
+                "user_id": _user(user_index),
+                "name": f"Box {n}",
+                "name_key": f"box {n}",
+                "provider": "icloud",
+                "smtp_host": "smtp.mail.me.com",
+                "smtp_port": 587,
+                "security": Security.STARTTLS,
+                "username": f"u{user_index}@icloud.com",
                 "from_address": f"u{user_index}@icloud.com",
                 "to_addresses": f"u{user_index}@icloud.com",
-                "screenshot_mode": ScreenshotMode.INLINE, "secret_key_id": sealed.key_id,
-                "secret_ciphertext": sealed.ciphertext, "created_at": NOW, "updated_at": NOW,
-                "last_test_at": NOW, "last_test_ok": True, "last_test_summary": "passed",
+                "screenshot_mode": ScreenshotMode.INLINE,
+                "secret_key_id": sealed.key_id,
+                "secret_ciphertext": sealed.ciphertext,
+                "created_at": NOW,
+                "updated_at": NOW,
+                "last_test_at": NOW,
+                "last_test_ok": True,
+                "last_test_summary": "passed",
                 "last_used_at": None,
             }
 
 
-def _delivery_rows(rng: random.Random, users: range, per_user: int,
-                   destinations_per_user: int) -> Iterator[Json]:
+def _delivery_rows(
+    rng: random.Random, users: range, per_user: int, destinations_per_user: int
+) -> Iterator[Json]:
     # 20,000 distinct moments over 30 days: each is encoded once (see _bulk).
     moments = [NOW - timedelta(seconds=rng.randrange(30 * 86_400)) for _ in range(20_000)]
     for user_index in users:
@@ -80,16 +92,27 @@ def _delivery_rows(rng: random.Random, users: range, per_user: int,
             failed = rng.random() < 0.05
             row_id = f"{user_index:016x}{n:016x}"  # unique like uuid4().hex, cheaper to make
             yield {
-                "id": row_id, "team_id": data.TEAM_ID, "user_id": _user(user_index),
+                "id": row_id,
+                "team_id": data.TEAM_ID,
+                "user_id": _user(user_index),
                 "destination_id": f"d{user_index:08d}{rng.randrange(destinations_per_user):04d}",
-                "destination_name": "Box", "kind": DeliveryKind.SESSION,
+                "destination_name": "Box",
+                "kind": DeliveryKind.SESSION,
                 "status": DeliveryStatus.FAILED if failed else DeliveryStatus.SENT,
-                "request_json": "{}", "summary": "20 messages from #incidents",
-                "message_id": f"<xenocept.{row_id}@icloud.com>", "dedupe_key": None,
-                "attempts": 1, "next_attempt_at": created, "claimed_by": None,
-                "lease_until": None, "status_channel": "DUSER", "status_ts": "1.0",
-                "last_error": "Login failed: 535" if failed else None, "created_at": created,
-                "finished_at": created, "duration_ms": 1800,
+                "request_json": "{}",
+                "summary": "20 messages from #incidents",
+                "message_id": f"<xenocept.{row_id}@icloud.com>",
+                "dedupe_key": None,
+                "attempts": 1,
+                "next_attempt_at": created,
+                "claimed_by": None,
+                "lease_until": None,
+                "status_channel": "DUSER",
+                "status_ts": "1.0",
+                "last_error": "Login failed: 535" if failed else None,
+                "created_at": created,
+                "finished_at": created,
+                "duration_ms": 1800,
             }
 
 
@@ -107,11 +130,15 @@ def _bulk(engine: sqlalchemy.Engine, table: sqlalchemy.Table, rows: Iterator[Jso
         for row in rows:
             if not columns:
                 columns = list(row)
-                processors = [table.c[name].type.dialect_impl(engine.dialect)
-                              .bind_processor(engine.dialect) for name in columns]
+                processors = [
+                    table.c[name].type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
+                    for name in columns
+                ]
                 memo = [{} for _ in columns]
-                statement = (f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608
-                             f"VALUES ({', '.join('?' for _ in columns)})")  # our own names
+                statement = (
+                    f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608
+                    f"VALUES ({', '.join('?' for _ in columns)})"
+                )  # our own names
             values = []
             for name, process, seen in zip(columns, processors, memo, strict=True):
                 value = row[name]
@@ -135,8 +162,15 @@ def _bulk(engine: sqlalchemy.Engine, table: sqlalchemy.Table, rows: Iterator[Jso
     return count
 
 
-def grow(path: Path, box: SecretBox, rng: random.Random, users: range, *,
-         destinations_per_user: int, deliveries_per_user: int) -> float:
+def grow(
+    path: Path,
+    box: SecretBox,
+    rng: random.Random,
+    users: range,
+    *,
+    destinations_per_user: int,
+    deliveries_per_user: int,
+) -> float:
     """Add ``users`` with their rows; returns seconds spent inserting."""
     engine = sqlalchemy.create_engine(f"sqlite:///{path}")
     started = time.perf_counter()
@@ -150,10 +184,16 @@ def grow(path: Path, box: SecretBox, rng: random.Random, users: range, *,
         dbapi_connection.execute("PRAGMA cache_size=-262144")
 
     tables = SQLModel.metadata.tables
-    _bulk(engine, tables[str(Destination.__tablename__)],
-          _destination_rows(box, users, destinations_per_user))
-    _bulk(engine, tables[str(Delivery.__tablename__)],
-          _delivery_rows(rng, users, deliveries_per_user, destinations_per_user))
+    _bulk(
+        engine,
+        tables[str(Destination.__tablename__)],
+        _destination_rows(box, users, destinations_per_user),
+    )
+    _bulk(
+        engine,
+        tables[str(Delivery.__tablename__)],
+        _delivery_rows(rng, users, deliveries_per_user, destinations_per_user),
+    )
     with engine.begin() as connection:  # fold the WAL in: the file as a running bot has it
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
@@ -185,13 +225,16 @@ async def _last_used(session: AsyncSession, owner: Owner) -> Any:
 
 
 async def _claim_due(session: AsyncSession, owner: Owner) -> Any:
-    return await deliveries.claim_due(session=session, worker_id="bench", now=NOW,
-                                      lease=timedelta(minutes=10), limit=50)
+    return await deliveries.claim_due(
+        session=session, worker_id="bench", now=NOW, lease=timedelta(minutes=10), limit=50
+    )
 
 
 OPS: dict[str, Op] = {
-    "list_destinations": _list_destinations, "recent_deliveries": _history,
-    "count_since": _count_since, "last_used_destination_id": _last_used,
+    "list_destinations": _list_destinations,
+    "recent_deliveries": _history,
+    "count_since": _count_since,
+    "last_used_destination_id": _last_used,
     "claim_due": _claim_due,
 }
 
@@ -206,8 +249,9 @@ class Size:
         self.sessions = session_factory(self.engine)
         self.times: dict[str, list[float]] = {name: [] for name in [*OPS, "secretbox_open"]}
 
-    async def time_op(self, name: str, samples: int, rng: random.Random,
-                      record: bool = True) -> None:
+    async def time_op(
+        self, name: str, samples: int, rng: random.Random, record: bool = True
+    ) -> None:
         op = OPS[name]
         for _ in range(samples):
             owner = Owner(data.TEAM_ID, _user(rng.randrange(self.users)))
@@ -220,8 +264,10 @@ class Size:
     async def time_open(self, box: SecretBox, samples: int) -> None:
         async with transaction(self.sessions) as session:
             one = await destinations.get_destination(
-                session=session, owner=Owner(data.TEAM_ID, _user(0)),
-                destination_id=f"d{0:08d}{0:04d}")
+                session=session,
+                owner=Owner(data.TEAM_ID, _user(0)),
+                destination_id=f"d{0:08d}{0:04d}",
+            )
         sealed = Sealed(one.secret_key_id, one.secret_ciphertext)
         for _ in range(samples):
             started = time.perf_counter()
@@ -229,8 +275,10 @@ class Size:
             self.times["secretbox_open"].append((time.perf_counter() - started) * 1000)
 
     def summary(self) -> dict[str, Json]:
-        return {name: {"p50_ms": percentile(t, 50), "p99_ms": percentile(t, 99), "n": len(t)}
-                for name, t in self.times.items()}
+        return {
+            name: {"p50_ms": percentile(t, 50), "p99_ms": percentile(t, 99), "n": len(t)}
+            for name, t in self.times.items()
+        }
 
 
 async def measure(config: Json) -> Json:
@@ -249,8 +297,14 @@ async def measure(config: Json) -> Json:
         engine = create_engine(f"sqlite+aiosqlite:///{path}")
         await create_tables(engine)  # the product's schema, migrations included
         await engine.dispose()
-        insert_seconds += grow(path, box, rng, range(users[name]),
-                               destinations_per_user=per_dest, deliveries_per_user=per_delivery)
+        insert_seconds += grow(
+            path,
+            box,
+            rng,
+            range(users[name]),
+            destinations_per_user=per_dest,
+            deliveries_per_user=per_delivery,
+        )
     sizes = {name: Size(name, path, users[name]) for name, path in paths.items()}
     rounds = config["rounds"]
     per_round = max(1, config["samples"] // rounds)
@@ -270,10 +324,16 @@ async def measure(config: Json) -> Json:
     finally:
         for size in sizes.values():
             await size.engine.dispose()
-    result = {name: {"users": users[name], "destinations": users[name] * per_dest,
-                     "deliveries": users[name] * per_delivery, "ops": size.summary(),
-                     "file_mb": file_size(paths[name]) / 1e6}
-              for name, size in sizes.items()}
+    result = {
+        name: {
+            "users": users[name],
+            "destinations": users[name] * per_dest,
+            "deliveries": users[name] * per_delivery,
+            "ops": size.summary(),
+            "file_mb": file_size(paths[name]) / 1e6,
+        }
+        for name, size in sizes.items()
+    }
     for path in paths.values():
         remove_database(path)
     return {"sizes": result, "insert_seconds": insert_seconds}

@@ -71,21 +71,30 @@ class World:
         self.ca_file = folder / "bench-ca.pem"
         self.slack = SlackStandIn()
         self.smtp = TimedSmtpServer(
-            ca=self.ca, accounts=[Account(login=data.SENDER_LOGIN, asp=data.SENDER_ASP)])
+            ca=self.ca, accounts=[Account(login=data.SENDER_LOGIN, asp=data.SENDER_ASP)]
+        )
 
     async def __aenter__(self) -> World:
         self.ca.cert_pem.write_to_path(str(self.ca_file))
         await self.slack.start()
         await self.smtp.start()
         for person in data.people():
-            self.slack.add_user(person.user_id, name=person.name,
-                                display_name=person.display_name, real_name=person.real_name,
-                                tz=person.tz)
+            self.slack.add_user(
+                person.user_id,
+                name=person.name,
+                display_name=person.display_name,
+                real_name=person.real_name,
+                tz=person.tz,
+            )
         self.slack.add_channel("C000001", name="general")
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.smtp.stop()
         await self.slack.stop()
 
@@ -103,8 +112,12 @@ class World:
 
     def plain_env(self) -> dict[str, str]:
         """For children that are not the product (load generator, comparison clients)."""
-        return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.folder),
-                "PYTHONPATH": str(REPO), "SSL_CERT_FILE": str(self.ca_file)}
+        return {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.folder),
+            "PYTHONPATH": str(REPO),
+            "SSL_CERT_FILE": str(self.ca_file),
+        }
 
     def child_env(self, database: Path, secret_key: str, **extra: str) -> dict[str, str]:
         """Environment of a child under test: settings only from here, the CA trusted."""

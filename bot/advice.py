@@ -67,8 +67,7 @@ def for_send_failure(failure: SendFailure, target: Target) -> Advice:
 
 
 #: Replies that mean "this account may not send (this much) yet": new-account throttling.
-THROTTLED = ("no permission to send", "throttl", "rate limit", "rate-limit",
-             "temporarily deferred")
+THROTTLED = ("no permission to send", "throttl", "rate limit", "rate-limit", "temporarily deferred")
 #: Microsoft's reply once password SMTP is switched off for a work or school account.
 BASIC_AUTH_OFF = "basic authentication is disabled"
 
@@ -76,11 +75,15 @@ BASIC_AUTH_OFF = "basic authentication is disabled"
 def _fixes(failure: SendFailure, target: Target) -> tuple[str, ...]:
     preset, text = target.preset, failure.text.lower()
     if any(marker in text for marker in THROTTLED):
-        return (preset.warmup_advice or "Your provider does not let this account send yet: "
-                "wait a few hours and try again.",)
+        return (
+            preset.warmup_advice
+            or "Your provider does not let this account send yet: wait a few hours and try again.",
+        )
     if "daily sending limit" in text:
-        return ("The account reached its daily sending limit (iCloud: 1,000 messages a day). "
-                "Try again tomorrow.",)
+        return (
+            "The account reached its daily sending limit (iCloud: 1,000 messages a day). "
+            "Try again tomorrow.",
+        )
     if failure.code == 552 or "too big" in text or "size exceeds" in text:
         return (_too_big(target),)
     handler = _BY_STAGE.get(failure.stage)
@@ -94,12 +97,14 @@ _NOT_RETRIED = "A test is not retried: once fixed (or in a few minutes), send a 
 
 
 def _too_big(target: Target) -> str:
-    limit = (f"{target.host} accepts at most {megabytes(target.size_limit)} per email"
-             if target.size_limit else "The email is larger than the server accepts")
+    limit = (
+        f"{target.host} accepts at most {megabytes(target.size_limit)} per email"
+        if target.size_limit
+        else "The email is larger than the server accepts"
+    )
     if target.whole_thread:
         return f"{limit}. Send only this message, or a thread with fewer or smaller files."
-    return (f"{limit}. Send fewer or smaller files in one message, or share large files "
-            "as links.")
+    return f"{limit}. Send fewer or smaller files in one message, or share large files as links."
 
 
 def megabytes(size: int) -> str:
@@ -108,41 +113,56 @@ def megabytes(size: int) -> str:
 
 def _connect(failure: SendFailure, target: Target) -> tuple[str, ...]:
     if failure.code:
-        return ("The server is temporarily unavailable. It usually recovers on its own: "
-                "try again in a few minutes.",)
+        return (
+            "The server is temporarily unavailable. It usually recovers on its own: "
+            "try again in a few minutes.",
+        )
     preset = target.preset
     usual = f" ({preset.label}: {preset.host}, port {preset.port})" if preset.host else ""
     if failure.symptom is Symptom.SILENT:
-        return (f"Port {target.port} seems to expect an encrypted connection from the first "
-                "byte (as port 465 does): set Security to SSL/TLS, or use port 587 with "
-                "STARTTLS.",)
+        return (
+            f"Port {target.port} seems to expect an encrypted connection from the first "
+            "byte (as port 465 does): set Security to SSL/TLS, or use port 587 with "
+            "STARTTLS.",
+        )
     if failure.symptom is Symptom.NOT_SMTP:
-        return (f"{target.host}:{target.port} is not an SMTP submission server (an IMAP, "
-                f"POP or web server answered). Use your provider's SMTP host and port{usual}.",)
-    reach = (f"Could not reach {target.host}:{target.port}. Check SMTP Host and SMTP Port"
-             f"{usual}.")
+        return (
+            f"{target.host}:{target.port} is not an SMTP submission server (an IMAP, "
+            f"POP or web server answered). Use your provider's SMTP host and port{usual}.",
+        )
+    reach = f"Could not reach {target.host}:{target.port}. Check SMTP Host and SMTP Port{usual}."
     return tuple(filter(None, (reach, preset.extra_advice.get("connect"))))
 
 
 def _helo(_failure: SendFailure, _target: Target) -> tuple[str, ...]:
-    return ("The server refused the name the bot greets it with (it wants a fully qualified "
-            "host name). Ask the operator to give the bot's machine a fully qualified name "
-            "in DNS.",)
+    return (
+        "The server refused the name the bot greets it with (it wants a fully qualified "
+        "host name). Ask the operator to give the bot's machine a fully qualified name "
+        "in DNS.",
+    )
 
 
 def _tls(failure: SendFailure, target: Target) -> tuple[str, ...]:
     if failure.code:  # "530 Must issue a STARTTLS command first": Security was None
-        return ("The server takes mail only over an encrypted connection: set Security to "
-                "STARTTLS (port 587) or SSL/TLS (port 465).",)
+        return (
+            "The server takes mail only over an encrypted connection: set Security to "
+            "STARTTLS (port 587) or SSL/TLS (port 465).",
+        )
     if "starttls" in failure.text.lower():
-        return ("The server did not offer STARTTLS, so your password was not sent. Check "
-                "Security and Port (587 uses STARTTLS, 465 uses SSL/TLS).",)
+        return (
+            "The server did not offer STARTTLS, so your password was not sent. Check "
+            "Security and Port (587 uses STARTTLS, 465 uses SSL/TLS).",
+        )
     if not failure.transient:
-        return ("The server's certificate could not be verified. Check the SMTP Host "
-                "spelling; if your server uses a private CA, the operator can point "
-                "SSL_CERT_FILE at it.",)
-    return ("The secure connection broke off. Check Security and Port (587 uses STARTTLS, "
-            "465 uses SSL/TLS) and try again.",)
+        return (
+            "The server's certificate could not be verified. Check the SMTP Host "
+            "spelling; if your server uses a private CA, the operator can point "
+            "SSL_CERT_FILE at it.",
+        )
+    return (
+        "The secure connection broke off. Check Security and Port (587 uses STARTTLS, "
+        "465 uses SSL/TLS) and try again.",
+    )
 
 
 def _login(failure: SendFailure, target: Target) -> tuple[str, ...]:
@@ -152,12 +172,18 @@ def _login(failure: SendFailure, target: Target) -> tuple[str, ...]:
     if _organisational(failure, target):  # said first and plainly: no password will work
         fixes.insert(0, target.preset.extra_advice["org"])
     if failure.symptom is Symptom.SLOW_LOGIN:
-        fixes.insert(0, "The server did not answer the login in time. Servers slow down "
-                        "logins after failed attempts: wait a few minutes, check the "
-                        "password, then send a test again.")
+        fixes.insert(
+            0,
+            "The server did not answer the login in time. Servers slow down "
+            "logins after failed attempts: wait a few minutes, check the "
+            "password, then send a test again.",
+        )
     elif failure.symptom is Symptom.NO_AUTH:
-        fixes.insert(0, "The server offered no way to log in on this connection. Check "
-                        "Security (STARTTLS on 587, SSL/TLS on 465).")
+        fixes.insert(
+            0,
+            "The server offered no way to log in on this connection. Check "
+            "Security (STARTTLS on 587, SSL/TLS on 465).",
+        )
     return tuple(fixes)
 
 
@@ -169,42 +195,51 @@ def _organisational(failure: SendFailure, target: Target) -> bool:
     if BASIC_AUTH_OFF in failure.text.lower():
         return True
     domain = target.username.rpartition("@")[2].lower()
-    return bool(preset.personal_domains and domain
-                and not re.fullmatch(preset.personal_domains, domain))
+    return bool(
+        preset.personal_domains and domain and not re.fullmatch(preset.personal_domains, domain)
+    )
 
 
 def _sender(failure: SendFailure, target: Target) -> tuple[str, ...]:
     if failure.transient:
         return ("The server asked us to try again later.",)
     from_advice = target.preset.extra_advice.get(
-        "from", "The server does not let this login send as the From address. Use an "
-        "address your account owns.")
+        "from",
+        "The server does not let this login send as the From address. Use an "
+        "address your account owns.",
+    )
     return (from_advice, "Edit the destination and set From to an address your account owns.")
 
 
 def _recipients(failure: SendFailure, target: Target) -> tuple[str, ...]:
     if "relay access denied" in failure.text.lower():
-        return ("The server does not accept mail from this account for that recipient: it "
-                "relays only for its own users or logged-in accounts. Check Username and the "
-                "To addresses.",)
+        return (
+            "The server does not accept mail from this account for that recipient: it "
+            "relays only for its own users or logged-in accounts. Check Username and the "
+            "To addresses.",
+        )
     if failure.transient:
-        return (("The server refused the recipients for now; it will be retried.",)
-                if target.retried else ("The server refused the recipients for now.",))
+        return (
+            ("The server refused the recipients for now; it will be retried.",)
+            if target.retried
+            else ("The server refused the recipients for now.",)
+        )
     return ("Check the To addresses of this destination.",)
 
 
 def _message(failure: SendFailure, target: Target) -> tuple[str, ...]:
     if failure.transient:
         retry = " It will be retried." if target.retried else ""
-        return ("The server or the connection failed while taking the message. It is "
-                f"usually temporary.{retry}",)
+        return (
+            "The server or the connection failed while taking the message. It is "
+            f"usually temporary.{retry}",
+        )
     return ("The server refused the message itself.",)
 
 
 def for_refused_recipients(refusals: Sequence[tuple[str, int, str]]) -> str:
-    """"b@… was refused: 550 …, check that address" for each refused recipient."""
-    parts = [f"{recipient} was refused: {code} {text[:200]}" for recipient, code, text
-             in refusals]
+    """ "b@… was refused: 550 …, check that address" for each refused recipient."""
+    parts = [f"{recipient} was refused: {code} {text[:200]}" for recipient, code, text in refusals]
     check = "check that address" if len(refusals) == 1 else "check those addresses"
     return f"{'; '.join(parts)} — {check} in the destination's To."
 
@@ -221,23 +256,29 @@ _BY_STAGE = {
 
 
 NO_HISTORY_ACCESS = frozenset(
-    {"not_in_channel", "channel_not_found", "missing_scope", "thread_not_found"})
-INVITE_FIX = ("The Xenocept app is not in this conversation. Type /invite @Xenocept in the "
-              "channel and send again — or send only this message (it came with the shortcut "
-              "and needs no history access).")
-DM_FIX = ("This is a direct message between two people, which an app can never read. Send "
-          "only this message (it came with the shortcut and needs no history access).")
-SCOPE_FIX = ("If the app is already in the conversation, ask the operator to reinstall it "
-             "with the history scopes (channels:history, groups:history, im:history, "
-             "mpim:history).")
+    {"not_in_channel", "channel_not_found", "missing_scope", "thread_not_found"}
+)
+INVITE_FIX = (
+    "The Xenocept app is not in this conversation. Type /invite @Xenocept in the "
+    "channel and send again — or send only this message (it came with the shortcut "
+    "and needs no history access)."
+)
+DM_FIX = (
+    "This is a direct message between two people, which an app can never read. Send "
+    "only this message (it came with the shortcut and needs no history access)."
+)
+SCOPE_FIX = (
+    "If the app is already in the conversation, ask the operator to reinstall it "
+    "with the history scopes (channels:history, groups:history, im:history, "
+    "mpim:history)."
+)
 
 
 def for_slack_data(error: SlackDataError) -> Advice:
     """Slack refused a read: history access problems get the /invite advice."""
     detail = f"Slack answered {error.error}."
     if error.error not in NO_HISTORY_ACCESS:
-        return Advice("Slack did not give us the conversation", detail,
-                      ("Try again in a minute.",))
+        return Advice("Slack did not give us the conversation", detail, ("Try again in a minute.",))
     headline = "Xenocept cannot read this conversation"
     if str(getattr(error, "channel_id", "")).startswith("D"):  # an IM (fetch.py sets it)
         return Advice(headline, detail, (DM_FIX,))
@@ -250,24 +291,41 @@ def for_error(error: BaseException, target: Target | None = None) -> Advice:
     if isinstance(error, SendFailure) and target is not None:
         return for_send_failure(error, target)
     if isinstance(error, HostNotAllowed):
-        return Advice("This SMTP host is not allowed",
-                      f"{error.host} resolves to {error.address}, a private or local address.",
-                      ("The bot only connects to public mail servers. Ask the operator to "
-                       "list this host in XENOCEPT_SMTP_ALLOW_HOSTS if it is meant to be "
-                       "used.",))
+        return Advice(
+            "This SMTP host is not allowed",
+            f"{error.host} resolves to {error.address}, a private or local address.",
+            (
+                "The bot only connects to public mail servers. Ask the operator to "
+                "list this host in XENOCEPT_SMTP_ALLOW_HOSTS if it is meant to be "
+                "used.",
+            ),
+        )
     if isinstance(error, HostLookupFailed):
         usual = target.preset if target and target.preset.host else ICLOUD
-        return Advice("SMTP host not found", f"{error.host} could not be found.",
-                      (f"Check the SMTP Host spelling ({usual.label}: {usual.host}).",))
+        return Advice(
+            "SMTP host not found",
+            f"{error.host} could not be found.",
+            (f"Check the SMTP Host spelling ({usual.label}: {usual.host}).",),
+        )
     if isinstance(error, SecretKeyError):
-        return Advice(f"The password of {error.label!r} cannot be read",
-                      f"It was encrypted with key {error.key_id}, which {error.reason}.",
-                      ("Ask the operator to restore the key (XENOCEPT_SECRET_KEY or the key "
-                       "file), or edit the destination and enter the password again.",))
+        return Advice(
+            f"The password of {error.label!r} cannot be read",
+            f"It was encrypted with key {error.key_id}, which {error.reason}.",
+            (
+                "Ask the operator to restore the key (XENOCEPT_SECRET_KEY or the key "
+                "file), or edit the destination and enter the password again.",
+            ),
+        )
     if isinstance(error, SlackDataError):
         return for_slack_data(error)
     if isinstance(error, DestinationGone):
-        return Advice("The destination was removed", "It was removed before this could be sent.",
-                      ("Pick another destination and send again.",))
-    return Advice("Something went wrong on our side", "The error was logged for the operator.",
-                  ("Try again in a minute.",))
+        return Advice(
+            "The destination was removed",
+            "It was removed before this could be sent.",
+            ("Pick another destination and send again.",),
+        )
+    return Advice(
+        "Something went wrong on our side",
+        "The error was logged for the operator.",
+        ("Try again in a minute.",),
+    )

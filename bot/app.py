@@ -85,8 +85,10 @@ class XenoceptApp:
         except Exception as error:  # unreachable, locked, full: say which, not a traceback
             return f"the database does not answer ({type(error).__name__})"
         if not found.up_to_date:
-            return (f"the database schema is at revision {found.current or 'none'}; this "
-                    f"version needs {found.head}")
+            return (
+                f"the database schema is at revision {found.current or 'none'}; this "
+                f"version needs {found.head}"
+            )
         return None
 
     def web_app(self) -> web.Application:
@@ -105,8 +107,9 @@ class XenoceptApp:
                 return web.Response(status=401, text="invalid request")
             try:
                 body = raw.decode("utf-8")
-                bolt_request = AsyncBoltRequest(body=body, query=request.query_string,
-                                                headers=dict(request.headers))
+                bolt_request = AsyncBoltRequest(
+                    body=body, query=request.query_string, headers=dict(request.headers)
+                )
                 bolt_response = await self.slack.async_dispatch(bolt_request)
             except Exception as error:  # signed but malformed: nothing done, one line
                 log.warning("refused a malformed signed request: %s", type(error).__name__)
@@ -131,6 +134,7 @@ class XenoceptApp:
         application.router.add_get("/readyz", readyz)
         flow = self.slack.oauth_flow
         if flow is not None:
+
             async def install(request: web.Request) -> web.Response:
                 bolt_request = await to_bolt_request(request)
                 return await to_aiohttp_response(await flow.handle_installation(bolt_request))
@@ -160,9 +164,12 @@ def build_secret_box(settings: Settings) -> SecretBox:
 def slack_client(settings: Settings) -> AsyncWebClient:
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     return AsyncWebClient(
-        token=token, base_url=settings.slack_api_url or SLACK_API_DEFAULT,
-        retry_handlers=[AsyncConnectionErrorRetryHandler(),
-                        AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
+        token=token,
+        base_url=settings.slack_api_url or SLACK_API_DEFAULT,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+        ],
     )
 
 
@@ -174,27 +181,36 @@ def create_app(
     session_composer: Callable[[Services], SessionComposer] = SlackSessionComposer,
 ) -> XenoceptApp:
     engine = create_engine(settings.resolved_database_url())
-    guard = HostGuard(allowed=settings.allowed_smtp_hosts, resolver=resolver,
-                      timeout=FORM_HOST_CHECK_SECONDS)
+    guard = HostGuard(
+        allowed=settings.allowed_smtp_hosts, resolver=resolver, timeout=FORM_HOST_CHECK_SECONDS
+    )
     client = slack_client(settings)
     services = Services(
-        settings=settings, engine=engine, sessions=session_factory(engine),
-        box=build_secret_box(settings), guard=guard,
-        mailer=Mailer(guard=guard, timeout=settings.smtp_timeout_seconds,
-                      tls_context=tls_context),
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        box=build_secret_box(settings),
+        guard=guard,
+        mailer=Mailer(guard=guard, timeout=settings.smtp_timeout_seconds, tls_context=tls_context),
         slack=client,
     )
     # Database writes and status messages retry on a short clock of their own, never
     # slower than the send retries (tests shorten those).
-    outbox = Outbox(services, sessions_composer=session_composer(services),
-                    lease=timedelta(seconds=settings.lease_seconds),
-                    retry_writes_every=min(1.0, settings.retry_base_seconds),
-                    status_catch_up_every=min(5.0, settings.retry_base_seconds))
+    outbox = Outbox(
+        services,
+        sessions_composer=session_composer(services),
+        lease=timedelta(seconds=settings.lease_seconds),
+        retry_writes_every=min(1.0, settings.retry_base_seconds),
+        status_catch_up_every=min(5.0, settings.retry_base_seconds),
+    )
     services.wake_outbox = outbox.wake
     signing = settings.slack_signing_secret
     # Without a signing secret every HTTP request fails verification (401), never passes.
-    slack = AsyncApp(client=client, signing_secret=signing.get_secret_value() if signing else "",
-                     **_oauth(settings, services))
+    slack = AsyncApp(
+        client=client,
+        signing_secret=signing.get_secret_value() if signing else "",
+        **_oauth(settings, services),
+    )
     slack.middleware(refuse_malformed)  # before any listener relies on Slack's fields
     slack.middleware(_inject(services))
     slack.error(_log_error)
@@ -211,19 +227,24 @@ def _oauth(settings: Settings, services: Services) -> dict[str, Any]:
     store = InstallationStore(sessions=services.sessions, box=services.box)
     services.workspaces = WorkspaceClients(store=store, template=services.slack)
     api = urlsplit(settings.slack_api_url or SLACK_API_DEFAULT)
-    return {"installation_store_bot_only": True, "oauth_settings": AsyncOAuthSettings(
-        client_id=settings.slack_client_id,
-        client_secret=settings.slack_client_secret.get_secret_value(),
-        scopes=list(BOT_SCOPES), user_scopes=[], installation_store=store,
-        installation_store_bot_only=True, state_store=StateStore(sessions=services.sessions),
-        # GovSlack and test stand-ins authorize where their Web API lives.
-        authorization_url=f"{api.scheme}://{api.netloc}/oauth/v2/authorize")}
+    return {
+        "installation_store_bot_only": True,
+        "oauth_settings": AsyncOAuthSettings(
+            client_id=settings.slack_client_id,
+            client_secret=settings.slack_client_secret.get_secret_value(),
+            scopes=list(BOT_SCOPES),
+            user_scopes=[],
+            installation_store=store,
+            installation_store_bot_only=True,
+            state_store=StateStore(sessions=services.sessions),
+            # GovSlack and test stand-ins authorize where their Web API lives.
+            authorization_url=f"{api.scheme}://{api.netloc}/oauth/v2/authorize",
+        ),
+    }
 
 
 def _inject(services: Services) -> Callable[..., Awaitable[Any]]:
-    async def inject_services(
-        context: AsyncBoltContext, next: Callable[[], Awaitable[Any]]
-    ) -> Any:
+    async def inject_services(context: AsyncBoltContext, next: Callable[[], Awaitable[Any]]) -> Any:
         context[SERVICES_KEY] = services
         return await next()
 
@@ -239,13 +260,20 @@ def _signed(verifier: SignatureVerifier | None, raw: bytes, headers: Mapping[str
     if verifier is None:
         return False
     try:
-        return verifier.is_valid(body=raw, timestamp=headers.get("X-Slack-Request-Timestamp", ""),
-                                 signature=headers.get("X-Slack-Signature", ""))
+        return verifier.is_valid(
+            body=raw,
+            timestamp=headers.get("X-Slack-Request-Timestamp", ""),
+            signature=headers.get("X-Slack-Signature", ""),
+        )
     except (ValueError, TypeError):  # a timestamp that is not a whole number, bytes that
         return False  # are not UTF-8: nothing Slack sends
 
 
 async def _log_error(error: Exception, body: dict[str, Any]) -> None:
     """One place for unexpected listener errors: logged for the operator, never shown raw."""
-    log.error("listener failed for %s: %s", body.get("type") or body.get("command"),
-              type(error).__name__, exc_info=error)
+    log.error(
+        "listener failed for %s: %s",
+        body.get("type") or body.get("command"),
+        type(error).__name__,
+        exc_info=error,
+    )

@@ -47,8 +47,11 @@ async def run_checks(settings: Settings, mode: RunMode) -> list[Check]:
     engine: AsyncEngine | None = None
     # A check creates nothing, not even the file; a read-only one would fail at start.
     if path is not None and not _writable(path):
-        database = Check("database", False, f"{path} is read-only: the bot must write its "
-                         "file and folder (journal, WAL)")
+        database = Check(
+            "database",
+            False,
+            f"{path} is read-only: the bot must write its file and folder (journal, WAL)",
+        )
     elif path is not None and not path.exists():
         database = Check("database", True, f"none yet: {path} is created at first run")
     else:
@@ -59,8 +62,11 @@ async def run_checks(settings: Settings, mode: RunMode) -> list[Check]:
         usable = engine if database.ok else None
         results.append(database)
         results.append(await check_key(settings, usable))
-        results.append(await _installations(settings, usable) if settings.installs_through_oauth
-                       else await _slack(settings))
+        results.append(
+            await _installations(settings, usable)
+            if settings.installs_through_oauth
+            else await _slack(settings)
+        )
     finally:
         if engine is not None:
             await engine.dispose()
@@ -90,23 +96,39 @@ async def _database(engine: AsyncEngine) -> Check:
             await connection.execute(text("SELECT 1"))
         state = await migrate.state(engine)
     except Exception as error:  # any driver's connection error: say which, no traceback
-        return Check("database", False, f"cannot reach the {kind} database "
-                     f"({type(error).__name__}: {str(error).splitlines()[0][:200]})")
+        return Check(
+            "database",
+            False,
+            f"cannot reach the {kind} database "
+            f"({type(error).__name__}: {str(error).splitlines()[0][:200]})",
+        )
     if state.up_to_date:
         return Check("database", True, f"{kind} reachable, schema at revision {state.head}")
     if kind == "sqlite":
-        return Check("database", True, f"{kind} reachable, schema at "
-                     f"{state.current or 'nothing'}: upgrades itself to {state.head} at start")
-    return Check("database", False, f"{kind} reachable, schema at {state.current or 'nothing'}"
-                 f", this version needs {state.head}: run `xenocept db upgrade`")
+        return Check(
+            "database",
+            True,
+            f"{kind} reachable, schema at "
+            f"{state.current or 'nothing'}: upgrades itself to {state.head} at start",
+        )
+    return Check(
+        "database",
+        False,
+        f"{kind} reachable, schema at {state.current or 'nothing'}"
+        f", this version needs {state.head}: run `xenocept db upgrade`",
+    )
 
 
 async def check_key(settings: Settings, engine: AsyncEngine | None) -> Check:
     if settings.secret_key is None and not key_file_for(settings).exists():
         stored = await _stored_samples(engine) if engine is not None else []
         if stored:
-            return Check("key", False, f"no key: XENOCEPT_SECRET_KEY is unset and "
-                         f"{key_file_for(settings)} is missing, yet secrets are stored")
+            return Check(
+                "key",
+                False,
+                f"no key: XENOCEPT_SECRET_KEY is unset and "
+                f"{key_file_for(settings)} is missing, yet secrets are stored",
+            )
         return Check("key", True, f"none yet: {key_file_for(settings)} is created at first run")
     try:
         box = build_secret_box(settings)
@@ -114,14 +136,24 @@ async def check_key(settings: Settings, engine: AsyncEngine | None) -> Check:
         assert box.open(sample, context="check", label="sample") == "xenocept check"
         samples = await _stored_samples(engine) if engine is not None else []
         for row in samples:
-            box.open(Sealed(row.secret_key_id, row.secret_ciphertext),
-                     context=password_context(row.id), label=row.name)
+            box.open(
+                Sealed(row.secret_key_id, row.secret_ciphertext),
+                context=password_context(row.id),
+                label=row.name,
+            )
     except XenoceptError as error:
         return Check("key", False, str(error))
-    rotate = " (run `xenocept keys rotate`)" if any(
-        box.needs_rotation(Sealed(row.secret_key_id, b"")) for row in samples) else ""
-    return Check("key", True, f"key {box.current_key_id} decrypts a sample and "
-                 f"{len(samples)} stored secret(s), one per key id{rotate}")
+    rotate = (
+        " (run `xenocept keys rotate`)"
+        if any(box.needs_rotation(Sealed(row.secret_key_id, b"")) for row in samples)
+        else ""
+    )
+    return Check(
+        "key",
+        True,
+        f"key {box.current_key_id} decrypts a sample and "
+        f"{len(samples)} stored secret(s), one per key id{rotate}",
+    )
 
 
 async def _stored_samples(engine: AsyncEngine) -> list[Destination]:
@@ -130,7 +162,8 @@ async def _stored_samples(engine: AsyncEngine) -> list[Destination]:
     try:
         async with transaction(session_factory(engine)) as session:
             rows = await session.exec(
-                sqlmodel_select(Destination).where(col(Destination.id).in_(one_per_key)))
+                sqlmodel_select(Destination).where(col(Destination.id).in_(one_per_key))
+            )
             return list(rows.all())
     except Exception:  # tables not there yet: nothing stored
         return []
@@ -141,8 +174,7 @@ async def _installations(settings: Settings, engine: AsyncEngine | None) -> Chec
     if engine is None:
         return Check("slack", False, "no database: cannot read the installations")
     try:
-        store = InstallationStore(sessions=session_factory(engine),
-                                  box=build_secret_box(settings))
+        store = InstallationStore(sessions=session_factory(engine), box=build_secret_box(settings))
         async with transaction(session_factory(engine)) as session:
             rows = await installations.all_installations_for_operator(session=session)
         failed = []
@@ -153,11 +185,16 @@ async def _installations(settings: Settings, engine: AsyncEngine | None) -> Chec
     except XenoceptError as error:
         return Check("slack", False, str(error))
     if failed:
-        return Check("slack", False, f"auth.test failed for {len(failed)} of {len(rows)} "
-                     f"workspace(s): {'; '.join(failed[:5])}")
+        return Check(
+            "slack",
+            False,
+            f"auth.test failed for {len(failed)} of {len(rows)} "
+            f"workspace(s): {'; '.join(failed[:5])}",
+        )
     if not rows:
-        return Check("slack", True, "OAuth installs: no workspace yet, send installers to "
-                     "/slack/install")
+        return Check(
+            "slack", True, "OAuth installs: no workspace yet, send installers to /slack/install"
+        )
     return Check("slack", True, f"OAuth installs: auth.test ok for all {len(rows)} workspace(s)")
 
 
@@ -178,9 +215,13 @@ async def _slack(settings: Settings) -> Check:
     try:
         answer = await slack_client(settings).auth_test()
     except SlackApiError as error:
-        return Check("slack", False, f"auth.test refused the bot token: "
-                     f"{error.response.get('error')}")
+        return Check(
+            "slack", False, f"auth.test refused the bot token: {error.response.get('error')}"
+        )
     except Exception as error:  # network trouble
         return Check("slack", False, f"cannot reach Slack ({type(error).__name__})")
-    return Check("slack", True, f"auth.test ok: team {answer.get('team_id')}, bot user "
-                 f"{answer.get('user_id')}")
+    return Check(
+        "slack",
+        True,
+        f"auth.test ok: team {answer.get('team_id')}, bot user {answer.get('user_id')}",
+    )

@@ -30,8 +30,9 @@ log = logging.getLogger("xenocept")
 
 def port_number(text: str) -> int:
     if not (text.isascii() and text.isdigit()) or not 0 <= int(text) <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0–65535; 0 picks "
-                                         "a free one)")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a port number (0–65535; 0 picks a free one)"
+        )
     return int(text)
 
 
@@ -43,10 +44,16 @@ class _Parser(argparse.ArgumentParser):
 
 def parser() -> argparse.ArgumentParser:
     root = _Parser(prog="xenocept", description="Xenocept for Slack")
-    root.add_argument("--env-file", type=Path, default=None, metavar="PATH",
-                      help="read settings from PATH instead of ./.env (the environment wins)")
-    root.add_argument("--version", action="version",
-                      version=f"xenocept {metadata.version('xenocept-slack')}")
+    root.add_argument(
+        "--env-file",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="read settings from PATH instead of ./.env (the environment wins)",
+    )
+    root.add_argument(
+        "--version", action="version", version=f"xenocept {metadata.version('xenocept-slack')}"
+    )
     commands = root.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the bot (Socket Mode unless --http)")
     run.add_argument("--http", action="store_true", help="serve Slack's HTTP requests")
@@ -55,11 +62,15 @@ def parser() -> argparse.ArgumentParser:
     keys = commands.add_parser("keys", help="encryption keys")
     keys.add_argument("action", choices=["new", "rotate"])
     check = commands.add_parser(
-        "check", help="check settings, database, key and Slack; exit 0 when all pass, 1 if not")
+        "check", help="check settings, database, key and Slack; exit 0 when all pass, 1 if not"
+    )
     check.add_argument("--http", action="store_true", help="check for `run --http`")
     db = commands.add_parser("db", help="database schema")
-    db.add_argument("action", choices=["upgrade", "current"],
-                    help="upgrade: migrate to this version's schema; current: show the revision")
+    db.add_argument(
+        "action",
+        choices=["upgrade", "current"],
+        help="upgrade: migrate to this version's schema; current: show the revision",
+    )
     return root
 
 
@@ -86,8 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 0
     except Exception as error:
-        sentence = explain(error, settings, port=getattr(args, "port", None),
-                           host=getattr(args, "host", None))
+        sentence = explain(
+            error, settings, port=getattr(args, "port", None), host=getattr(args, "host", None)
+        )
         if sentence is None:
             raise  # a bug: its traceback is what a report needs
         print(f"xenocept: {sentence}", file=sys.stderr)
@@ -100,14 +112,14 @@ QUIET_LIBRARIES = ("alembic", "aiosqlite", "asyncio", "slack_bolt", "slack_sdk",
 
 
 def _configure_logging(settings: Settings, command: str) -> None:
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if command != "run":  # one-shot commands print their result; the log stays quiet
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
     for name in QUIET_LIBRARIES:
         if command != "db" or name != "alembic":  # Alembic's steps are the point of `db`
-            logging.getLogger(name).setLevel(max(logging.WARNING,
-                                                 logging.getLogger().level))
+            logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 def _keys(action: str, settings: Settings) -> int:
@@ -134,17 +146,24 @@ async def _db(action: str, settings: Settings) -> int:
     try:
         if action == "upgrade":
             before = await migrate.upgrade(engine)
-            print(f"Database schema is at revision {before.head} "
-                  f"(was {before.current or 'empty'}).")
+            print(
+                f"Database schema is at revision {before.head} (was {before.current or 'empty'})."
+            )
             return 0
         found = await migrate.state(engine)
     finally:
         await engine.dispose()
-    verdict = ("up to date" if found.up_to_date else
-               "newer than this version of Xenocept: upgrade Xenocept here" if found.newer
-               else "run `xenocept db upgrade`")
-    print(f"Database schema revision {found.current or 'none'}, this version needs "
-          f"{found.head}: {verdict}.")
+    verdict = (
+        "up to date"
+        if found.up_to_date
+        else "newer than this version of Xenocept: upgrade Xenocept here"
+        if found.newer
+        else "run `xenocept db upgrade`"
+    )
+    print(
+        f"Database schema revision {found.current or 'none'}, this version needs "
+        f"{found.head}: {verdict}."
+    )
     return 0 if found.up_to_date else 1
 
 
@@ -165,7 +184,8 @@ async def _preflight(settings: Settings) -> None:
         raise SettingsError(
             "XENOCEPT_SECRET_KEY is not set: on a shared database such as PostgreSQL every "
             "machine needs the same key, so a per-machine key file is not used; generate "
-            "one with `xenocept keys new`.")
+            "one with `xenocept keys new`."
+        )
     await _check_schema(settings)
     engine = create_engine(url)
     try:
@@ -173,10 +193,13 @@ async def _preflight(settings: Settings) -> None:
     finally:
         await engine.dispose()
     if not key.ok:
-        raise SettingsError(f"The encryption key cannot open the stored secrets: "
-                            f"{key.detail}. Configure the key that sealed them.")
-    source = ("XENOCEPT_SECRET_KEY" if settings.secret_key else
-              f"the key file {key_file_for(settings)}")
+        raise SettingsError(
+            f"The encryption key cannot open the stored secrets: "
+            f"{key.detail}. Configure the key that sealed them."
+        )
+    source = (
+        "XENOCEPT_SECRET_KEY" if settings.secret_key else f"the key file {key_file_for(settings)}"
+    )
     log.info("database %s; key from %s", redacted_url(url), source)
 
 
@@ -204,9 +227,12 @@ def _stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for number in (signal.SIGTERM, signal.SIGINT):
+
         def asked(number: int = number) -> None:
-            log.info("%s received: finishing work in progress, then stopping",
-                     signal.Signals(number).name)
+            log.info(
+                "%s received: finishing work in progress, then stopping",
+                signal.Signals(number).name,
+            )
             stop.set()
 
         loop.add_signal_handler(number, asked)

@@ -98,8 +98,10 @@ def load_keys(*, configured: str | None, key_file: Path) -> list[bytes]:
         _create_key_file(key_file)
     lines = key_file.read_text("ascii").split()
     if not lines:
-        raise SettingsError(f"The key file {key_file} is empty: delete it only if no "
-                            "destination was saved with it, or set XENOCEPT_SECRET_KEY.")
+        raise SettingsError(
+            f"The key file {key_file} is empty: delete it only if no "
+            "destination was saved with it, or set XENOCEPT_SECRET_KEY."
+        )
     return [parse_key(line, source=f"the key file {key_file}") for line in lines]
 
 

@@ -24,7 +24,11 @@ def password_context(destination_id: str) -> str:
 
 
 async def save_destination(
-    services: Services, *, owner: Owner, valid: ValidDestination, destination_id: str | None,
+    services: Services,
+    *,
+    owner: Owner,
+    valid: ValidDestination,
+    destination_id: str | None,
     dedupe_key: str | None = None,
 ) -> tuple[Destination, Delivery]:
     """Create or update, and queue a test send in the same transaction.
@@ -34,27 +38,39 @@ async def save_destination(
     """
     async with transaction(services.sessions) as session:
         earlier = dedupe_key and await deliveries.find_by_dedupe_key(
-            session=session, owner=owner, dedupe_key=dedupe_key)
+            session=session, owner=owner, dedupe_key=dedupe_key
+        )
         if earlier:
             return await destinations.get_destination(
-                session=session, owner=owner, destination_id=earlier.destination_id), earlier
+                session=session, owner=owner, destination_id=earlier.destination_id
+            ), earlier
         if destination_id is None:
             assert valid.password is not None
             new = new_id()
             sealed = services.box.seal(valid.password, context=password_context(new))
             destination = await destinations.create_destination(
-                session=session, owner=owner, fields=valid.fields, destination_id=new,
-                secret_key_id=sealed.key_id, secret_ciphertext=sealed.ciphertext)
+                session=session,
+                owner=owner,
+                fields=valid.fields,
+                destination_id=new,
+                secret_key_id=sealed.key_id,
+                secret_ciphertext=sealed.ciphertext,
+            )
         else:
             secret = None
             if valid.password is not None:
                 sealed = services.box.seal(valid.password, context=password_context(destination_id))
                 secret = (sealed.key_id, sealed.ciphertext)
             destination = await destinations.update_destination(
-                session=session, owner=owner, destination_id=destination_id,
-                fields=valid.fields, secret=secret)
+                session=session,
+                owner=owner,
+                destination_id=destination_id,
+                fields=valid.fields,
+                secret=secret,
+            )
         delivery = await deliveries.enqueue(
-            session=session, owner=owner, delivery=test_delivery(destination, dedupe_key))
+            session=session, owner=owner, delivery=test_delivery(destination, dedupe_key)
+        )
     services.wake_outbox()
     return destination, delivery
 
@@ -66,19 +82,22 @@ async def request_test(
     try:
         async with transaction(services.sessions) as session:
             destination = await destinations.get_destination(
-                session=session, owner=owner, destination_id=destination_id)
+                session=session, owner=owner, destination_id=destination_id
+            )
             earlier = dedupe_key and await deliveries.find_by_dedupe_key(
-                session=session, owner=owner, dedupe_key=dedupe_key)
+                session=session, owner=owner, dedupe_key=dedupe_key
+            )
             if earlier:
                 return earlier
             delivery = await deliveries.enqueue(
-                session=session, owner=owner,
-                delivery=test_delivery(destination, dedupe_key))
+                session=session, owner=owner, delivery=test_delivery(destination, dedupe_key)
+            )
     except IntegrityError:  # the same request, handled at this moment by another instance
         assert dedupe_key is not None
         async with transaction(services.sessions) as session:
-            found = await deliveries.find_by_dedupe_key(session=session, owner=owner,
-                                                        dedupe_key=dedupe_key)
+            found = await deliveries.find_by_dedupe_key(
+                session=session, owner=owner, dedupe_key=dedupe_key
+            )
         if found is None:
             raise
         return found
@@ -97,26 +116,38 @@ async def remove_destination(
 ) -> Destination:
     async with transaction(services.sessions) as session:
         return await destinations.delete_destination(
-            session=session, owner=owner, destination_id=destination_id)
+            session=session, owner=owner, destination_id=destination_id
+        )
 
 
 def new_delivery(
-    destination: Destination, *, kind: DeliveryKind, summary: str, request_json: str = "{}",
+    destination: Destination,
+    *,
+    kind: DeliveryKind,
+    summary: str,
+    request_json: str = "{}",
     dedupe_key: str | None = None,
 ) -> Delivery:
     """An outbox row for ``destination``; enqueueing stamps the owner on it."""
     delivery_id = new_id()
     return Delivery(
-        id=delivery_id, team_id=destination.team_id, user_id=destination.user_id,
-        destination_id=destination.id, destination_name=destination.name, kind=kind,
-        summary=summary, request_json=request_json, dedupe_key=dedupe_key,
+        id=delivery_id,
+        team_id=destination.team_id,
+        user_id=destination.user_id,
+        destination_id=destination.id,
+        destination_name=destination.name,
+        kind=kind,
+        summary=summary,
+        request_json=request_json,
+        dedupe_key=dedupe_key,
         message_id=message_id_for(delivery_id, destination.from_address),
     )
 
 
 def test_delivery(destination: Destination, dedupe_key: str | None = None) -> Delivery:
-    return new_delivery(destination, kind=DeliveryKind.TEST, summary="Test session",
-                        dedupe_key=dedupe_key)
+    return new_delivery(
+        destination, kind=DeliveryKind.TEST, summary="Test session", dedupe_key=dedupe_key
+    )
 
 
 def slack_request_key(kind: str, *parts: object) -> str | None:

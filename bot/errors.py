@@ -83,7 +83,12 @@ class SendFailure(XenoceptError):
     """An SMTP send failed; ``transient`` failures are worth retrying."""
 
     def __init__(
-        self, *, stage: Stage, code: int | None, text: str, transient: bool,
+        self,
+        *,
+        stage: Stage,
+        code: int | None,
+        text: str,
+        transient: bool,
         symptom: Symptom = Symptom.OTHER,
     ) -> None:
         self.stage = stage
@@ -109,7 +114,13 @@ class DestinationGone(XenoceptError):
 
 
 # Slack errors worth another try later (a hiccup, not a refusal): for sends and statuses.
-TRANSIENT_SLACK_ERRORS = frozenset({
-    "ratelimited", "slack_unreachable", "internal_error", "fatal_error", "service_unavailable",
-    "request_timeout",
-})
+TRANSIENT_SLACK_ERRORS = frozenset(
+    {
+        "ratelimited",
+        "slack_unreachable",
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+    }
+)

@@ -46,10 +46,15 @@ class DestinationForm:
             return input_value(values, block)
 
         return cls(
-            name=read(ids.BLOCK_NAME), host=read(ids.BLOCK_HOST), port=read(ids.BLOCK_PORT),
-            security=read(ids.BLOCK_SECURITY), username=read(ids.BLOCK_USERNAME),
-            password=read(ids.BLOCK_PASSWORD), from_address=read(ids.BLOCK_FROM),
-            to=read(ids.BLOCK_TO), screenshot_mode=read(ids.BLOCK_SCREENSHOT),
+            name=read(ids.BLOCK_NAME),
+            host=read(ids.BLOCK_HOST),
+            port=read(ids.BLOCK_PORT),
+            security=read(ids.BLOCK_SECURITY),
+            username=read(ids.BLOCK_USERNAME),
+            password=read(ids.BLOCK_PASSWORD),
+            from_address=read(ids.BLOCK_FROM),
+            to=read(ids.BLOCK_TO),
+            screenshot_mode=read(ids.BLOCK_SCREENSHOT),
         )
 
 
@@ -89,8 +94,14 @@ def validate(
         return errors
     assert name and host and port and security and username and sender and to
     fields = DestinationFields(
-        name=name, provider=rules.key, smtp_host=host, smtp_port=port, security=security,
-        username=username, from_address=sender, to_addresses=",".join(to),
+        name=name,
+        provider=rules.key,
+        smtp_host=host,
+        smtp_port=port,
+        security=security,
+        username=username,
+        from_address=sender,
+        to_addresses=",".join(to),
         screenshot_mode=ScreenshotMode(form.screenshot_mode or ScreenshotMode.INLINE),
     )
     return ValidDestination(fields=fields, password=password)
@@ -105,8 +116,13 @@ def carry_over(typed: DestinationForm, chosen: Preset) -> DestinationForm:
     defaults = {p.default_name.casefold() for p in PRESETS.values()}
     keep_name = typed.name and typed.name.casefold() not in defaults
     return replace(
-        typed, name=typed.name if keep_name else chosen.default_name, host=chosen.host,
-        port=str(chosen.port), security=chosen.security.value, password="")
+        typed,
+        name=typed.name if keep_name else chosen.default_name,
+        host=chosen.host,
+        port=str(chosen.port),
+        security=chosen.security.value,
+        password="",
+    )
 
 
 def _check(errors: FormErrors, block: str, rule: Any, *args: Any) -> Any:
@@ -159,8 +175,9 @@ def _username(value: str, rules: Preset) -> str:
     if CONTROL.search(value) or LINE_BREAKS.search(value):
         raise ValueError("The username must be on one line.")
     if len(value) > USERNAME_MAX:
-        raise ValueError(f"Use up to {USERNAME_MAX} characters: a username is usually your "
-                         "email address.")
+        raise ValueError(
+            f"Use up to {USERNAME_MAX} characters: a username is usually your email address."
+        )
     if not rules.full_address:
         return value
     if "@" not in value:

@@ -20,8 +20,8 @@ async def publish_home(sessions: SessionFactory, client: AsyncWebClient, owner: 
         mine = await destinations.list_destinations(session=session, owner=owner)
         recent = await deliveries.recent_deliveries(session=session, owner=owner, limit=5)
     try:
-        await client.views_publish(user_id=owner.user_id,
-                                   view=home_view(destinations=mine, deliveries=recent))
+        await client.views_publish(
+            user_id=owner.user_id, view=home_view(destinations=mine, deliveries=recent)
+        )
     except SlackApiError as error:
-        log.warning("could not publish home for %s: %s", owner.user_id,
-                    error.response.get("error"))
+        log.warning("could not publish home for %s: %s", owner.user_id, error.response.get("error"))

@@ -31,9 +31,20 @@ from storage.models import Installation as InstallationRow
 log = logging.getLogger(__name__)
 
 # What the app asks for when installed (manifest.yml and manifest.distributed.yml say the same).
-BOT_SCOPES = ("commands", "chat:write", "users:read", "channels:history", "groups:history",
-              "im:history", "mpim:history", "channels:read", "groups:read", "im:read",
-              "mpim:read", "files:read")
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "users:read",
+    "channels:history",
+    "groups:history",
+    "im:history",
+    "mpim:history",
+    "channels:read",
+    "groups:read",
+    "im:read",
+    "mpim:read",
+    "files:read",
+)
 
 
 class NotInstalled(XenoceptError):
@@ -64,74 +75,125 @@ class InstallationStore(AsyncInstallationStore):
         await self._save(bot, installer="")
 
     async def _save(self, bot: Bot, *, installer: str) -> None:
-        enterprise, team = bot.enterprise_id or "", "" if bot.is_enterprise_install else (
-            bot.team_id or "")
+        enterprise, team = (
+            bot.enterprise_id or "",
+            "" if bot.is_enterprise_install else (bot.team_id or ""),
+        )
         sealed = self._box.seal(bot.bot_token, context=token_context(enterprise, team))
         row = InstallationRow(
-            enterprise_id=enterprise, team_id=team,
-            is_enterprise_install=bool(bot.is_enterprise_install), app_id=bot.app_id,
-            enterprise_name=bot.enterprise_name, team_name=bot.team_name, bot_id=bot.bot_id,
-            bot_user_id=bot.bot_user_id, bot_scopes=",".join(bot.bot_scopes or []),
+            enterprise_id=enterprise,
+            team_id=team,
+            is_enterprise_install=bool(bot.is_enterprise_install),
+            app_id=bot.app_id,
+            enterprise_name=bot.enterprise_name,
+            team_name=bot.team_name,
+            bot_id=bot.bot_id,
+            bot_user_id=bot.bot_user_id,
+            bot_scopes=",".join(bot.bot_scopes or []),
             installer_user_id=installer,
-            token_key_id=sealed.key_id, token_ciphertext=sealed.ciphertext)
+            token_key_id=sealed.key_id,
+            token_ciphertext=sealed.ciphertext,
+        )
         async with transaction(self._sessions) as session:
             await installations.save_installation(session=session, installation=row)
         log.info("installed in %s", team or enterprise)
 
-    async def async_find_bot(self, *, enterprise_id: str | None, team_id: str | None,
-                             is_enterprise_install: bool | None = False) -> Bot | None:
-        row = await self.find_row(enterprise_id=enterprise_id, team_id=team_id,
-                                  is_enterprise_install=is_enterprise_install)
+    async def async_find_bot(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        is_enterprise_install: bool | None = False,
+    ) -> Bot | None:
+        row = await self.find_row(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            is_enterprise_install=is_enterprise_install,
+        )
         if row is None:
             return None
-        return Bot(app_id=row.app_id, enterprise_id=row.enterprise_id or None,
-                   enterprise_name=row.enterprise_name, team_id=row.team_id or None,
-                   team_name=row.team_name, bot_token=self.token_of(row),
-                   bot_id=row.bot_id or "", bot_user_id=row.bot_user_id or "",
-                   bot_scopes=row.bot_scopes, is_enterprise_install=row.is_enterprise_install,
-                   installed_at=row.installed_at)
+        return Bot(
+            app_id=row.app_id,
+            enterprise_id=row.enterprise_id or None,
+            enterprise_name=row.enterprise_name,
+            team_id=row.team_id or None,
+            team_name=row.team_name,
+            bot_token=self.token_of(row),
+            bot_id=row.bot_id or "",
+            bot_user_id=row.bot_user_id or "",
+            bot_scopes=row.bot_scopes,
+            is_enterprise_install=row.is_enterprise_install,
+            installed_at=row.installed_at,
+        )
 
     async def async_find_installation(
-        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None,
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
         is_enterprise_install: bool | None = False,
     ) -> Installation | None:
-        row = await self.find_row(enterprise_id=enterprise_id, team_id=team_id,
-                                  is_enterprise_install=is_enterprise_install)
+        row = await self.find_row(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            is_enterprise_install=is_enterprise_install,
+        )
         if row is None:
             return None
         return Installation(
-            app_id=row.app_id, enterprise_id=row.enterprise_id or None,
-            enterprise_name=row.enterprise_name, team_id=row.team_id or None,
-            team_name=row.team_name, bot_token=self.token_of(row), bot_id=row.bot_id,
-            bot_user_id=row.bot_user_id, bot_scopes=row.bot_scopes,
-            user_id=row.installer_user_id, is_enterprise_install=row.is_enterprise_install,
-            installed_at=row.installed_at)
+            app_id=row.app_id,
+            enterprise_id=row.enterprise_id or None,
+            enterprise_name=row.enterprise_name,
+            team_id=row.team_id or None,
+            team_name=row.team_name,
+            bot_token=self.token_of(row),
+            bot_id=row.bot_id,
+            bot_user_id=row.bot_user_id,
+            bot_scopes=row.bot_scopes,
+            user_id=row.installer_user_id,
+            is_enterprise_install=row.is_enterprise_install,
+            installed_at=row.installed_at,
+        )
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         async with transaction(self._sessions) as session:
             await installations.delete_installations(
-                session=session, enterprise_id=enterprise_id or "", team_id=team_id or "")
+                session=session, enterprise_id=enterprise_id or "", team_id=team_id or ""
+            )
 
-    async def async_delete_installation(self, *, enterprise_id: str | None,
-                                        team_id: str | None, user_id: str | None = None) -> None:
+    async def async_delete_installation(
+        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
+    ) -> None:
         await self.async_delete_bot(enterprise_id=enterprise_id, team_id=team_id)
 
-    async def find_row(self, *, enterprise_id: str | None, team_id: str | None,
-                       is_enterprise_install: bool | None) -> InstallationRow | None:
+    async def find_row(
+        self, *, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None
+    ) -> InstallationRow | None:
         async with transaction(self._sessions) as session:
             return await installations.find_installation(
-                session=session, enterprise_id=enterprise_id or "", team_id=team_id or "",
-                is_enterprise_install=bool(is_enterprise_install))
+                session=session,
+                enterprise_id=enterprise_id or "",
+                team_id=team_id or "",
+                is_enterprise_install=bool(is_enterprise_install),
+            )
 
     def token_of(self, row: InstallationRow) -> str:
-        return self._box.open(Sealed(row.token_key_id, row.token_ciphertext),
-                              context=token_context(row.enterprise_id, row.team_id),
-                              label=f"the bot token of {row.team_name or row.team_id}")
+        return self._box.open(
+            Sealed(row.token_key_id, row.token_ciphertext),
+            context=token_context(row.enterprise_id, row.team_id),
+            label=f"the bot token of {row.team_name or row.team_id}",
+        )
 
 
 class StateStore(AsyncOAuthStateStore):
-    def __init__(self, *, sessions: SessionFactory, expiration_seconds: int = 600,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        *,
+        sessions: SessionFactory,
+        expiration_seconds: int = 600,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._sessions = sessions
         self._lifetime = timedelta(seconds=expiration_seconds)
         self._clock = clock
@@ -143,14 +205,16 @@ class StateStore(AsyncOAuthStateStore):
     async def async_issue(self, *args: Any, **kwargs: Any) -> str:
         state = secrets.token_urlsafe(32)
         async with transaction(self._sessions) as session:
-            await installations.issue_state(session=session, state=state,
-                                            expires_at=self._clock() + self._lifetime)
+            await installations.issue_state(
+                session=session, state=state, expires_at=self._clock() + self._lifetime
+            )
         return state
 
     async def async_consume(self, state: str) -> bool:
         async with transaction(self._sessions) as session:
-            return await installations.consume_state(session=session, state=state,
-                                                     now=self._clock())
+            return await installations.consume_state(
+                session=session, state=state, now=self._clock()
+            )
 
 
 class WorkspaceClients:
@@ -161,10 +225,15 @@ class WorkspaceClients:
         self._template = template
 
     async def client(self, *, team_id: str, enterprise_id: str = "") -> AsyncWebClient:
-        row = await self._store.find_row(enterprise_id=enterprise_id, team_id=team_id,
-                                         is_enterprise_install=False)
+        row = await self._store.find_row(
+            enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=False
+        )
         if row is None:
             raise NotInstalled(team_id=team_id, enterprise_id=enterprise_id)
         template = self._template
-        return AsyncWebClient(token=self._store.token_of(row), base_url=template.base_url,
-                              timeout=template.timeout, retry_handlers=template.retry_handlers)
+        return AsyncWebClient(
+            token=self._store.token_of(row),
+            base_url=template.base_url,
+            timeout=template.timeout,
+            retry_handlers=template.retry_handlers,
+        )

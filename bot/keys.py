@@ -28,8 +28,7 @@ async def rotate_keys(settings: Settings) -> int:
                 if not box.needs_rotation(sealed):
                     continue
                 context = password_context(row.id)
-                fresh = box.seal(box.open(sealed, context=context, label=row.name),
-                                 context=context)
+                fresh = box.seal(box.open(sealed, context=context, label=row.name), context=context)
                 row.secret_key_id, row.secret_ciphertext = fresh.key_id, fresh.ciphertext
                 session.add(row)
                 count += 1
@@ -38,9 +37,10 @@ async def rotate_keys(settings: Settings) -> int:
                 if not box.needs_rotation(sealed):
                     continue
                 context = token_context(install.enterprise_id, install.team_id)
-                fresh = box.seal(box.open(sealed, context=context,
-                                          label=f"the bot token of {install.team_id}"),
-                                 context=context)
+                fresh = box.seal(
+                    box.open(sealed, context=context, label=f"the bot token of {install.team_id}"),
+                    context=context,
+                )
                 install.token_key_id, install.token_ciphertext = fresh.key_id, fresh.ciphertext
                 session.add(install)
                 count += 1

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from storage.models import Security
 
 SECURITY_NAMES = {Security.STARTTLS: "STARTTLS", Security.SSL: "SSL/TLS", Security.NONE: "None"}
-STORED = ("Slack cannot hide what you type here: it is stored encrypted and never shown "
-          "again.")
+STORED = "Slack cannot hide what you type here: it is stored encrypted and never shown again."
 LOCAL_UNAVAILABLE = (
     "Local relays listen on your own machine (127.0.0.1 or localhost), and this bot refuses "
     "local hosts unless the operator allows them in XENOCEPT_SMTP_ALLOW_HOSTS."
@@ -372,8 +371,7 @@ FASTMAIL = Preset(
         ),
     ),
     password_hint=(
-        "The app password Fastmail generated: a long random string (any length is fine). "
-        + STORED
+        "The app password Fastmail generated: a long random string (any length is fine). " + STORED
     ),
     from_hint=(
         "Usually the same as Username. With a custom domain, put the alias here and keep your "
@@ -513,8 +511,10 @@ OTHER = Preset(
     full_address=False,
     username_domains=(),
     username_hint="The login your mail provider gives for SMTP, usually your full address.",
-    password=PasswordRule(pattern=None, refusal="Enter the SMTP password (an app password "
-                          "where your provider offers one)."),
+    password=PasswordRule(
+        pattern=None,
+        refusal="Enter the SMTP password (an app password where your provider offers one).",
+    ),
     password_label="Password",
     password_hint=(
         "Use an app password where your provider offers one. Slack cannot hide what you type "
@@ -559,8 +559,10 @@ MICROSOFT_365 = Preset(
 )
 
 #: Every provider, in the order the setup modal offers them (iCloud first: the default).
-PRESETS: dict[str, Preset] = {preset.key: preset for preset in (
-    ICLOUD, GMAIL, OUTLOOK, YAHOO, FASTMAIL, PROTON, POSTFIX, OTHER, MICROSOFT_365)}
+PRESETS: dict[str, Preset] = {
+    preset.key: preset
+    for preset in (ICLOUD, GMAIL, OUTLOOK, YAHOO, FASTMAIL, PROTON, POSTFIX, OTHER, MICROSOFT_365)
+}
 
 #: Port/security pairs that cannot work: the reason is shown on the Security field.
 MISMATCHES: dict[tuple[int, Security], str] = {
@@ -600,8 +602,9 @@ def unavailable_reason(preset: Preset, *, local_allowed: bool) -> str | None:
 
 
 def offered(*, local_allowed: bool) -> Iterator[Preset]:
-    return (p for p in PRESETS.values() if unavailable_reason(p, local_allowed=local_allowed)
-            is None)
+    return (
+        p for p in PRESETS.values() if unavailable_reason(p, local_allowed=local_allowed) is None
+    )
 
 
 def not_offered(*, local_allowed: bool) -> dict[str, list[Preset]]:

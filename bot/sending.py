@@ -29,8 +29,10 @@ from storage.db import transaction
 from storage.errors import NotFound
 from storage.models import Delivery, DeliveryKind, Destination, Owner
 
-STALE_FORM = ("This form has expired or was not opened by you: close it and use Send to email "
-              "on the message again.")
+STALE_FORM = (
+    "This form has expired or was not opened by you: close it and use Send to email "
+    "on the message again."
+)
 
 
 class Refusal(XenoceptError):
@@ -62,16 +64,21 @@ async def suggested_subject(client: AsyncWebClient, *, where: str, text: str) ->
     mentioned = list(dict.fromkeys(MENTIONED_USER.findall(text)))[:NAMES_LOOKED_UP]
     people = People(client)
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(asyncio.gather(*(people.get(uid) for uid in mentioned)),
-                               NAMES_WAIT)
+        await asyncio.wait_for(asyncio.gather(*(people.get(uid) for uid in mentioned)), NAMES_WAIT)
     return prefill_subject(where, text, Directory(users=people.known()))
 
 
 def draft_payload(shortcut: dict[str, Any], *, prefill: str) -> str:
     channel = shortcut.get("channel") or {}
     message = shortcut.get("message") or {}
-    return json.dumps({"channel_id": channel.get("id", ""), "channel_name": channel.get("name"),
-                       "message": message, "prefill": prefill})
+    return json.dumps(
+        {
+            "channel_id": channel.get("id", ""),
+            "channel_name": channel.get("name"),
+            "message": message,
+            "prefill": prefill,
+        }
+    )
 
 
 async def accept_send(services: Services, *, owner: Owner, choice: SendChoice) -> Delivery | None:
@@ -79,12 +86,14 @@ async def accept_send(services: Services, *, owner: Owner, choice: SendChoice) -
     try:
         async with transaction(services.sessions) as session:
             try:
-                draft = await drafts.get_draft(session=session, owner=owner,
-                                               draft_id=choice.draft_id)
+                draft = await drafts.get_draft(
+                    session=session, owner=owner, draft_id=choice.draft_id
+                )
             except NotFound:
                 raise Refusal(STALE_FORM) from None
             destination = await destinations.get_destination(
-                session=session, owner=owner, destination_id=choice.destination_id)
+                session=session, owner=owner, destination_id=choice.destination_id
+            )
             await deliveries.lock_owner(session=session, owner=owner)  # limits across instances
             await _check_limits(services, session, owner, destination)
             delivery = _delivery(destination, json.loads(draft.payload_json), choice)
@@ -97,23 +106,31 @@ async def accept_send(services: Services, *, owner: Owner, choice: SendChoice) -
     return delivery
 
 
-async def _check_limits(services: Services, session: Any, owner: Owner,
-                        destination: Destination) -> None:
+async def _check_limits(
+    services: Services, session: Any, owner: Owner, destination: Destination
+) -> None:
     if destination.last_test_ok is False:
-        raise Refusal(f"The last test of {destination.name} failed. Fix it and send a test "
-                      f"first: /xenocept test {destination.name}, or Send test on the Home tab.")
+        raise Refusal(
+            f"The last test of {destination.name} failed. Fix it and send a test "
+            f"first: /xenocept test {destination.name}, or Send test on the Home tab."
+        )
     now, limits = services.clock(), services.settings
-    hourly = await deliveries.count_since(session=session, owner=owner,
-                                          since=now - timedelta(hours=1))
+    hourly = await deliveries.count_since(
+        session=session, owner=owner, since=now - timedelta(hours=1)
+    )
     if hourly >= limits.user_sends_per_hour:
-        raise Refusal(f"You sent {_emails(hourly)} in the last hour, the most allowed. Try "
-                      "again in a little while.")
-    daily = await deliveries.count_since(session=session, owner=owner,
-                                         since=now - timedelta(days=1),
-                                         destination_id=destination.id)
+        raise Refusal(
+            f"You sent {_emails(hourly)} in the last hour, the most allowed. Try "
+            "again in a little while."
+        )
+    daily = await deliveries.count_since(
+        session=session, owner=owner, since=now - timedelta(days=1), destination_id=destination.id
+    )
     if daily >= limits.destination_sends_per_day:
-        raise Refusal(f"{destination.name} already sent {_emails(daily)} today, the most allowed "
-                      "(iCloud accepts 1,000 a day per account). Try again tomorrow.")
+        raise Refusal(
+            f"{destination.name} already sent {_emails(daily)} today, the most allowed "
+            "(iCloud accepts 1,000 a day per account). Try again tomorrow."
+        )
 
 
 def _emails(count: int) -> str:
@@ -123,17 +140,30 @@ def _emails(count: int) -> str:
 def _delivery(destination: Destination, draft: dict[str, Any], choice: SendChoice) -> Delivery:
     message = draft.get("message") or {}
     request = SendRequest(
-        channel_id=draft.get("channel_id", ""), channel_name=draft.get("channel_name"),
+        channel_id=draft.get("channel_id", ""),
+        channel_name=draft.get("channel_name"),
         message_ts=str(message.get("ts", "")),
-        thread_ts=message.get("thread_ts") or (message.get("ts") if message.get("reply_count")
-                                               else None),
-        scope=choice.scope, subject=choice.subject, note=choice.note, message=message,
-        subject_is_prefill=choice.subject == draft.get("prefill"))
-    where = f"#{request.channel_name}" if request.channel_name and request.channel_id[:1] in (
-        "C", "G") else "a conversation"
+        thread_ts=message.get("thread_ts")
+        or (message.get("ts") if message.get("reply_count") else None),
+        scope=choice.scope,
+        subject=choice.subject,
+        note=choice.note,
+        message=message,
+        subject_is_prefill=choice.subject == draft.get("prefill"),
+    )
+    where = (
+        f"#{request.channel_name}"
+        if request.channel_name and request.channel_id[:1] in ("C", "G")
+        else "a conversation"
+    )
     what = "Thread" if choice.scope == "thread" else "Message"
-    return new_delivery(destination, kind=DeliveryKind.SESSION, request_json=request.dump(),
-                        summary=f"{what} from {where}", dedupe_key=choice.dedupe_key)
+    return new_delivery(
+        destination,
+        kind=DeliveryKind.SESSION,
+        request_json=request.dump(),
+        summary=f"{what} from {where}",
+        dedupe_key=choice.dedupe_key,
+    )
 
 
 async def resend_only_message(services: Services, *, owner: Owner, delivery_id: str) -> Delivery:
@@ -142,21 +172,25 @@ async def resend_only_message(services: Services, *, owner: Owner, delivery_id: 
     Once per failed delivery: a retried or repeated click returns the first resend.
     """
     async with transaction(services.sessions) as session:
-        failed = await deliveries.get_delivery(session=session, owner=owner,
-                                               delivery_id=delivery_id)
+        failed = await deliveries.get_delivery(
+            session=session, owner=owner, delivery_id=delivery_id
+        )
         key = f"only-message:{failed.id}"
-        earlier = await deliveries.find_by_dedupe_key(session=session, owner=owner,
-                                                      dedupe_key=key)
+        earlier = await deliveries.find_by_dedupe_key(session=session, owner=owner, dedupe_key=key)
         if earlier is not None:
             return earlier
         destination = await destinations.get_destination(
-            session=session, owner=owner, destination_id=failed.destination_id)
+            session=session, owner=owner, destination_id=failed.destination_id
+        )
         request = SendRequest.load(failed.request_json)
         only = SendRequest(**{**vars(request), "scope": "message"})
-        delivery = new_delivery(destination, kind=DeliveryKind.SESSION,
-                                request_json=only.dump(),
-                                summary=failed.summary.replace("Thread", "Message"),
-                                dedupe_key=key)
+        delivery = new_delivery(
+            destination,
+            kind=DeliveryKind.SESSION,
+            request_json=only.dump(),
+            summary=failed.summary.replace("Thread", "Message"),
+            dedupe_key=key,
+        )
         await deliveries.enqueue(session=session, owner=owner, delivery=delivery)
     services.wake_outbox()
     return delivery

@@ -39,5 +39,6 @@ class Services:
         """The bot client of the delivery's workspace: the one token, or its installation's."""
         if self.workspaces is None:
             return self.slack
-        return await self.workspaces.client(team_id=delivery.team_id,
-                                            enterprise_id=delivery.enterprise_id)
+        return await self.workspaces.client(
+            team_id=delivery.team_id, enterprise_id=delivery.enterprise_id
+        )

@@ -104,8 +104,9 @@ class Settings(BaseSettings):
                 data = {k: v for k, v in data.items() if k != name}
         return {**data, "placeholders": frozenset(found)} if found else data
 
-    @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret",
-                     "slack_client_secret")
+    @field_validator(
+        "slack_bot_token", "slack_app_token", "slack_signing_secret", "slack_client_secret"
+    )
     @classmethod
     def _blank_secret_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value().strip():
@@ -157,7 +158,8 @@ class Settings(BaseSettings):
         if self.slack_bot_token and (self.slack_client_id or self.slack_client_secret):
             raise SettingsError(
                 "Set either SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
-                "SLACK_CLIENT_SECRET (installs through Slack's OAuth), not both.")
+                "SLACK_CLIENT_SECRET (installs through Slack's OAuth), not both."
+            )
         if self.installs_through_oauth:
             self._require_oauth(mode)
             return
@@ -171,7 +173,8 @@ class Settings(BaseSettings):
         if mode is RunMode.SOCKET:
             raise SettingsError(
                 "Installing through OAuth (SLACK_CLIENT_ID) needs `xenocept run --http`: "
-                "Slack sends installers' browsers to /slack/install and /slack/oauth_redirect.")
+                "Slack sends installers' browsers to /slack/install and /slack/oauth_redirect."
+            )
         if not self.slack_client_id:
             raise SettingsError(f"SLACK_CLIENT_ID is not set: {WHERE_TO_GET['SLACK_CLIENT_ID']}.")
         self._require_token("SLACK_CLIENT_SECRET", self.slack_client_secret, "")
@@ -179,22 +182,29 @@ class Settings(BaseSettings):
 
     def _require_token(self, name: str, value: SecretStr | None, prefix: str) -> None:
         if value is None and name in self.placeholders:
-            raise SettingsError(f"{name} still holds the placeholder from .env.example: "
-                                f"{WHERE_TO_GET[name]}.")
+            raise SettingsError(
+                f"{name} still holds the placeholder from .env.example: {WHERE_TO_GET[name]}."
+            )
         if value is None:
             raise SettingsError(f"{name} is not set: {WHERE_TO_GET[name]}.")
         if prefix and not value.get_secret_value().startswith(prefix):
-            raise SettingsError(
-                f"{name} does not start with {prefix!r}: {WHERE_TO_GET[name]}."
-            )
+            raise SettingsError(f"{name} does not start with {prefix!r}: {WHERE_TO_GET[name]}.")
 
 
-SECRET_VARIABLES = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET",
-                    "SLACK_CLIENT_SECRET")
+SECRET_VARIABLES = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_CLIENT_SECRET",
+)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-_DRIVERS = {"sqlite": "sqlite+aiosqlite", "sqlite+aiosqlite": "sqlite+aiosqlite",
-            "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg",
-            "postgresql+asyncpg": "postgresql+asyncpg"}
+_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
 
 
 def async_database_url(value: str) -> str:
@@ -206,8 +216,10 @@ def async_database_url(value: str) -> str:
         return f"sqlite+aiosqlite:///{Path(value).expanduser().resolve()}"
     driver = _DRIVERS.get(scheme.lower())
     if driver is None:
-        raise ValueError(f"{scheme}:// is not supported; use sqlite:///PATH or "
-                         "postgresql://USER:PASSWORD@HOST/DATABASE")
+        raise ValueError(
+            f"{scheme}:// is not supported; use sqlite:///PATH or "
+            "postgresql://USER:PASSWORD@HOST/DATABASE"
+        )
     if driver.startswith("sqlite"):
         path, query_mark, query = rest.removeprefix("/").partition("?")
         if path and path != ":memory:":

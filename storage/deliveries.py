@@ -54,11 +54,15 @@ async def recent_deliveries(
 async def count_since(
     *, session: AsyncSession, owner: Owner, since: datetime, destination_id: str | None = None
 ) -> int:
-    query = select(func.count()).select_from(Delivery).where(
-        Delivery.team_id == owner.team_id,
-        Delivery.user_id == owner.user_id,
-        Delivery.created_at >= since,
-        Delivery.kind == DeliveryKind.SESSION,
+    query = (
+        select(func.count())
+        .select_from(Delivery)
+        .where(
+            Delivery.team_id == owner.team_id,
+            Delivery.user_id == owner.user_id,
+            Delivery.created_at >= since,
+            Delivery.kind == DeliveryKind.SESSION,
+        )
     )
     if destination_id is not None:
         query = query.where(Delivery.destination_id == destination_id)
@@ -124,20 +128,22 @@ async def claim_due(
         .values(status=DeliveryStatus.SENDING, claimed_by=worker_id, lease_until=now + lease)
     )
     result = await session.exec(
-        select(Delivery).where(col(Delivery.id).in_(ids), Delivery.claimed_by == worker_id,
-                               Delivery.status == DeliveryStatus.SENDING)
+        select(Delivery).where(
+            col(Delivery.id).in_(ids),
+            Delivery.claimed_by == worker_id,
+            Delivery.status == DeliveryStatus.SENDING,
+        )
     )
     return result.all()
 
 
-async def renew_leases(
-    *, session: AsyncSession, worker_id: str, until: datetime
-) -> int:
+async def renew_leases(*, session: AsyncSession, worker_id: str, until: datetime) -> int:
     """Keep this worker's in-flight claims alive (a live instance never loses them)."""
     result = await session.exec(
         update(Delivery)
-        .where(col(Delivery.claimed_by) == worker_id,
-               col(Delivery.status) == DeliveryStatus.SENDING)
+        .where(
+            col(Delivery.claimed_by) == worker_id, col(Delivery.status) == DeliveryStatus.SENDING
+        )
         .values(lease_until=until)
     )
     return int(result.rowcount or 0)
@@ -145,14 +151,18 @@ async def renew_leases(
 
 async def next_due_at(*, session: AsyncSession) -> datetime | None:
     """When the next row falls due: queued, or in flight under a lease that will expire."""
-    queued = (await session.exec(
-        select(func.min(Delivery.next_attempt_at))
-        .where(Delivery.status == DeliveryStatus.QUEUED)
-    )).one()
-    leased = (await session.exec(
-        select(func.min(Delivery.lease_until))
-        .where(Delivery.status == DeliveryStatus.SENDING)
-    )).one()
+    queued = (
+        await session.exec(
+            select(func.min(Delivery.next_attempt_at)).where(
+                Delivery.status == DeliveryStatus.QUEUED
+            )
+        )
+    ).one()
+    leased = (
+        await session.exec(
+            select(func.min(Delivery.lease_until)).where(Delivery.status == DeliveryStatus.SENDING)
+        )
+    ).one()
     known = [moment for moment in (queued, leased) if moment is not None]
     return min(known) if known else None
 
@@ -177,8 +187,13 @@ async def lock_owner(*, session: AsyncSession, owner: Owner) -> None:
     PostgreSQL: a transaction-scoped advisory lock. SQLite has one writer at a time anyway.
     """
     if (await session.connection()).dialect.name == "postgresql":
-        await session.exec(select(func.pg_advisory_xact_lock(
-            func.hashtextextended(f"xenocept:{owner.team_id}:{owner.user_id}", 0))))
+        await session.exec(
+            select(
+                func.pg_advisory_xact_lock(
+                    func.hashtextextended(f"xenocept:{owner.team_id}:{owner.user_id}", 0)
+                )
+            )
+        )
 
 
 async def finish(
@@ -197,8 +212,16 @@ async def finish(
     await session.exec(
         update(Delivery)
         .where(col(Delivery.id) == delivery_id, col(Delivery.claimed_by) == worker_id)
-        .values(status=status, finished_at=at, attempts=attempts, summary=summary,
-                last_error=error, duration_ms=duration_ms, claimed_by=None, lease_until=None)
+        .values(
+            status=status,
+            finished_at=at,
+            attempts=attempts,
+            summary=summary,
+            last_error=error,
+            duration_ms=duration_ms,
+            claimed_by=None,
+            lease_until=None,
+        )
     )
 
 
@@ -215,6 +238,12 @@ async def reschedule(
     await session.exec(
         update(Delivery)
         .where(col(Delivery.id) == delivery_id, col(Delivery.claimed_by) == worker_id)
-        .values(status=DeliveryStatus.QUEUED, next_attempt_at=at, attempts=attempts,
-                last_error=error, claimed_by=None, lease_until=None)
+        .values(
+            status=DeliveryStatus.QUEUED,
+            next_attempt_at=at,
+            attempts=attempts,
+            last_error=error,
+            claimed_by=None,
+            lease_until=None,
+        )
     )

@@ -79,9 +79,7 @@ async def update_destination(
     secret: tuple[str, bytes] | None,
 ) -> Destination:
     """Replace the editable fields; ``secret`` None keeps the stored password."""
-    destination = await get_destination(
-        session=session, owner=owner, destination_id=destination_id
-    )
+    destination = await get_destination(session=session, owner=owner, destination_id=destination_id)
     await _ensure_name_free(
         session=session, owner=owner, name=fields.name, except_id=destination.id
     )
@@ -101,21 +99,22 @@ async def update_destination(
 async def delete_destination(
     *, session: AsyncSession, owner: Owner, destination_id: str
 ) -> Destination:
-    destination = await get_destination(
-        session=session, owner=owner, destination_id=destination_id
-    )
+    destination = await get_destination(session=session, owner=owner, destination_id=destination_id)
     await session.delete(destination)
     await session.flush()
     return destination
 
 
 async def record_test_result(
-    *, session: AsyncSession, owner: Owner, destination_id: str, ok: bool, summary: str,
+    *,
+    session: AsyncSession,
+    owner: Owner,
+    destination_id: str,
+    ok: bool,
+    summary: str,
     at: datetime,
 ) -> None:
-    destination = await get_destination(
-        session=session, owner=owner, destination_id=destination_id
-    )
+    destination = await get_destination(session=session, owner=owner, destination_id=destination_id)
     destination.last_test_at = at
     destination.last_test_ok = ok
     destination.last_test_summary = summary[:500]
@@ -125,9 +124,7 @@ async def record_test_result(
 async def mark_used(
     *, session: AsyncSession, owner: Owner, destination_id: str, at: datetime
 ) -> None:
-    destination = await get_destination(
-        session=session, owner=owner, destination_id=destination_id
-    )
+    destination = await get_destination(session=session, owner=owner, destination_id=destination_id)
     destination.last_used_at = at
     session.add(destination)
 

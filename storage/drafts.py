@@ -13,16 +13,23 @@ from storage.models import Draft, Owner
 
 
 async def create_draft(*, session: AsyncSession, owner: Owner, payload_json: str) -> Draft:
-    draft = Draft(team_id=owner.team_id, user_id=owner.user_id,
-                  enterprise_id=owner.enterprise_id, payload_json=payload_json)
+    draft = Draft(
+        team_id=owner.team_id,
+        user_id=owner.user_id,
+        enterprise_id=owner.enterprise_id,
+        payload_json=payload_json,
+    )
     session.add(draft)
     await session.flush()
     return draft
 
 
 async def get_draft(*, session: AsyncSession, owner: Owner, draft_id: str) -> Draft:
-    result = await session.exec(select(Draft).where(
-        Draft.id == draft_id, Draft.team_id == owner.team_id, Draft.user_id == owner.user_id))
+    result = await session.exec(
+        select(Draft).where(
+            Draft.id == draft_id, Draft.team_id == owner.team_id, Draft.user_id == owner.user_id
+        )
+    )
     draft = result.first()
     if draft is None:
         raise NotFound(draft_id)

@@ -28,14 +28,20 @@ class SchemaOutOfDate(StorageError):
     def __init__(self, *, current: str | None, head: str, known: bool = True) -> None:
         self.current, self.head = current, head
         if current is None:
-            text = ("The database has no Xenocept tables yet: run `xenocept db upgrade` "
-                    "once before starting the bot.")
+            text = (
+                "The database has no Xenocept tables yet: run `xenocept db upgrade` "
+                "once before starting the bot."
+            )
         elif not known:
-            text = (f"The database schema is at revision {current}, newer than this version "
-                    f"of Xenocept knows ({head}): upgrade Xenocept on this machine.")
+            text = (
+                f"The database schema is at revision {current}, newer than this version "
+                f"of Xenocept knows ({head}): upgrade Xenocept on this machine."
+            )
         else:
-            text = (f"The database schema is out of date (revision {current}, this version "
-                    f"needs {head}): run `xenocept db upgrade` before starting the bot.")
+            text = (
+                f"The database schema is out of date (revision {current}, this version "
+                f"needs {head}): run `xenocept db upgrade` before starting the bot."
+            )
         super().__init__(text)
 
 

@@ -36,9 +36,12 @@ async def find_installation(
         found = await _exact(session, enterprise_id, team_id)
         if found is not None or not enterprise_id:
             return found
-    result = await session.exec(select(Installation).where(
-        Installation.enterprise_id == enterprise_id,
-        col(Installation.is_enterprise_install).is_(True)))
+    result = await session.exec(
+        select(Installation).where(
+            Installation.enterprise_id == enterprise_id,
+            col(Installation.is_enterprise_install).is_(True),
+        )
+    )
     return result.first()
 
 
@@ -70,13 +73,15 @@ async def forget_installation(
     query = select(Installation).where(
         col(Installation.enterprise_id) == enterprise_id,
         col(Installation.team_id) == ("" if org_wide else team_id),
-        col(Installation.is_enterprise_install) == org_wide)
+        col(Installation.is_enterprise_install) == org_wide,
+    )
     if org_wide is False and not team_id:
         return None
     if (await session.exec(query)).first() is None:
         return None
-    return await forget_workspace(session=session, enterprise_id=enterprise_id,
-                                  team_id=None if org_wide else team_id)
+    return await forget_workspace(
+        session=session, enterprise_id=enterprise_id, team_id=None if org_wide else team_id
+    )
 
 
 async def forget_workspace(
@@ -87,8 +92,11 @@ async def forget_workspace(
     await delete_installations(session=session, enterprise_id=enterprise_id, team_id=team_id)
     removed = 0
     for table in (Destination, Draft, Delivery):
-        where = (col(table.enterprise_id) == enterprise_id if team_id is None  # the org
-                 else col(table.team_id) == team_id)
+        where = (
+            col(table.enterprise_id) == enterprise_id
+            if team_id is None  # the org
+            else col(table.team_id) == team_id
+        )
         result = await session.exec(delete(table).where(where))
         if table is Destination:
             removed = int(result.rowcount or 0)
@@ -108,6 +116,9 @@ async def consume_state(*, session: AsyncSession, state: str, now: datetime) -> 
 
 
 async def _exact(session: AsyncSession, enterprise_id: str, team_id: str) -> Installation | None:
-    result = await session.exec(select(Installation).where(
-        Installation.enterprise_id == enterprise_id, Installation.team_id == team_id))
+    result = await session.exec(
+        select(Installation).where(
+            Installation.enterprise_id == enterprise_id, Installation.team_id == team_id
+        )
+    )
     return result.first()

@@ -72,8 +72,9 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> SchemaState:
     """Migrate to ``revision``; returns the state before. One transaction where possible."""
     async with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                                     {"key": UPGRADE_LOCK})
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK}
+            )
         before = await connection.run_sync(_current_revision)
         if not _known(before):  # a newer Xenocept migrated it: never guess a way back
             raise SchemaOutOfDate(current=before, head=head_revision(), known=False)
@@ -86,13 +87,13 @@ async def prepare(engine: AsyncEngine) -> None:
     if engine.dialect.name == "sqlite":
         before = await upgrade(engine)
         if before.current != before.head:
-            log.info("database schema upgraded from %s to %s", before.current or "nothing",
-                     before.head)
+            log.info(
+                "database schema upgraded from %s to %s", before.current or "nothing", before.head
+            )
         return
     found = await state(engine)
     if not found.up_to_date:
-        raise SchemaOutOfDate(current=found.current, head=found.head,
-                              known=_known(found.current))
+        raise SchemaOutOfDate(current=found.current, head=found.head, known=_known(found.current))
 
 
 def _current_revision(connection: Connection) -> str | None:
@@ -104,8 +105,9 @@ def _current_revision(connection: Connection) -> str | None:
 
 def _upgrade(connection: Connection, revision: str) -> None:
     settings = config(connection)
-    if (MigrationContext.configure(connection).get_current_revision() is None
-            and _has_unversioned_tables(connection)):
+    if MigrationContext.configure(
+        connection
+    ).get_current_revision() is None and _has_unversioned_tables(connection):
         command.stamp(settings, INITIAL_REVISION)
     command.upgrade(settings, revision)
 

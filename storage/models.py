@@ -161,6 +161,7 @@ class Delivery(SQLModel, table=True):
     @property
     def owner(self) -> Owner:
         return Owner(self.team_id, self.user_id, self.enterprise_id)
+
     duration_ms: int | None = None
 
 

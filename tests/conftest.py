@@ -51,8 +51,9 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterat
 
 @pytest.fixture
 async def icloud(ca: trustme.CA) -> AsyncIterator[ICloudLikeServer]:
-    jane = Account(login=JANE_LOGIN, asp=ASP, senders={JANE_ALIAS},
-                   apple_id_passwords={APPLE_ID_PASSWORD})
+    jane = Account(
+        login=JANE_LOGIN, asp=ASP, senders={JANE_ALIAS}, apple_id_passwords={APPLE_ID_PASSWORD}
+    )
     bob = Account(login="bob@icloud.com", asp="qrst-uvwx-yzab-cdef")
     async with ICloudLikeServer(ca=ca, accounts=[jane, bob]) as server:
         yield server
@@ -62,10 +63,12 @@ async def icloud(ca: trustme.CA) -> AsyncIterator[ICloudLikeServer]:
 async def slack() -> AsyncIterator[SlackStandIn]:
     async with SlackStandIn() as standin:
         standin.scopes = manifest_bot_scopes()  # the installed app has what manifest.yml asks
-        standin.add_user(JANE, name="jane", display_name="Jane Doe", real_name="Jane Doe",
-                         tz="Europe/Berlin")
-        standin.add_user(BOB, name="bob", display_name="Bob", real_name="Bob Stone",
-                         tz="America/New_York")
+        standin.add_user(
+            JANE, name="jane", display_name="Jane Doe", real_name="Jane Doe", tz="Europe/Berlin"
+        )
+        standin.add_user(
+            BOB, name="bob", display_name="Bob", real_name="Bob Stone", tz="America/New_York"
+        )
         yield standin
         # Every end-to-end test: nothing the app sent may break Slack's documented limits.
         problems = payload_problems(standin)
@@ -100,13 +103,21 @@ def settings(tmp_path: Path, slack: SlackStandIn) -> Settings:
 
 @pytest.fixture
 async def harness(
-    settings: Settings, slack: SlackStandIn, icloud: ICloudLikeServer, ca: trustme.CA,
+    settings: Settings,
+    slack: SlackStandIn,
+    icloud: ICloudLikeServer,
+    ca: trustme.CA,
     tmp_path: Path,
 ) -> AsyncIterator[Harness]:
     async with running_app(settings, ca) as (app, http):
-        yield Harness(app=app, http=http, slack=slack, smtp=icloud,
-                      requests=SlackRequests(SIGNING_SECRET),
-                      database_path=tmp_path / "data" / "xenocept.db")
+        yield Harness(
+            app=app,
+            http=http,
+            slack=slack,
+            smtp=icloud,
+            requests=SlackRequests(SIGNING_SECRET),
+            database_path=tmp_path / "data" / "xenocept.db",
+        )
 
 
 @pytest.fixture(scope="session")
@@ -116,8 +127,10 @@ def postgres() -> Iterator[PostgresServer]:
 
     binaries = find_binaries()
     if binaries is None:
-        reason = ("PostgreSQL's server binaries (initdb, pg_ctl) are not installed under "
-                  "/usr/lib/postgresql/*/bin: apt-get install postgresql")
+        reason = (
+            "PostgreSQL's server binaries (initdb, pg_ctl) are not installed under "
+            "/usr/lib/postgresql/*/bin: apt-get install postgresql"
+        )
         if os.environ.get("CI"):
             pytest.fail(f"{reason} (CI must run these tests)")
         pytest.skip(reason)

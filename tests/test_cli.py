@@ -14,22 +14,33 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def run_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True,
-                          env={"PATH": "/usr/bin:/bin", "HOME": str(cwd),
-                               "PYTHONPATH": str(REPO), **env}, cwd=cwd,
-                          timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(cwd), "PYTHONPATH": str(REPO), **env},
+        cwd=cwd,
+        timeout=60,
+        check=False,
+    )
 
 
-@pytest.mark.parametrize(("args", "env", "variable"), [
-    (["run"], {}, "SLACK_BOT_TOKEN"),
-    (["run"], {"SLACK_BOT_TOKEN": "xoxb-1-2"}, "SLACK_APP_TOKEN"),
-    (["run", "--http"], {"SLACK_BOT_TOKEN": "xoxb-1-2"}, "SLACK_SIGNING_SECRET"),
-    (["run"], {"SLACK_BOT_TOKEN": "xoxp-user-token", "SLACK_APP_TOKEN": "xapp-1"},
-     "SLACK_BOT_TOKEN"),
-    (["run"], {"SLACK_BOT_TOKEN": "xoxb-your-bot-token"}, "SLACK_BOT_TOKEN"),
-    (["run"], {"XENOCEPT_RETRY_MAX_ATTEMPTS": "many"}, "XENOCEPT_RETRY_MAX_ATTEMPTS"),
-    (["run"], {"XENOCEPT_SMTP_ALLOW_HOSTS": "10.0.0.0/99"}, "XENOCEPT_SMTP_ALLOW_HOSTS"),
-])
+@pytest.mark.parametrize(
+    ("args", "env", "variable"),
+    [
+        (["run"], {}, "SLACK_BOT_TOKEN"),
+        (["run"], {"SLACK_BOT_TOKEN": "xoxb-1-2"}, "SLACK_APP_TOKEN"),
+        (["run", "--http"], {"SLACK_BOT_TOKEN": "xoxb-1-2"}, "SLACK_SIGNING_SECRET"),
+        (
+            ["run"],
+            {"SLACK_BOT_TOKEN": "xoxp-user-token", "SLACK_APP_TOKEN": "xapp-1"},
+            "SLACK_BOT_TOKEN",
+        ),
+        (["run"], {"SLACK_BOT_TOKEN": "xoxb-your-bot-token"}, "SLACK_BOT_TOKEN"),
+        (["run"], {"XENOCEPT_RETRY_MAX_ATTEMPTS": "many"}, "XENOCEPT_RETRY_MAX_ATTEMPTS"),
+        (["run"], {"XENOCEPT_SMTP_ALLOW_HOSTS": "10.0.0.0/99"}, "XENOCEPT_SMTP_ALLOW_HOSTS"),
+    ],
+)
 def test_bad_settings_exit_2_with_one_sentence(
     tmp_path: Path, args: list[str], env: dict[str, str], variable: str
 ) -> None:

@@ -15,12 +15,29 @@ def resolver(answers: dict[str, list[str]]):  # type: ignore[no-untyped-def]
     return resolve
 
 
-@pytest.mark.parametrize("address", [
-    "127.0.0.1", "10.0.0.8", "172.16.4.4", "192.168.1.1", "169.254.169.254", "100.64.0.1",
-    "224.0.0.251", "0.0.0.0", "::1", "fe80::1", "fc00::1", "::ffff:10.0.0.1",
-    # 6to4 embedding loopback and private IPv4, site-local, IETF protocol assignments, NAT64
-    "2002:7f00:2::", "2002:a00:1::", "fec0::1", "192.0.0.8", "64:ff9b::7f00:1",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.0.0.8",
+        "172.16.4.4",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "224.0.0.251",
+        "0.0.0.0",
+        "::1",
+        "fe80::1",
+        "fc00::1",
+        "::ffff:10.0.0.1",
+        # 6to4 embedding loopback and private IPv4, site-local, IETF protocol assignments, NAT64
+        "2002:7f00:2::",
+        "2002:a00:1::",
+        "fec0::1",
+        "192.0.0.8",
+        "64:ff9b::7f00:1",
+    ],
+)
 async def test_non_public_addresses_are_refused(address: str) -> None:
     guard = HostGuard(resolver=resolver({"mail.example.org": [address]}))
     with pytest.raises(HostNotAllowed):

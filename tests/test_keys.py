@@ -24,8 +24,9 @@ async def test_rotation_keeps_every_destination_usable(
     await harness.app.stop()
 
     newest = new_key()
-    both = make_settings(tmp_path, harness.slack,
-                         XENOCEPT_SECRET_KEY=f"{newest},{old.get_secret_value()}")
+    both = make_settings(
+        tmp_path, harness.slack, XENOCEPT_SECRET_KEY=f"{newest},{old.get_secret_value()}"
+    )
     assert await rotate_keys(both) == 2
     assert await rotate_keys(both) == 0  # nothing left under the old key
     newest_id = key_id_of(parse_key(newest, source="test"))
@@ -48,6 +49,7 @@ async def test_a_lost_key_is_reported_naming_the_destination(
     async with running_app(other, ca) as (harness.app, harness.http):
         await harness.command("test iCloud")
         report = await harness.slack.wait_for(
-            "chat.update", lambda c: "cannot be read" in str(c.params.get("text")))
+            "chat.update", lambda c: "cannot be read" in str(c.params.get("text"))
+        )
         assert "'iCloud'" in str(report.params["text"])
         assert len(harness.smtp.received) == 1

@@ -45,22 +45,34 @@ async def test_everything_declared_is_handled(harness: Harness) -> None:
     commands, shortcuts, events = declared()
     requests = harness.requests
     for command in commands:
-        status, _ = await harness.send(requests.slash_command(
-            user_id=JANE, text="help", command=command,
-            response_url=harness.slack.response_url()))
+        status, _ = await harness.send(
+            requests.slash_command(
+                user_id=JANE,
+                text="help",
+                command=command,
+                response_url=harness.slack.response_url(),
+            )
+        )
         assert status == 200, command
     for callback_id, kind in shortcuts.items():
-        payload = (requests.global_shortcut(user_id=JANE, callback_id=callback_id)
-                   if kind == "global" else requests.message_shortcut(
-                       user_id=JANE, callback_id=callback_id, channel_id="C111",
-                       channel_name="general", message={"type": "message", "user": JANE,
-                                                        "ts": "1700000000.000100", "text": "hi"},
-                       response_url=harness.slack.response_url()))
+        payload = (
+            requests.global_shortcut(user_id=JANE, callback_id=callback_id)
+            if kind == "global"
+            else requests.message_shortcut(
+                user_id=JANE,
+                callback_id=callback_id,
+                channel_id="C111",
+                channel_name="general",
+                message={"type": "message", "user": JANE, "ts": "1700000000.000100", "text": "hi"},
+                response_url=harness.slack.response_url(),
+            )
+        )
         status, _ = await harness.action(payload)
         assert status == 200, callback_id
     for event in events:
-        status, _ = await harness.send(requests.event({"type": event, "user": JANE,
-                                                       "channel": "D111", "tab": "home"}))
+        status, _ = await harness.send(
+            requests.event({"type": event, "user": JANE, "channel": "D111", "tab": "home"})
+        )
         assert status == 200, event
 
 

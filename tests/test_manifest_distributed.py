@@ -24,9 +24,18 @@ def load(name: str) -> dict[str, Any]:
 
 def strip_urls(data: Any) -> Any:
     if isinstance(data, dict):
-        return {key: strip_urls(value) for key, value in data.items()
-                if key not in ("url", "request_url", "message_menu_options_url", "redirect_urls",
-                                   "socket_mode_enabled")}
+        return {
+            key: strip_urls(value)
+            for key, value in data.items()
+            if key
+            not in (
+                "url",
+                "request_url",
+                "message_menu_options_url",
+                "redirect_urls",
+                "socket_mode_enabled",
+            )
+        }
     if isinstance(data, list):
         return [strip_urls(item) for item in data]
     return data
@@ -42,16 +51,19 @@ def test_http_urls_and_the_oauth_redirect() -> None:
     settings = data["settings"]
     assert settings["socket_mode_enabled"] is False
     urls = [command["url"] for command in data["features"]["slash_commands"]]
-    urls += [settings["interactivity"]["request_url"],
-             settings["event_subscriptions"]["request_url"]]
+    urls += [
+        settings["interactivity"]["request_url"],
+        settings["event_subscriptions"]["request_url"],
+    ]
     if OPTIONS:  # external_select menus ask for their options at this URL
         urls.append(settings["interactivity"]["message_menu_options_url"])
     assert {urlsplit(url).path for url in urls} == {"/slack/events"}
     [redirect] = data["oauth_config"]["redirect_urls"]
     assert urlsplit(redirect).path == "/slack/oauth_redirect"
     assert all(url.startswith("https://") for url in [*urls, redirect])
-    assert {"app_uninstalled", "tokens_revoked"} <= set(settings["event_subscriptions"]
-                                                          ["bot_events"])
+    assert {"app_uninstalled", "tokens_revoked"} <= set(
+        settings["event_subscriptions"]["bot_events"]
+    )
 
 
 def test_the_install_flow_asks_for_the_manifests_scopes() -> None:

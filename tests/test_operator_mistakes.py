@@ -15,16 +15,22 @@ from bot.crypto import new_key
 from tests.support.postgres import PostgresServer
 from tests.test_cli import run_cli
 
-SLACK = {"SLACK_BOT_TOKEN": "xoxb-1-2", "SLACK_SIGNING_SECRET": "s3cret",
-         "SLACK_API_URL": "http://127.0.0.1:9/api/"}
+SLACK = {
+    "SLACK_BOT_TOKEN": "xoxb-1-2",
+    "SLACK_SIGNING_SECRET": "s3cret",
+    "SLACK_API_URL": "http://127.0.0.1:9/api/",
+}
 
 
 def one_sentence(result: subprocess.CompletedProcess[str], *words: str) -> str:
     assert result.returncode == 2, (result.returncode, result.stderr)
     assert "Traceback" not in result.stderr, result.stderr
     # `run` may have logged its start first; the sentence is the one last line.
-    lines = [line for line in result.stderr.strip().splitlines() if " INFO " not in line
-             and " WARNING " not in line]
+    lines = [
+        line
+        for line in result.stderr.strip().splitlines()
+        if " INFO " not in line and " WARNING " not in line
+    ]
     assert len(lines) == 1 and lines[0].startswith("xenocept: "), result.stderr
     assert result.stderr.strip().endswith(lines[0])
     for word in words:
@@ -60,12 +66,16 @@ def test_plain_postgresql_url_works(postgres: PostgresServer, tmp_path: Path) ->
         assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("args", [["run", "--http", "--port", "0"], ["db", "current"],
-                                  ["db", "upgrade"]])
+@pytest.mark.parametrize(
+    "args", [["run", "--http", "--port", "0"], ["db", "current"], ["db", "upgrade"]]
+)
 def test_postgresql_that_does_not_answer(tmp_path: Path, args: list[str]) -> None:
     url = "postgresql://xenocept:hunter2-secret@127.0.0.1:9/xenocept"
-    result = run_cli(*args, env={**SLACK, "XENOCEPT_DATABASE_URL": url,
-                                 "XENOCEPT_SECRET_KEY": new_key()}, cwd=tmp_path)
+    result = run_cli(
+        *args,
+        env={**SLACK, "XENOCEPT_DATABASE_URL": url, "XENOCEPT_SECRET_KEY": new_key()},
+        cwd=tmp_path,
+    )
     line = one_sentence(result, "does not answer", "127.0.0.1:9")
     assert "hunter2" not in line and "***" in line
 
@@ -77,11 +87,16 @@ def test_postgresql_needs_the_shared_key(tmp_path: Path) -> None:
 
 
 def test_an_unknown_scheme_and_log_level(tmp_path: Path) -> None:
-    one_sentence(run_cli("check", env={"XENOCEPT_DATABASE_URL": "mysql://x/y"}, cwd=tmp_path),
-                 "XENOCEPT_DATABASE_URL", "mysql://")
+    one_sentence(
+        run_cli("check", env={"XENOCEPT_DATABASE_URL": "mysql://x/y"}, cwd=tmp_path),
+        "XENOCEPT_DATABASE_URL",
+        "mysql://",
+    )
     for args in (["check"], ["run"], ["db", "current"]):
-        one_sentence(run_cli(*args, env={"XENOCEPT_LOG_LEVEL": "verbose"}, cwd=tmp_path),
-                     "XENOCEPT_LOG_LEVEL")
+        one_sentence(
+            run_cli(*args, env={"XENOCEPT_LOG_LEVEL": "verbose"}, cwd=tmp_path),
+            "XENOCEPT_LOG_LEVEL",
+        )
 
 
 @pytest.fixture
@@ -90,8 +105,14 @@ def read_only_folder(tmp_path: Path) -> Iterator[Path]:
     folder = tmp_path / "ro"
     folder.mkdir()
     (folder / "xenocept.db").touch()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)],
-                             capture_output=True, check=False).returncode == 0
+    mounted = (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)],
+            capture_output=True,
+            check=False,
+        ).returncode
+        == 0
+    )
     if not mounted:
         folder.chmod(0o500)
         probe = folder / "probe"
@@ -112,8 +133,11 @@ def read_only_folder(tmp_path: Path) -> Iterator[Path]:
 
 def test_a_read_only_database_folder(read_only_folder: Path, tmp_path: Path) -> None:
     env = sqlite_env(read_only_folder / "xenocept.db", XENOCEPT_SECRET_KEY=new_key())
-    one_sentence(run_cli("run", "--http", "--port", "0", env=env, cwd=tmp_path),
-                 "Cannot write the SQLite database", str(read_only_folder))
+    one_sentence(
+        run_cli("run", "--http", "--port", "0", env=env, cwd=tmp_path),
+        "Cannot write the SQLite database",
+        str(read_only_folder),
+    )
     checked = run_cli("check", "--http", env=env, cwd=tmp_path)
     assert checked.returncode == 1 and "FAIL database:" in checked.stdout
     assert "read-only" in checked.stdout
@@ -124,14 +148,25 @@ def test_a_port_in_use(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = run_cli("run", "--http", "--host", "127.0.0.1", "--port", str(port),
-                         env=sqlite_env(tmp_path / "x.db"), cwd=tmp_path)
+        result = run_cli(
+            "run",
+            "--http",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            env=sqlite_env(tmp_path / "x.db"),
+            cwd=tmp_path,
+        )
     one_sentence(result, f"Port {port}", "already in use")
 
 
 def test_a_port_out_of_range(tmp_path: Path) -> None:
-    one_sentence(run_cli("run", "--http", "--port", "70000", env=SLACK, cwd=tmp_path),
-                 "70000", "not a port number")
+    one_sentence(
+        run_cli("run", "--http", "--port", "70000", env=SLACK, cwd=tmp_path),
+        "70000",
+        "not a port number",
+    )
 
 
 def test_a_schema_newer_than_this_version(tmp_path: Path) -> None:
@@ -139,8 +174,7 @@ def test_a_schema_newer_than_this_version(tmp_path: Path) -> None:
     assert run_cli("db", "upgrade", env=sqlite_env(database), cwd=tmp_path).returncode == 0
     with sqlite3.connect(database) as connection:
         connection.execute("update alembic_version set version_num = '9999'")
-    one_sentence(run_cli("db", "upgrade", env=sqlite_env(database), cwd=tmp_path),
-                 "9999", "newer")
+    one_sentence(run_cli("db", "upgrade", env=sqlite_env(database), cwd=tmp_path), "9999", "newer")
     current = run_cli("db", "current", env=sqlite_env(database), cwd=tmp_path)
     assert current.returncode == 1 and "newer than this version" in current.stdout
     assert "run `xenocept db upgrade`" not in current.stdout
@@ -164,15 +198,25 @@ def stored_secret(tmp_path: Path, key: str) -> Path:
         settings = load_settings(XENOCEPT_DATABASE_URL=str(database), XENOCEPT_SECRET_KEY=key)
         engine = create_engine(settings.resolved_database_url())
         await migrate.upgrade(engine)
-        sealed = build_secret_box(settings).seal("abcd-efgh-ijkl-mnop",
-                                                 context=password_context("d1"))
+        sealed = build_secret_box(settings).seal(
+            "abcd-efgh-ijkl-mnop", context=password_context("d1")
+        )
         async with transaction(session_factory(engine)) as session:
             await destinations.create_destination(
-                session=session, owner=Owner("T1", "U1"), destination_id="d1",
-                fields=DestinationFields(name="iCloud", smtp_host="smtp.mail.me.com",
-                                         smtp_port=587, username="j@icloud.com",
-                                         from_address="j@icloud.com", to_addresses="j@x.org"),
-                secret_key_id=sealed.key_id, secret_ciphertext=sealed.ciphertext)
+                session=session,
+                owner=Owner("T1", "U1"),
+                destination_id="d1",
+                fields=DestinationFields(
+                    name="iCloud",
+                    smtp_host="smtp.mail.me.com",
+                    smtp_port=587,
+                    username="j@icloud.com",
+                    from_address="j@icloud.com",
+                    to_addresses="j@x.org",
+                ),
+                secret_key_id=sealed.key_id,
+                secret_ciphertext=sealed.ciphertext,
+            )
         await engine.dispose()
 
     asyncio.run(make())
@@ -183,20 +227,27 @@ def test_a_wrong_or_lost_key_refuses_to_start(tmp_path: Path) -> None:
     sealed_with = new_key()
     database = stored_secret(tmp_path, sealed_with)
     wrong = sqlite_env(database, XENOCEPT_SECRET_KEY=new_key())
-    one_sentence(run_cli("run", "--http", "--port", "0", env=wrong, cwd=tmp_path),
-                 "cannot open the stored secrets", "not configured")
+    one_sentence(
+        run_cli("run", "--http", "--port", "0", env=wrong, cwd=tmp_path),
+        "cannot open the stored secrets",
+        "not configured",
+    )
     key_file = tmp_path / "lost.key"
     lost = sqlite_env(database, XENOCEPT_KEY_FILE=str(key_file))
-    one_sentence(run_cli("run", "--http", "--port", "0", env=lost, cwd=tmp_path),
-                 "cannot open the stored secrets", str(key_file))
+    one_sentence(
+        run_cli("run", "--http", "--port", "0", env=lost, cwd=tmp_path),
+        "cannot open the stored secrets",
+        str(key_file),
+    )
     assert not key_file.exists()  # not silently remade
     one_sentence(run_cli("keys", "rotate", env=wrong, cwd=tmp_path), "not configured")
 
 
 def test_check_creates_neither_database_nor_key_file(tmp_path: Path) -> None:
     database, key_file = tmp_path / "new" / "x.db", tmp_path / "new" / "x.key"
-    result = run_cli("check", "--http", env=sqlite_env(database, XENOCEPT_KEY_FILE=str(key_file)),
-                     cwd=tmp_path)
+    result = run_cli(
+        "check", "--http", env=sqlite_env(database, XENOCEPT_KEY_FILE=str(key_file)), cwd=tmp_path
+    )
     assert "Traceback" not in result.stderr and "created at first run" in result.stdout
     assert not database.exists() and not key_file.exists()
     assert "INFO" not in result.stderr  # no library chatter around the check's lines
@@ -208,9 +259,11 @@ def test_placeholders_of_the_other_mode_do_not_block_and_env_file_is_read(
     bundle = tmp_path / "ca.pem"
     bundle.write_text("")
     settings = tmp_path / "elsewhere.env"
-    settings.write_text(f"SLACK_BOT_TOKEN=xoxb-1-2\nSLACK_APP_TOKEN=xapp-your-app-token\n"
-                        f"SLACK_SIGNING_SECRET=s3cret\nSSL_CERT_FILE={bundle}\n"
-                        f"XENOCEPT_DATABASE_URL={tmp_path / 'x.db'}\n")
+    settings.write_text(
+        f"SLACK_BOT_TOKEN=xoxb-1-2\nSLACK_APP_TOKEN=xapp-your-app-token\n"
+        f"SLACK_SIGNING_SECRET=s3cret\nSSL_CERT_FILE={bundle}\n"
+        f"XENOCEPT_DATABASE_URL={tmp_path / 'x.db'}\n"
+    )
     result = run_cli("--env-file", str(settings), "check", "--http", env={}, cwd=tmp_path)
     assert result.stdout.startswith("ok   settings: complete for http mode"), result.stdout
     socket_mode = run_cli("--env-file", str(settings), "run", env={}, cwd=tmp_path)

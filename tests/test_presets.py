@@ -42,48 +42,70 @@ class Case:
 CASES: dict[str, Case] = {
     "icloud": Case(
         "jane@icloud.com",
-        accepted=(("abcd-efgh-ijkl-mnop", "abcd-efgh-ijkl-mnop"),
-                  ("abcdefghijklmnop", "abcd-efgh-ijkl-mnop"),
-                  ("  abcd-efgh-ijkl-mnop ", "abcd-efgh-ijkl-mnop")),
-        refused=("Correct-Horse-7", "abcd efgh ijkl mnop", "ABCD-EFGH-IJKL-MNOP", "")),
+        accepted=(
+            ("abcd-efgh-ijkl-mnop", "abcd-efgh-ijkl-mnop"),
+            ("abcdefghijklmnop", "abcd-efgh-ijkl-mnop"),
+            ("  abcd-efgh-ijkl-mnop ", "abcd-efgh-ijkl-mnop"),
+        ),
+        refused=("Correct-Horse-7", "abcd efgh ijkl mnop", "ABCD-EFGH-IJKL-MNOP", ""),
+    ),
     "gmail": Case(
         "jane@gmail.com",
-        accepted=(("abcd efgh ijkl mnop", "abcdefghijklmnop"),  # as Google shows it
-                  ("abcdefghijklmnop", "abcdefghijklmnop"),
-                  (" abcd\u00a0efgh  ijkl mnop\n", "abcdefghijklmnop")),
-        refused=("Correct-Horse-7", "wxyz wxyz wxyz", "abcd-efgh-ijkl-mnop",
-                 "abcd efgh ijkl mnop qrst", "abcd efgh ijkl mn0p", "")),
+        accepted=(
+            ("abcd efgh ijkl mnop", "abcdefghijklmnop"),  # as Google shows it
+            ("abcdefghijklmnop", "abcdefghijklmnop"),
+            (" abcd\u00a0efgh  ijkl mnop\n", "abcdefghijklmnop"),
+        ),
+        refused=(
+            "Correct-Horse-7",
+            "wxyz wxyz wxyz",
+            "abcd-efgh-ijkl-mnop",
+            "abcd efgh ijkl mnop qrst",
+            "abcd efgh ijkl mn0p",
+            "",
+        ),
+    ),
     "outlook": Case(
         "jane@outlook.com",
-        accepted=(("qwertzuiopasdfgh", "qwertzuiopasdfgh"),
-                  (" qwertzuiopasdfgh ", "qwertzuiopasdfgh")),
-        refused=("", "   ")),
+        accepted=(
+            ("qwertzuiopasdfgh", "qwertzuiopasdfgh"),
+            (" qwertzuiopasdfgh ", "qwertzuiopasdfgh"),
+        ),
+        refused=("", "   "),
+    ),
     "yahoo": Case(
         "jane@yahoo.com",
-        accepted=(("abcdefghijklmnop", "abcdefghijklmnop"),
-                  ("abcd efgh ijkl mnop", "abcdefghijklmnop")),
-        refused=("Correct-Horse-7", "abcdefghijklmno", "abcdefghijklmnopq", "")),
+        accepted=(
+            ("abcdefghijklmnop", "abcdefghijklmnop"),
+            ("abcd efgh ijkl mnop", "abcdefghijklmnop"),
+        ),
+        refused=("Correct-Horse-7", "abcdefghijklmno", "abcdefghijklmnopq", ""),
+    ),
     "fastmail": Case(
         "jane@fastmail.com",
-        accepted=(("4k7q9x2m8w3z6p5r", "4k7q9x2m8w3z6p5r"),
-                  ("x" * 40, "x" * 40), ("abc", "abc")),  # any length
-        refused=("", " ")),
+        accepted=(
+            ("4k7q9x2m8w3z6p5r", "4k7q9x2m8w3z6p5r"),
+            ("x" * 40, "x" * 40),
+            ("abc", "abc"),
+        ),  # any length
+        refused=("", " "),
+    ),
     "proton": Case(
-        "jane@proton.me",
-        accepted=(("Xb3kQ9-vLm2_pR7tZ", "Xb3kQ9-vLm2_pR7tZ"),),
-        refused=("",)),
+        "jane@proton.me", accepted=(("Xb3kQ9-vLm2_pR7tZ", "Xb3kQ9-vLm2_pR7tZ"),), refused=("",)
+    ),
     "postfix": Case(
         "jane@icloud.com",
         accepted=(("", ""), ("relay-secret", "relay-secret")),  # usually no login at all
-        refused=()),
+        refused=(),
+    ),
     "other": Case(
-        "relay-user", host="mail.example.org", from_address="jane@example.org",
+        "relay-user",
+        host="mail.example.org",
+        from_address="jane@example.org",
         accepted=(("anything long", "anything long"),),
-        refused=("",)),
-    "microsoft365": Case(
-        "jane@contoso.com",
-        accepted=(("whatever", "whatever"),),
-        refused=("",)),
+        refused=("",),
+    ),
+    "microsoft365": Case("jane@contoso.com", accepted=(("whatever", "whatever"),), refused=("",)),
 }
 
 ALL = list(PRESETS.values())
@@ -93,9 +115,13 @@ NAMES = list(PRESETS)
 def form(preset: Preset, **changes: str) -> DestinationForm:
     case = CASES[preset.key]
     values = {
-        "name": preset.default_name, "host": preset.host or case.host, "port": str(preset.port),
-        "security": preset.security.value, "username": case.username,
-        "password": case.accepted[0][0], "from_address": case.from_address,
+        "name": preset.default_name,
+        "host": preset.host or case.host,
+        "port": str(preset.port),
+        "security": preset.security.value,
+        "username": case.username,
+        "password": case.accepted[0][0],
+        "from_address": case.from_address,
         "to": "jane@example.com",
         "screenshot_mode": "inline",
     }
@@ -139,13 +165,25 @@ def test_keys_and_aliases_name_one_preset_each() -> None:
     assert len(names) == len(set(names))
 
 
-@pytest.mark.parametrize(("typed", "key"), [
-    ("gmail", "gmail"), ("Google", "gmail"), ("Google Workspace", "gmail"),
-    ("outlook", "outlook"), ("hotmail", "outlook"), ("Live", "outlook"),
-    ("yahoo", "yahoo"), ("FASTMAIL", "fastmail"), ("proton", "proton"),
-    ("Proton Mail", "proton"), ("postfix", "postfix"), ("icloud", "icloud"),
-    ("other", "other"), ("office365", "microsoft365"),
-])
+@pytest.mark.parametrize(
+    ("typed", "key"),
+    [
+        ("gmail", "gmail"),
+        ("Google", "gmail"),
+        ("Google Workspace", "gmail"),
+        ("outlook", "outlook"),
+        ("hotmail", "outlook"),
+        ("Live", "outlook"),
+        ("yahoo", "yahoo"),
+        ("FASTMAIL", "fastmail"),
+        ("proton", "proton"),
+        ("Proton Mail", "proton"),
+        ("postfix", "postfix"),
+        ("icloud", "icloud"),
+        ("other", "other"),
+        ("office365", "microsoft365"),
+    ],
+)
 def test_find_preset_by_key_or_alias(typed: str, key: str) -> None:
     found = find_preset(typed)
     assert found is not None and found.key == key
@@ -183,17 +221,26 @@ def test_the_modal_shows_the_preset_defaults(preset: Preset) -> None:
 def test_the_provider_select_lists_offered_presets_in_table_order() -> None:
     view = destination_modal(preset=PRESETS["icloud"], local_allowed=True).to_dict()
     select = inputs(view)[ids.BLOCK_PROVIDER]["element"]
-    assert [o["value"] for o in select["options"]] == [
-        p.key for p in ALL if not p.unavailable]
+    assert [o["value"] for o in select["options"]] == [p.key for p in ALL if not p.unavailable]
     assert view["blocks"][0]["block_id"] == ids.BLOCK_PROVIDER  # the flow starts with it
 
 
 def test_editing_has_no_provider_choice() -> None:
     existing = Destination(
-        id="d1", team_id="T1", user_id="U1", name="Gmail", name_key="gmail", provider="gmail",
-        smtp_host="smtp.gmail.com", smtp_port=587, username="jane@gmail.com",
-        from_address="jane@gmail.com", to_addresses="jane@gmail.com", secret_key_id="k",
-        secret_ciphertext=b"\x00" * 40)
+        id="d1",
+        team_id="T1",
+        user_id="U1",
+        name="Gmail",
+        name_key="gmail",
+        provider="gmail",
+        smtp_host="smtp.gmail.com",
+        smtp_port=587,
+        username="jane@gmail.com",
+        from_address="jane@gmail.com",
+        to_addresses="jane@gmail.com",
+        secret_key_id="k",
+        secret_ciphertext=b"\x00" * 40,
+    )
     view = destination_modal(preset=PRESETS["gmail"], destination=existing).to_dict()
     assert ids.BLOCK_PROVIDER not in inputs(view)
     assert inputs(view)[ids.BLOCK_USERNAME]["element"]["initial_value"] == "jane@gmail.com"
@@ -203,8 +250,9 @@ ACCEPTED = [(p, typed, stored) for p in ALL for typed, stored in CASES[p.key].ac
 REFUSED = [(p, typed) for p in ALL for typed in CASES[p.key].refused]
 
 
-@pytest.mark.parametrize(("preset", "typed", "stored"), ACCEPTED,
-                         ids=[f"{p.key}-{typed!r}" for p, typed, _ in ACCEPTED])
+@pytest.mark.parametrize(
+    ("preset", "typed", "stored"), ACCEPTED, ids=[f"{p.key}-{typed!r}" for p, typed, _ in ACCEPTED]
+)
 def test_accepted_passwords_are_tidied(preset: Preset, typed: str, stored: str) -> None:
     result = check(preset, password=typed)
     assert isinstance(result, ValidDestination), result
@@ -212,10 +260,12 @@ def test_accepted_passwords_are_tidied(preset: Preset, typed: str, stored: str) 
     assert result.fields.provider == preset.key
 
 
-@pytest.mark.parametrize(("preset", "typed"), REFUSED,
-                         ids=[f"{p.key}-{typed!r}" for p, typed in REFUSED])
-def test_refused_passwords_explain_the_rule_on_the_password_field(preset: Preset,
-                                                                  typed: str) -> None:
+@pytest.mark.parametrize(
+    ("preset", "typed"), REFUSED, ids=[f"{p.key}-{typed!r}" for p, typed in REFUSED]
+)
+def test_refused_passwords_explain_the_rule_on_the_password_field(
+    preset: Preset, typed: str
+) -> None:
     errors = errors_of(preset, password=typed)
     assert errors == {ids.BLOCK_PASSWORD: preset.password.refusal}
     if typed.strip():
@@ -235,10 +285,12 @@ PAIRS = [(p, port, security) for p in ALL for port, security in p.pairs]
 MISMATCHED = [(p, pair) for p in ALL for pair in MISMATCHES]
 
 
-@pytest.mark.parametrize(("preset", "port", "security"), PAIRS,
-                         ids=[f"{p.key}-{port}-{s.value}" for p, port, s in PAIRS])
-def test_documented_port_security_pairs_are_accepted(preset: Preset, port: int,
-                                                     security: Security) -> None:
+@pytest.mark.parametrize(
+    ("preset", "port", "security"), PAIRS, ids=[f"{p.key}-{port}-{s.value}" for p, port, s in PAIRS]
+)
+def test_documented_port_security_pairs_are_accepted(
+    preset: Preset, port: int, security: Security
+) -> None:
     result = check(preset, port=str(port), security=security.value)
     assert isinstance(result, ValidDestination), result
     assert (result.fields.smtp_port, result.fields.security) == (port, security)
@@ -249,8 +301,9 @@ def test_yahoo_and_fastmail_document_both_ports() -> None:
     assert PRESETS["fastmail"].pairs == ((465, Security.SSL), (587, Security.STARTTLS))
 
 
-@pytest.mark.parametrize(("preset", "pair"), MISMATCHED,
-                         ids=[f"{p.key}-{port}-{s.value}" for p, (port, s) in MISMATCHED])
+@pytest.mark.parametrize(
+    ("preset", "pair"), MISMATCHED, ids=[f"{p.key}-{port}-{s.value}" for p, (port, s) in MISMATCHED]
+)
 def test_a_port_security_mismatch_is_refused_for_every_preset(
     preset: Preset, pair: tuple[int, Security]
 ) -> None:
@@ -287,8 +340,11 @@ def test_only_icloud_restricts_the_username_domain() -> None:
     assert isinstance(check(PRESETS["gmail"], username="jane@janedoe.example"), ValidDestination)
 
 
-@pytest.mark.parametrize("preset", [p for p in ALL if p.host and not p.local],
-                         ids=[p.key for p in ALL if p.host and not p.local])
+@pytest.mark.parametrize(
+    "preset",
+    [p for p in ALL if p.host and not p.local],
+    ids=[p.key for p in ALL if p.host and not p.local],
+)
 def test_rules_follow_the_host_whatever_was_picked(preset: Preset) -> None:
     assert preset_for_host(preset.host.upper() + ".") is preset
     typed = form(preset, password=CASES[preset.key].accepted[0][0])
@@ -300,11 +356,19 @@ def test_local_hosts_never_pick_a_preset() -> None:
     assert preset_for_host("127.0.0.1") is None and preset_for_host("localhost") is None
 
 
-@pytest.mark.parametrize(("allowed", "expected"), [
-    ((), False), (("10.0.0.0/8",), False), (("smtp.internal.example",), False),
-    (("127.0.0.1",), True), (("localhost",), True), (("LOCALHOST.",), True),
-    (("127.0.0.0/8",), True), (("mail.example.org", " 127.0.0.1 "), True),
-])
+@pytest.mark.parametrize(
+    ("allowed", "expected"),
+    [
+        ((), False),
+        (("10.0.0.0/8",), False),
+        (("smtp.internal.example",), False),
+        (("127.0.0.1",), True),
+        (("localhost",), True),
+        (("LOCALHOST.",), True),
+        (("127.0.0.0/8",), True),
+        (("mail.example.org", " 127.0.0.1 "), True),
+    ],
+)
 def test_allows_loopback(allowed: tuple[str, ...], expected: bool) -> None:
     assert allows_loopback(allowed) is expected
 
@@ -336,19 +400,34 @@ def test_microsoft_365_is_never_offered_but_its_host_is_known() -> None:
 
 
 TYPED = DestinationForm(
-    name="iCloud", host="smtp.mail.me.com", port="587", security="starttls",
-    username="jane@example.com", password="abcd-efgh-ijkl-mnop", from_address="me@example.com",
-    to="team@example.com", screenshot_mode="attached")
+    name="iCloud",
+    host="smtp.mail.me.com",
+    port="587",
+    security="starttls",
+    username="jane@example.com",
+    password="abcd-efgh-ijkl-mnop",
+    from_address="me@example.com",
+    to="team@example.com",
+    screenshot_mode="attached",
+)
 
 
-@pytest.mark.parametrize("preset", [p for p in ALL if not p.unavailable],
-                         ids=[p.key for p in ALL if not p.unavailable])
+@pytest.mark.parametrize(
+    "preset", [p for p in ALL if not p.unavailable], ids=[p.key for p in ALL if not p.unavailable]
+)
 def test_switching_provider_keeps_what_the_provider_does_not_dictate(preset: Preset) -> None:
     switched = carry_over(TYPED, preset)
     assert (switched.host, switched.port, switched.security) == (
-        preset.host, str(preset.port), preset.security.value)
+        preset.host,
+        str(preset.port),
+        preset.security.value,
+    )
     assert (switched.username, switched.from_address, switched.to, switched.screenshot_mode) == (
-        "jane@example.com", "me@example.com", "team@example.com", "attached")
+        "jane@example.com",
+        "me@example.com",
+        "team@example.com",
+        "attached",
+    )
     assert switched.name == preset.default_name  # "iCloud" was only the default
     assert switched.password == ""  # never carried into a view
 

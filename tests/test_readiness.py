@@ -46,4 +46,6 @@ async def test_a_schema_from_another_version_is_not_ready(harness: Harness) -> N
 async def test_a_stopped_worker_is_not_ready(harness: Harness) -> None:
     await harness.app.outbox.stop()
     assert await probe(harness, "/readyz") == (
-        503, {"ok": False, "reason": "the outbox worker is not running"})
+        503,
+        {"ok": False, "reason": "the outbox worker is not running"},
+    )

@@ -23,8 +23,9 @@ class Composed:
 
 
 class SessionComposer(Protocol):
-    async def compose(self, delivery: Delivery, destination: Destination,
-                      *, size_limit: int) -> Composed: ...
+    async def compose(
+        self, delivery: Delivery, destination: Destination, *, size_limit: int
+    ) -> Composed: ...
 
     def expect(self, deliveries: Sequence[Delivery]) -> None:
         """The order ``compose`` will be called in (it may read ahead)."""
@@ -38,23 +39,40 @@ def size_budget(advertised: int | None) -> int:
     return min(advertised, ICLOUD_SIZE_LIMIT) if advertised else ICLOUD_SIZE_LIMIT
 
 
-async def compose_test(services: Services, delivery: Delivery, destination: Destination,
-                       *, user_name: str, time_zone: str,
-                       size_limit: int = ICLOUD_SIZE_LIMIT) -> Composed:
+async def compose_test(
+    services: Services,
+    delivery: Delivery,
+    destination: Destination,
+    *,
+    user_name: str,
+    time_zone: str,
+    size_limit: int = ICLOUD_SIZE_LIMIT,
+) -> Composed:
     """The built-in sample session, through the same renderer as real sessions."""
     now = services.clock()
     preset = preset_for(destination.provider)
     conversation = build_sample_conversation(sent_at=now, time_zone=time_zone, user_name=user_name)
     rendered = render_email(
-        conversation=conversation, note=None, subject=default_subject(conversation),
-        sender=destination.from_address, recipients=destination.recipients,
-        message_id=delivery.message_id, references=(), sent_at=now,
-        screenshot_mode=destination.screenshot_mode.value, size_limit=size_limit,
+        conversation=conversation,
+        note=None,
+        subject=default_subject(conversation),
+        sender=destination.from_address,
+        recipients=destination.recipients,
+        message_id=delivery.message_id,
+        references=(),
+        sent_at=now,
+        screenshot_mode=destination.screenshot_mode.value,
+        size_limit=size_limit,
         appendix=explain_test_send(
-            name=destination.name, provider=preset.label, host=destination.smtp_host,
-            port=destination.smtp_port, security=SECURITY_NAMES[destination.security],
-            username=destination.username, sender=destination.from_address,
-            recipients=destination.recipients, revoke_hint=preset.revoke_hint),
+            name=destination.name,
+            provider=preset.label,
+            host=destination.smtp_host,
+            port=destination.smtp_port,
+            security=SECURITY_NAMES[destination.security],
+            username=destination.username,
+            sender=destination.from_address,
+            recipients=destination.recipients,
+            revoke_hint=preset.revoke_hint,
+        ),
     )
     return Composed(message=rendered.message, summary="Test session")
-

@@ -57,9 +57,15 @@ log = logging.getLogger(__name__)
 
 class Outbox:
     def __init__(
-        self, services: Services, *, sessions_composer: SessionComposer | None = None,
-        lease: timedelta = timedelta(minutes=1), batch_size: int = 50, parallel: int = 4,
-        retry_writes_every: float = 1.0, status_catch_up_every: float = 5.0,
+        self,
+        services: Services,
+        *,
+        sessions_composer: SessionComposer | None = None,
+        lease: timedelta = timedelta(minutes=1),
+        batch_size: int = 50,
+        parallel: int = 4,
+        retry_writes_every: float = 1.0,
+        status_catch_up_every: float = 5.0,
     ) -> None:
         self._services = services
         self._composer = sessions_composer
@@ -135,8 +141,10 @@ class Outbox:
             try:
                 async with transaction(self._services.sessions) as session:
                     await deliveries.renew_leases(
-                        session=session, worker_id=self.worker_id,
-                        until=self._services.clock() + self._lease)
+                        session=session,
+                        worker_id=self.worker_id,
+                        until=self._services.clock() + self._lease,
+                    )
             except Exception:  # the next round tries again; the lease still has 2/3 left
                 log.exception("could not renew delivery leases")
 
@@ -154,8 +162,12 @@ class Outbox:
         """Claim what is due and deliver it; returns how many were claimed."""
         async with transaction(self._services.sessions) as session:
             claimed = await deliveries.claim_due(
-                session=session, worker_id=self.worker_id, now=self._services.clock(),
-                lease=self._lease, limit=self._batch_size)
+                session=session,
+                worker_id=self.worker_id,
+                now=self._services.clock(),
+                lease=self._lease,
+                limit=self._batch_size,
+            )
         groups: dict[str, list[Delivery]] = defaultdict(list)
         for delivery in claimed:
             groups[delivery.destination_id].append(delivery)
@@ -194,8 +206,9 @@ class Outbox:
             account = self._account(destination)
             connection, reused = await self._connection(connection, account)
             target = replace(target, size_limit=connection.size_limit)
-            composed = await self._compose(delivery, destination,
-                                           size_limit=size_budget(connection.size_limit))
+            composed = await self._compose(
+                delivery, destination, size_limit=size_budget(connection.size_limit)
+            )
             connection, receipt = await self._send(connection, reused, destination, composed)
         except SendFailure as failure:
             await self._failed(delivery, failure, target)
@@ -216,24 +229,37 @@ class Outbox:
     async def _destination(self, delivery: Delivery) -> Destination:
         async with transaction(self._services.sessions) as session:
             return await destinations.get_destination(
-                session=session, owner=delivery.owner, destination_id=delivery.destination_id)
+                session=session, owner=delivery.owner, destination_id=delivery.destination_id
+            )
 
     def _account(self, destination: Destination) -> SmtpAccount:
         password = self._services.box.open(
             Sealed(destination.secret_key_id, destination.secret_ciphertext),
-            context=password_context(destination.id), label=destination.name)
-        return SmtpAccount(host=destination.smtp_host, port=destination.smtp_port,
-                           security=destination.security, username=destination.username,
-                           password=password)
+            context=password_context(destination.id),
+            label=destination.name,
+        )
+        return SmtpAccount(
+            host=destination.smtp_host,
+            port=destination.smtp_port,
+            security=destination.security,
+            username=destination.username,
+            password=password,
+        )
 
-    async def _compose(self, delivery: Delivery, destination: Destination,
-                       *, size_limit: int) -> Composed:
+    async def _compose(
+        self, delivery: Delivery, destination: Destination, *, size_limit: int
+    ) -> Composed:
         if delivery.kind is DeliveryKind.SESSION and self._composer is not None:
             return await self._composer.compose(delivery, destination, size_limit=size_limit)
         person = await People(await self._services.slack_of(delivery)).get(delivery.user_id)
-        return await compose_test(self._services, delivery, destination,
-                                  user_name=person.name, time_zone=person.time_zone,
-                                  size_limit=size_limit)
+        return await compose_test(
+            self._services,
+            delivery,
+            destination,
+            user_name=person.name,
+            time_zone=person.time_zone,
+            size_limit=size_limit,
+        )
 
     async def _connection(
         self, connection: SmtpConnection | None, account: SmtpAccount
@@ -246,24 +272,32 @@ class Outbox:
         return await self._services.mailer.open(account), False
 
     async def _send(
-        self, connection: SmtpConnection, reused: bool, destination: Destination,
+        self,
+        connection: SmtpConnection,
+        reused: bool,
+        destination: Destination,
         composed: Composed,
     ) -> tuple[SmtpConnection, SendReceipt]:
         try:
-            receipt = await connection.send(composed.message, sender=destination.from_address,
-                                            recipients=destination.recipients)
+            receipt = await connection.send(
+                composed.message, sender=destination.from_address, recipients=destination.recipients
+            )
         except SendFailure as failure:
             await connection.close()
             if not (reused and failure.transient and failure.code is None):
                 raise
             # An idle connection the server closed: one fresh try, then report.
             connection = await self._services.mailer.open(connection.account)
-            receipt = await connection.send(composed.message, sender=destination.from_address,
-                                            recipients=destination.recipients)
+            receipt = await connection.send(
+                composed.message, sender=destination.from_address, recipients=destination.recipients
+            )
         return connection, receipt
 
-    async def _persist(self, delivery: Delivery, write: Callable[[AsyncSession], Awaitable[None]],
-                       ) -> None:
+    async def _persist(
+        self,
+        delivery: Delivery,
+        write: Callable[[AsyncSession], Awaitable[None]],
+    ) -> None:
         """Run ``write`` in a transaction until the database takes it.
 
         After an SMTP outcome the row must say what happened, or a restart would send the
@@ -275,8 +309,12 @@ class Outbox:
                     await write(session)
                 return
             except Exception as error:
-                log.warning("could not record delivery %s yet (%s); trying again in %.0f s",
-                            delivery.id, error, waited)
+                log.warning(
+                    "could not record delivery %s yet (%s); trying again in %.0f s",
+                    delivery.id,
+                    error,
+                    waited,
+                )
                 await asyncio.sleep(waited)
                 waited = min(max(waited, 0.01) * 2, 30.0)
 
@@ -285,34 +323,48 @@ class Outbox:
 
         async def release(session: AsyncSession) -> None:
             await deliveries.reschedule(
-                session=session, delivery_id=delivery.id, worker_id=self.worker_id,
+                session=session,
+                delivery_id=delivery.id,
+                worker_id=self.worker_id,
                 at=self._services.clock() + timedelta(seconds=self._backoff(attempts)),
-                attempts=attempts, error="Interrupted; trying again.")
+                attempts=attempts,
+                error="Interrupted; trying again.",
+            )
 
         await self._persist(delivery, release)
 
-    async def _sent(self, delivery: Delivery, composed: Composed, receipt: SendReceipt,
-                    seconds: float) -> None:
+    async def _sent(
+        self, delivery: Delivery, composed: Composed, receipt: SendReceipt, seconds: float
+    ) -> None:
         now = self._services.clock()
         delivery.summary = composed.summary
-        refused = advice.for_refused_recipients(
-            [(r.recipient, r.code, r.text) for r in receipt.refused]) if receipt.refused else None
-        outcome = (f"Delivered to {', '.join(receipt.accepted)}; {refused}" if refused
-                   else "passed")
+        refused = (
+            advice.for_refused_recipients([(r.recipient, r.code, r.text) for r in receipt.refused])
+            if receipt.refused
+            else None
+        )
+        outcome = f"Delivered to {', '.join(receipt.accepted)}; {refused}" if refused else "passed"
 
         async def record(session: AsyncSession) -> None:
             await deliveries.finish(
-                session=session, delivery_id=delivery.id, worker_id=self.worker_id,
-                status=DeliveryStatus.SENT, at=now, attempts=delivery.attempts + 1,
-                summary=composed.summary, error=outcome if refused else None,
-                duration_ms=int(seconds * 1000))
+                session=session,
+                delivery_id=delivery.id,
+                worker_id=self.worker_id,
+                status=DeliveryStatus.SENT,
+                at=now,
+                attempts=delivery.attempts + 1,
+                summary=composed.summary,
+                error=outcome if refused else None,
+                duration_ms=int(seconds * 1000),
+            )
             # A refused recipient is a problem to fix, even though the others got it.
-            await self._record_use(session, delivery, ok=refused is None, summary=outcome,
-                                   at=now)
+            await self._record_use(session, delivery, ok=refused is None, summary=outcome, at=now)
 
         await self._persist(delivery, record)
-        await self._status.show(delivery, messages.sent(
-            delivery, recipients=receipt.accepted, seconds=seconds, refused=refused))
+        await self._status.show(
+            delivery,
+            messages.sent(delivery, recipients=receipt.accepted, seconds=seconds, refused=refused),
+        )
         await self._refresh_home(delivery)
 
     async def _failed(
@@ -320,34 +372,56 @@ class Outbox:
     ) -> None:
         attempts = delivery.attempts + 1
         now = self._services.clock()
-        retry = (is_transient(error) and delivery.kind is DeliveryKind.SESSION
-                 and attempts < self._services.settings.retry_max_attempts)
+        retry = (
+            is_transient(error)
+            and delivery.kind is DeliveryKind.SESSION
+            and attempts < self._services.settings.retry_max_attempts
+        )
         note = advice.for_error(error, replace(target, retried=retry) if target else None)
         delay = self._backoff(attempts)
 
         async def record(session: AsyncSession) -> None:
             if retry:
                 await deliveries.reschedule(
-                    session=session, delivery_id=delivery.id, worker_id=self.worker_id,
-                    at=now + timedelta(seconds=delay), attempts=attempts, error=note.detail)
+                    session=session,
+                    delivery_id=delivery.id,
+                    worker_id=self.worker_id,
+                    at=now + timedelta(seconds=delay),
+                    attempts=attempts,
+                    error=note.detail,
+                )
             else:
                 await deliveries.finish(
-                    session=session, delivery_id=delivery.id, worker_id=self.worker_id,
-                    status=DeliveryStatus.FAILED, at=now, attempts=attempts,
-                    summary=delivery.summary, error=f"{note.headline}: {note.detail}",
-                    duration_ms=None)
-                await self._record_use(session, delivery, ok=False,
-                                       summary=f"{note.headline}: {note.detail}", at=now)
+                    session=session,
+                    delivery_id=delivery.id,
+                    worker_id=self.worker_id,
+                    status=DeliveryStatus.FAILED,
+                    at=now,
+                    attempts=attempts,
+                    summary=delivery.summary,
+                    error=f"{note.headline}: {note.detail}",
+                    duration_ms=None,
+                )
+                await self._record_use(
+                    session, delivery, ok=False, summary=f"{note.headline}: {note.detail}", at=now
+                )
 
         await self._persist(delivery, record)
         if retry:
-            await self._status.show(delivery, messages.retrying(
-                delivery, note, in_seconds=delay, attempt=attempts))
+            await self._status.show(
+                delivery, messages.retrying(delivery, note, in_seconds=delay, attempt=attempts)
+            )
             return
-        await self._status.show(delivery, messages.failed(
-            delivery, note, attempts=attempts,
-            offer_message_only=isinstance(error, ConversationUnreadable)
-            and _is_thread_send(delivery)))
+        await self._status.show(
+            delivery,
+            messages.failed(
+                delivery,
+                note,
+                attempts=attempts,
+                offer_message_only=isinstance(error, ConversationUnreadable)
+                and _is_thread_send(delivery),
+            ),
+        )
         await self._refresh_home(delivery)
 
     async def _refresh_home(self, delivery: Delivery) -> None:
@@ -357,8 +431,9 @@ class Outbox:
         if delivery.kind is not DeliveryKind.TEST:
             return
         try:
-            await publish_home(self._services.sessions,
-                               await self._services.slack_of(delivery), delivery.owner)
+            await publish_home(
+                self._services.sessions, await self._services.slack_of(delivery), delivery.owner
+            )
         except Exception as error:  # Home catches up when it is next opened
             log.warning("could not refresh Home for %s: %s", delivery.user_id, error)
 
@@ -367,19 +442,24 @@ class Outbox:
         return float(base * (2 ** (attempts - 1)) * random.uniform(0.8, 1.2))  # noqa: S311
 
     @staticmethod
-    async def _record_use(session: AsyncSession, delivery: Delivery, *, ok: bool, summary: str,
-                          at: datetime) -> None:
+    async def _record_use(
+        session: AsyncSession, delivery: Delivery, *, ok: bool, summary: str, at: datetime
+    ) -> None:
         owner = delivery.owner
         with contextlib.suppress(NotFound):  # removed meanwhile: nothing to record on
             if delivery.kind is DeliveryKind.TEST:
                 await destinations.record_test_result(
-                    session=session, owner=owner, destination_id=delivery.destination_id,
-                    ok=ok, summary=summary, at=at)
+                    session=session,
+                    owner=owner,
+                    destination_id=delivery.destination_id,
+                    ok=ok,
+                    summary=summary,
+                    at=at,
+                )
             elif ok:
                 await destinations.mark_used(
-                    session=session, owner=owner, destination_id=delivery.destination_id, at=at)
-
-
+                    session=session, owner=owner, destination_id=delivery.destination_id, at=at
+                )
 
 
 def is_transient(error: BaseException) -> bool:
@@ -393,11 +473,18 @@ def is_transient(error: BaseException) -> bool:
 
 def target_of(destination: Destination, delivery: Delivery) -> Target:
     preset = preset_for_host(destination.smtp_host) or preset_for(destination.provider)
-    return Target(preset=preset, host=destination.smtp_host, port=destination.smtp_port,
-                  username=destination.username, is_test=delivery.kind is DeliveryKind.TEST,
-                  whole_thread=_is_thread_send(delivery))
+    return Target(
+        preset=preset,
+        host=destination.smtp_host,
+        port=destination.smtp_port,
+        username=destination.username,
+        is_test=delivery.kind is DeliveryKind.TEST,
+        whole_thread=_is_thread_send(delivery),
+    )
 
 
 def _is_thread_send(delivery: Delivery) -> bool:
-    return (delivery.kind is DeliveryKind.SESSION
-            and SendRequest.load(delivery.request_json).scope == "thread")
+    return (
+        delivery.kind is DeliveryKind.SESSION
+        and SendRequest.load(delivery.request_json).scope == "thread"
+    )

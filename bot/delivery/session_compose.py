@@ -84,26 +84,31 @@ class SlackSessionComposer:
             if task is not None:
                 task.cancel()
 
-    async def compose(self, delivery: Delivery, destination: Destination,
-                      *, size_limit: int = ICLOUD_SIZE_LIMIT) -> Composed:
+    async def compose(
+        self, delivery: Delivery, destination: Destination, *, size_limit: int = ICLOUD_SIZE_LIMIT
+    ) -> Composed:
         request = SendRequest.load(delivery.request_json)
         following = self._following.pop(delivery.id, None)
         if following is not None and following.id not in self._ahead:
             self._ahead[following.id] = task = asyncio.create_task(
                 self.fetch(following, SendRequest.load(following.request_json)),
-                name=f"xenocept-read-ahead-{following.id}")
+                name=f"xenocept-read-ahead-{following.id}",
+            )
             # A read-ahead nobody awaits (its delivery gone) must not log "never retrieved".
             task.add_done_callback(lambda done: done.cancelled() or done.exception())
         ahead = self._ahead.pop(delivery.id, None)
         conversation = await (ahead if ahead is not None else self.fetch(delivery, request))
         thread_ts = request.thread_ts or request.message_ts
         rendered = render_email(
-            conversation=conversation, note=request.note,
+            conversation=conversation,
+            note=request.note,
             subject=request.subject_for(conversation),
-            sender=destination.from_address, recipients=destination.recipients,
+            sender=destination.from_address,
+            recipients=destination.recipients,
             message_id=delivery.message_id,
             references=[thread_reference(delivery.team_id, request.channel_id, thread_ts)],
-            sent_at=self._services.clock(), screenshot_mode=destination.screenshot_mode.value,
+            sent_at=self._services.clock(),
+            screenshot_mode=destination.screenshot_mode.value,
             size_limit=size_limit,
         )
         return Composed(message=rendered.message, summary=summary(conversation, rendered))
@@ -117,9 +122,14 @@ class SlackSessionComposer:
         viewer = await people.get(delivery.user_id)
         async with aiohttp.ClientSession(timeout=DOWNLOAD_TIMEOUT) as http:
             return await fetch_conversation(
-                client=client, request=request, viewer=viewer, people=people,
+                client=client,
+                request=request,
+                viewer=viewer,
+                people=people,
                 file_host=files.file_host(self._services.settings.slack_api_url),
-                size_budget=DOWNLOAD_BUDGET, http=http)
+                size_budget=DOWNLOAD_BUDGET,
+                http=http,
+            )
 
 
 def thread_reference(team_id: str, channel_id: str, thread_ts: str) -> str:
@@ -133,7 +143,7 @@ def _id_part(text: str) -> str:
 
 
 def summary(conversation: Conversation, rendered: RenderedEmail) -> str:
-    """"12 messages from #incidents", "10 of 12 messages from …" when some were trimmed."""
+    """ "12 messages from #incidents", "10 of 12 messages from …" when some were trimmed."""
     total = len(conversation.messages)
     noun = "message" if total == 1 else "messages"
     sent = total - rendered.trimmed_messages

@@ -25,8 +25,9 @@ class StatusReporter:
     (uninstalled, a closed DM) is dropped with a log line.
     """
 
-    def __init__(self, *, slack: Callable[[Delivery], Awaitable[AsyncWebClient]],
-                 sessions: SessionFactory) -> None:
+    def __init__(
+        self, *, slack: Callable[[Delivery], Awaitable[AsyncWebClient]], sessions: SessionFactory
+    ) -> None:
         self._slack = slack  # the client of the delivery's workspace
         self._sessions = sessions
         self._behind: dict[str, tuple[Delivery, Message]] = {}
@@ -50,8 +51,11 @@ class StatusReporter:
             log.warning("status message for delivery %s failed: %s", delivery.id, error)
         except Exception as error:  # Slack unreachable, or our database: try again later
             self._behind[delivery.id] = (delivery, message)
-            log.warning("status message for delivery %s is waiting: %s", delivery.id,
-                        error or type(error).__name__)
+            log.warning(
+                "status message for delivery %s is waiting: %s",
+                delivery.id,
+                error or type(error).__name__,
+            )
 
     async def catch_up(self) -> int:
         """Show again what Slack could not take; returns how many are still waiting."""
@@ -63,18 +67,23 @@ class StatusReporter:
         client = await self._slack(delivery)
         if delivery.status_channel and delivery.status_ts:
             await client.chat_update(
-                channel=delivery.status_channel, ts=delivery.status_ts,
-                text=message.text, blocks=message.blocks)
+                channel=delivery.status_channel,
+                ts=delivery.status_ts,
+                text=message.text,
+                blocks=message.blocks,
+            )
             return
         response = await client.chat_postMessage(
-            channel=delivery.user_id, text=message.text, blocks=message.blocks)
+            channel=delivery.user_id, text=message.text, blocks=message.blocks
+        )
         delivery.status_channel, delivery.status_ts = response["channel"], response["ts"]
         try:
             async with transaction(self._sessions) as session:
                 await deliveries.set_status_message(
-                    session=session, delivery_id=delivery.id,
-                    channel=response["channel"], ts=response["ts"])
+                    session=session,
+                    delivery_id=delivery.id,
+                    channel=response["channel"],
+                    ts=response["ts"],
+                )
         except Exception as error:  # the message exists; only a restart would post anew
-            log.warning("could not store the status message of delivery %s: %s",
-                        delivery.id, error)
-
+            log.warning("could not store the status message of delivery %s: %s", delivery.id, error)

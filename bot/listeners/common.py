@@ -33,13 +33,15 @@ def owner_of(context: AsyncBoltContext) -> Owner:
     """The requesting user; the workspace (or org, for org-wide installs) scopes them."""
     team = context.team_id or context.enterprise_id or ""
     assert context.user_id, "every interaction we handle names its user"
-    return Owner(team_id=team, user_id=context.user_id,
-                 enterprise_id=context.enterprise_id or "")
+    return Owner(team_id=team, user_id=context.user_id, enterprise_id=context.enterprise_id or "")
 
 
 async def reply_privately(
-    context: AsyncBoltContext, client: AsyncWebClient, message: Message,
-    *, replace_original: bool = False,
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+    message: Message,
+    *,
+    replace_original: bool = False,
 ) -> None:
     """Ephemeral where the interaction came from a message, else the user's app DM.
 
@@ -49,12 +51,16 @@ async def reply_privately(
     try:
         if context.response_url and context.respond is not None:
             answer = await context.respond(
-                text=message.text, blocks=message.blocks, response_type="ephemeral",
-                replace_original=replace_original)
+                text=message.text,
+                blocks=message.blocks,
+                response_type="ephemeral",
+                replace_original=replace_original,
+            )
             if answer.status_code == 200:
                 return
             log.info("response_url answered %s; writing to the app DM", answer.status_code)
-        await client.chat_postMessage(channel=context.user_id or "", text=message.text,
-                                      blocks=message.blocks)
+        await client.chat_postMessage(
+            channel=context.user_id or "", text=message.text, blocks=message.blocks
+        )
     except (SlackApiError, OSError) as error:
         log.warning("could not reply to %s: %s", context.user_id, error)

@@ -60,15 +60,22 @@ def payload_problem(body: object) -> str | None:
         actions = body.get("actions")
         if not isinstance(actions, list) or not actions:
             return "block_actions without actions"
-        if not all(isinstance(a, Mapping) and _is_id(a.get("action_id"))
-                   and isinstance(a.get("value", ""), str) for a in actions):
+        if not all(
+            isinstance(a, Mapping)
+            and _is_id(a.get("action_id"))
+            and isinstance(a.get("value", ""), str)
+            for a in actions
+        ):
             return "an action without action_id or with a value that is not text"
         if "view" in body and _view_problem(body["view"]):
             return _view_problem(body["view"])
         return None
     if kind == "message_action":
-        if not (isinstance(body.get("message"), Mapping) and _is_id(body.get("trigger_id"))
-                and isinstance(body.get("channel"), Mapping)):
+        if not (
+            isinstance(body.get("message"), Mapping)
+            and _is_id(body.get("trigger_id"))
+            and isinstance(body.get("channel"), Mapping)
+        ):
             return "a message shortcut without message, channel or trigger_id"
         return None
     if kind == "shortcut":
@@ -79,7 +86,9 @@ def payload_problem(body: object) -> str | None:
 
 
 async def refuse_malformed(
-    req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]],
+    req: AsyncBoltRequest,
+    resp: BoltResponse,
+    next: Callable[[], Awaitable[BoltResponse]],
 ) -> BoltResponse:
     """Bolt middleware: 400 for what no Slack request looks like; lone surrogates in what
     is kept become U+FFFD before any listener reads it."""

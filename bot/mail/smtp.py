@@ -84,8 +84,10 @@ class SmtpConnection:
         try:
             # The envelope carries internationalised domains in their IDNA form, as DNS does.
             errors, reply = await self._client.send_message(
-                message, sender=ascii_address(sender),
-                recipients=[ascii_address(r) for r in recipients])
+                message,
+                sender=ascii_address(sender),
+                recipients=[ascii_address(r) for r in recipients],
+            )
         except aiosmtplib.SMTPSenderRefused as error:
             raise _failure(Stage.SENDER, error, self.account) from None
         except aiosmtplib.SMTPRecipientsRefused as error:
@@ -94,9 +96,9 @@ class SmtpConnection:
         except (aiosmtplib.SMTPException, OSError) as error:
             raise _failure(Stage.MESSAGE, error, self.account) from None
         refused = tuple(
-            Refusal(recipient, response.code,
-                    _redact(response.message.strip(), self.account))
-            for recipient, response in errors.items())  # as the envelope named them
+            Refusal(recipient, response.code, _redact(response.message.strip(), self.account))
+            for recipient, response in errors.items()
+        )  # as the envelope named them
         accepted = tuple(r for r in recipients if ascii_address(r) not in errors)
         return SendReceipt(accepted=accepted, refused=refused, reply=reply)
 
@@ -152,8 +154,9 @@ class Mailer:
             except OSError as error:
                 last = error
         symptom, text = _describe_os_error(last, self._timeout)
-        raise SendFailure(stage=Stage.CONNECT, code=None, text=text, transient=True,
-                          symptom=symptom)
+        raise SendFailure(
+            stage=Stage.CONNECT, code=None, text=text, transient=True, symptom=symptom
+        )
 
     async def _open_socket(self, account: SmtpAccount, address: IPAddress) -> socket.socket:
         family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
@@ -181,18 +184,30 @@ class Mailer:
             await client.connect()
         except aiosmtplib.SMTPConnectTimeoutError:
             if account.security is Security.SSL:
-                raise SendFailure(stage=Stage.TLS, code=None, transient=True,
-                                  symptom=Symptom.TIMED_OUT,
-                                  text="the secure connection got no answer in time") from None
+                raise SendFailure(
+                    stage=Stage.TLS,
+                    code=None,
+                    transient=True,
+                    symptom=Symptom.TIMED_OUT,
+                    text="the secure connection got no answer in time",
+                ) from None
             raise SendFailure(  # a port that expects TLS from the first byte stays silent
-                stage=Stage.CONNECT, code=None, transient=False, symptom=Symptom.SILENT,
+                stage=Stage.CONNECT,
+                code=None,
+                transient=False,
+                symptom=Symptom.SILENT,
                 text=f"the server accepted the connection but sent no greeting within "
-                     f"{self._timeout:g} s") from None
+                f"{self._timeout:g} s",
+            ) from None
         except aiosmtplib.SMTPResponseException as error:
             if error.code < 0:  # not a reply line at all: IMAP's "* OK", HTTP, …
-                raise SendFailure(stage=Stage.CONNECT, code=None, transient=False,
-                                  symptom=Symptom.NOT_SMTP,
-                                  text=f"it greeted with {_first_line(error.message)!r}") from None
+                raise SendFailure(
+                    stage=Stage.CONNECT,
+                    code=None,
+                    transient=False,
+                    symptom=Symptom.NOT_SMTP,
+                    text=f"it greeted with {_first_line(error.message)!r}",
+                ) from None
             raise _tls_or(stage, error, account) from None
         except (aiosmtplib.SMTPException, OSError) as error:
             raise _tls_or(stage, error, account) from None
@@ -204,7 +219,9 @@ class Mailer:
             await client.ehlo()
             if not client.supports_extension("starttls"):
                 raise SendFailure(
-                    stage=Stage.TLS, code=None, transient=False,
+                    stage=Stage.TLS,
+                    code=None,
+                    transient=False,
                     text="the server did not offer STARTTLS, so the password was not sent",
                 )
             await client.starttls()
@@ -217,14 +234,22 @@ class Mailer:
             if not client.supports_extension("auth"):
                 if account.security is Security.NONE:
                     return  # a local relay that needs no login
-                raise SendFailure(stage=Stage.LOGIN, code=None, transient=False,
-                                  symptom=Symptom.NO_AUTH,
-                                  text="the server offered no way to log in")
+                raise SendFailure(
+                    stage=Stage.LOGIN,
+                    code=None,
+                    transient=False,
+                    symptom=Symptom.NO_AUTH,
+                    text="the server offered no way to log in",
+                )
             await _authenticate_once(client, account)
         except aiosmtplib.SMTPTimeoutError:
-            raise SendFailure(stage=Stage.LOGIN, code=None, transient=True,
-                              symptom=Symptom.SLOW_LOGIN,
-                              text=f"the login got no answer within {self._timeout:g} s") from None
+            raise SendFailure(
+                stage=Stage.LOGIN,
+                code=None,
+                transient=True,
+                symptom=Symptom.SLOW_LOGIN,
+                text=f"the login got no answer within {self._timeout:g} s",
+            ) from None
         except (aiosmtplib.SMTPException, OSError) as error:
             raise _failure(Stage.LOGIN, error, account) from None
 
@@ -237,9 +262,13 @@ async def _authenticate_once(client: aiosmtplib.SMTP, account: SmtpAccount) -> N
     """
     methods = client.supported_auth_methods
     if not methods:
-        raise SendFailure(stage=Stage.LOGIN, code=None, transient=False,
-                          symptom=Symptom.NO_AUTH,
-                          text="the server offered no login method we support")
+        raise SendFailure(
+            stage=Stage.LOGIN,
+            code=None,
+            transient=False,
+            symptom=Symptom.NO_AUTH,
+            text="the server offered no login method we support",
+        )
     method = getattr(client, f"auth_{methods[0].replace('-', '')}")
     await method(account.username, account.password)
 
@@ -271,8 +300,9 @@ def _failure(stage: Stage, error: BaseException, account: SmtpAccount) -> SendFa
     text = _redact(text.strip(), account)
     # Postfix defers relay denial (454) for its own operator's sake; for us it is final.
     transient = (code is None or 400 <= code < 500) and "relay access denied" not in text.lower()
-    return SendFailure(stage=_stage_by_reply(stage, code, text), code=code, text=text,
-                       transient=transient)
+    return SendFailure(
+        stage=_stage_by_reply(stage, code, text), code=code, text=text, transient=transient
+    )
 
 
 def _stage_by_reply(stage: Stage, code: int | None, text: str) -> Stage:
@@ -321,16 +351,19 @@ def _tls_or(stage: Stage, error: BaseException, account: SmtpAccount) -> SendFai
 
 def _tls_failure(error: ssl.SSLError) -> SendFailure:
     verify = isinstance(error, ssl.SSLCertVerificationError)
-    text = (error.verify_message if isinstance(error, ssl.SSLCertVerificationError)
-            else (error.reason or str(error)))
-    return SendFailure(
-        stage=Stage.TLS, code=None, text=f"TLS failed: {text}", transient=not verify
+    text = (
+        error.verify_message
+        if isinstance(error, ssl.SSLCertVerificationError)
+        else (error.reason or str(error))
     )
+    return SendFailure(stage=Stage.TLS, code=None, text=f"TLS failed: {text}", transient=not verify)
 
 
 _OS_SYMPTOMS = {
-    errno.ECONNREFUSED: (Symptom.REFUSED, "the connection was refused: nothing answers on "
-                                          "that port"),
+    errno.ECONNREFUSED: (
+        Symptom.REFUSED,
+        "the connection was refused: nothing answers on that port",
+    ),
     errno.ETIMEDOUT: (Symptom.TIMED_OUT, "no answer within {timeout:g} s"),
     errno.ENETUNREACH: (Symptom.UNREACHABLE, "the network is unreachable from the bot"),
     errno.EHOSTUNREACH: (Symptom.UNREACHABLE, "the host is unreachable from the bot"),

@@ -489,10 +489,10 @@ def _continues(layout: _Layout, index: int) -> bool:
         return False  # the thread's first message and its first shown reply always get a name
     before, message = layout.items[index - 1].message, layout.items[index].message
     gap = message.posted_at - before.posted_at
-    return (
-        (message.author, message.author_is_bot) == (before.author, before.author_is_bot)
-        and timedelta(0) <= gap <= GROUP_WINDOW
-    )
+    return (message.author, message.author_is_bot) == (
+        before.author,
+        before.author_is_bot,
+    ) and timedelta(0) <= gap <= GROUP_WINDOW
 
 
 def _html_continued(message: ChatMessage) -> str:
@@ -652,9 +652,11 @@ def _plain_message(layout: _Layout, index: int) -> str:
     item = layout.items[index]
     message = item.message
     app = " (app)" if message.author_is_bot else ""
-    parts = [] if _continues(layout, index) else [
-        f"{_RULE}\n{message.author}{app} — {format_time(message.posted_at)}"
-    ]
+    parts = (
+        []
+        if _continues(layout, index)
+        else [f"{_RULE}\n{message.author}{app} — {format_time(message.posted_at)}"]
+    )
     if item.text:
         parts.append(layout.markup.plain(item.text))
     parts.extend(filter(None, (_plain_legacy(a, layout) for a in message.attachments)))
@@ -677,8 +679,10 @@ def _plain_document(layout: _Layout) -> str:
     if marker is not None:
         messages.insert(1, f"[{marker}]")
     sections.extend(messages)
-    sections.extend(f"{_RULE}\n{section.title}\n" + "\n".join(f"- {line}" for line in section.lines)
-                    for section in layout.appendix)
+    sections.extend(
+        f"{_RULE}\n{section.title}\n" + "\n".join(f"- {line}" for line in section.lines)
+        for section in layout.appendix
+    )
     sections.append("-- \nForwarded from Slack with Xenocept for Slack")
     return "\n\n".join(sections) + "\n"
 

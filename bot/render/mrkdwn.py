@@ -330,8 +330,12 @@ class _Parsed:
 
 def _parse(text: str, d: Directory) -> list[_Parsed]:
     return [
-        _Parsed(block, () if block.kind == "code"
-                else tuple(tuple(_parse_inline(line.text, d)) for line in block.lines))
+        _Parsed(
+            block,
+            ()
+            if block.kind == "code"
+            else tuple(tuple(_parse_inline(line.text, d)) for line in block.lines),
+        )
         for block in _blocks(text, d)
     ]
 
@@ -356,8 +360,10 @@ def _block_html(parsed: _Parsed) -> str:
         return f'<pre style="{PRE_STYLE}">{_esc(block.lines[0].text)}</pre>'
     if block.kind in ("bullet", "number"):
         tag = "ul" if block.kind == "bullet" else "ol"
-        items = "".join(_list_item_html(line, nodes)
-                        for line, nodes in zip(block.lines, parsed.inline, strict=True))
+        items = "".join(
+            _list_item_html(line, nodes)
+            for line, nodes in zip(block.lines, parsed.inline, strict=True)
+        )
         return f'<{tag} style="{LIST_STYLE}">{items}</{tag}>'
     body = "<br>".join(_nodes_html(nodes) for nodes in parsed.inline)
     if block.kind == "quote":
@@ -385,8 +391,9 @@ def _block_plain(parsed: _Parsed) -> str:
     block = parsed.block
     if block.kind == "code":
         return f"```\n{block.lines[0].text}\n```"
-    return "\n".join(_line_plain(line, nodes)
-                     for line, nodes in zip(block.lines, parsed.inline, strict=True))
+    return "\n".join(
+        _line_plain(line, nodes) for line, nodes in zip(block.lines, parsed.inline, strict=True)
+    )
 
 
 # ---------------------------------------------------------------- public API

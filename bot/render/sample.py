@@ -174,4 +174,3 @@ def build_sample_conversation(*, sent_at: datetime, time_zone: str, user_name: s
         directory=Directory(users={}, channels={}, usergroups={}),
         time_zone=time_zone,
     )
-

@@ -52,28 +52,42 @@ class ConversationUnreadable(SlackDataError):
 
 
 async def fetch_conversation(
-    *, client: AsyncWebClient, request: SendRequest, viewer: Person, people: People,
-    file_host: str, size_budget: int, http: aiohttp.ClientSession | None = None,
+    *,
+    client: AsyncWebClient,
+    request: SendRequest,
+    viewer: Person,
+    people: People,
+    file_host: str,
+    size_budget: int,
+    http: aiohttp.ClientSession | None = None,
 ) -> Conversation:
     """The conversation ``request`` points at, names resolved and files downloaded."""
     if http is None:
         async with aiohttp.ClientSession(timeout=DOWNLOAD_TIMEOUT) as own:
             return await fetch_conversation(
-                client=client, request=request, viewer=viewer, people=people,
-                file_host=file_host, size_budget=size_budget, http=own)
+                client=client,
+                request=request,
+                viewer=viewer,
+                people=people,
+                file_host=file_host,
+                size_budget=size_budget,
+                http=own,
+            )
     raw = without_lone_surrogates(await read_messages(client, request))
     channels = Channels(client)
     await look_up(people, people_needed(raw))
     links = await permalinks(client, request.channel_id, raw[0])
-    downloader = Downloader(http=http, token=client.token or "", host=file_host,
-                            budget=size_budget)
+    downloader = Downloader(http=http, token=client.token or "", host=file_host, budget=size_budget)
     zone = viewer_zone(viewer.time_zone)
     messages = [await _message(m, people, zone, links, downloader) for m in raw]
     return Conversation(
         title=await conversation_title(request, raw, viewer, people, channels),
-        permalink=links.anchor, messages=tuple(messages),
-        directory=await directory(raw, people, channels), time_zone=zone.key,
-        notices=downloader.notices())
+        permalink=links.anchor,
+        messages=tuple(messages),
+        directory=await directory(raw, people, channels),
+        time_zone=zone.key,
+        notices=downloader.notices(),
+    )
 
 
 # ---------------------------------------------------------------- messages
@@ -96,8 +110,9 @@ async def read_thread(client: AsyncWebClient, channel_id: str, thread_ts: str) -
     """Every message of the thread over all pages, de-duplicated by ts, parent first."""
     seen: dict[str, Json] = {}
     try:
-        pages = await client.conversations_replies(channel=channel_id, ts=thread_ts,
-                                                   limit=REPLIES_PAGE)
+        pages = await client.conversations_replies(
+            channel=channel_id, ts=thread_ts, limit=REPLIES_PAGE
+        )
         async for page in pages:
             for message in page.get("messages") or []:
                 seen.setdefault(str(message.get("ts", "")), message)
@@ -156,21 +171,30 @@ def viewer_zone(name: str) -> ZoneInfo:
 def legacy_attachments(message: Json) -> tuple[LegacyAttachment, ...]:
     return tuple(
         LegacyAttachment(
-            title=str(a.get("title") or ""), title_link=a.get("title_link") or None,
+            title=str(a.get("title") or ""),
+            title_link=a.get("title_link") or None,
             text=str(a.get("text") or a.get("pretext") or ""),
-            fallback=str(a.get("fallback") or ""))
-        for a in _dicts(message.get("attachments")))
+            fallback=str(a.get("fallback") or ""),
+        )
+        for a in _dicts(message.get("attachments"))
+    )
 
 
-async def _message(message: Json, people: People, zone: ZoneInfo, links: Permalinks,
-                   downloader: Downloader) -> ChatMessage:
+async def _message(
+    message: Json, people: People, zone: ZoneInfo, links: Permalinks, downloader: Downloader
+) -> ChatMessage:
     author, is_bot = await author_of(message, people)
     ts = str(message.get("ts", ""))
     return ChatMessage(
-        ts=ts, author=author, author_is_bot=is_bot, posted_at=posted_at(ts, zone),
-        text=str(message.get("text") or ""), permalink=links.for_message(message),
+        ts=ts,
+        author=author,
+        author_is_bot=is_bot,
+        posted_at=posted_at(ts, zone),
+        text=str(message.get("text") or ""),
+        permalink=links.for_message(message),
         files=tuple([await downloader.item(f) for f in _dicts(message.get("files"))]),
-        attachments=legacy_attachments(message))
+        attachments=legacy_attachments(message),
+    )
 
 
 def _dicts(value: object) -> list[Json]:
@@ -230,8 +254,11 @@ async def directory(raw: Sequence[Json], people: People, channels: Channels) -> 
     text = "\n".join(t for message in raw for t in texts_of(message))
     users = {uid: name for uid, name in people.known().items() if name != uid}
     groups = {gid: unescape(label).lstrip("@") for gid, label in USERGROUP_MENTION.findall(text)}
-    return Directory(users=users, channels=await channel_names(text, channels),
-                     usergroups={gid: label for gid, label in groups.items() if label})
+    return Directory(
+        users=users,
+        channels=await channel_names(text, channels),
+        usergroups={gid: label for gid, label in groups.items() if label},
+    )
 
 
 async def channel_names(text: str, channels: Channels) -> dict[str, str]:
@@ -245,9 +272,10 @@ async def channel_names(text: str, channels: Channels) -> dict[str, str]:
     return names
 
 
-async def conversation_title(request: SendRequest, raw: Sequence[Json], viewer: Person,
-                             people: People, channels: Channels) -> str:
-    """"#name", "a direct message with Bob", "a group DM" or "a private channel"."""
+async def conversation_title(
+    request: SendRequest, raw: Sequence[Json], viewer: Person, people: People, channels: Channels
+) -> str:
+    """ "#name", "a direct message with Bob", "a group DM" or "a private channel"."""
     channel_id, name = request.channel_id, request.channel_name or ""
     if channel_id.startswith("D"):
         return await dm_title(channel_id, raw, viewer, people, channels)
@@ -263,10 +291,17 @@ async def conversation_title(request: SendRequest, raw: Sequence[Json], viewer: 
     return "a private channel" if channel_id.startswith("G") else "a conversation"
 
 
-async def dm_title(channel_id: str, raw: Sequence[Json], viewer: Person, people: People,
-                   channels: Channels) -> str:
-    partner = next((str(m["user"]) for m in raw if m.get("user") and not is_bot_message(m)
-                    and m["user"] != viewer.user_id), None)
+async def dm_title(
+    channel_id: str, raw: Sequence[Json], viewer: Person, people: People, channels: Channels
+) -> str:
+    partner = next(
+        (
+            str(m["user"])
+            for m in raw
+            if m.get("user") and not is_bot_message(m) and m["user"] != viewer.user_id
+        ),
+        None,
+    )
     if partner is None:
         partner = str((await channels.info(channel_id) or {}).get("user") or "") or None
     if partner is None or partner == viewer.user_id:
@@ -330,18 +365,26 @@ class Downloader:
         content = await self._content(file, name) if fits else None
         self.budget -= len(content or b"")
         return FileItem(
-            file_id=str(file.get("id") or ""), name=name,
+            file_id=str(file.get("id") or ""),
+            name=name,
             mimetype=str(file.get("mimetype") or "application/octet-stream"),
-            size=size or len(content or b""), permalink=str(file.get("permalink") or ""),
-            content=content)
+            size=size or len(content or b""),
+            permalink=str(file.get("permalink") or ""),
+            content=content,
+        )
 
     async def _content(self, file: Json, name: str) -> bytes | None:
         url = file.get("url_private_download") or file.get("url_private")
         if not url or not self.token or file.get("is_external"):
             return None
         content = await files.download(
-            url=str(url), token=self.token, allowed_host=self.host, max_bytes=self.budget,
-            session=self.http, allow_html=str(file.get("mimetype", "")) == "text/html")
+            url=str(url),
+            token=self.token,
+            allowed_host=self.host,
+            max_bytes=self.budget,
+            session=self.http,
+            allow_html=str(file.get("mimetype", "")) == "text/html",
+        )
         if content is None:
             self.failed.append(name)
         return content
@@ -351,9 +394,11 @@ class Downloader:
             return ()
         count = len(self.failed)
         what = "1 file could" if count == 1 else f"{count} files could"
-        return (f"{what} not be downloaded from Slack and {'is' if count == 1 else 'are'} "
-                f"linked, not attached: {', '.join(self.failed[:10])}"
-                + (" and more." if count > 10 else "."),)
+        return (
+            f"{what} not be downloaded from Slack and {'is' if count == 1 else 'are'} "
+            f"linked, not attached: {', '.join(self.failed[:10])}"
+            + (" and more." if count > 10 else "."),
+        )
 
 
 def _int(value: object) -> int:

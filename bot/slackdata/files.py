@@ -66,8 +66,13 @@ class _Redirect:
 
 
 async def download(
-    *, url: str, token: str, allowed_host: str, max_bytes: int,
-    session: aiohttp.ClientSession, allow_html: bool = False,
+    *,
+    url: str,
+    token: str,
+    allowed_host: str,
+    max_bytes: int,
+    session: aiohttp.ClientSession,
+    allow_html: bool = False,
 ) -> bytes | None:
     """The file's bytes, or None (foreign host, error, larger than ``max_bytes``).
 
@@ -78,8 +83,9 @@ async def download(
         if max_bytes < 0 or not may_send_token(url, allowed_host):
             return None
         try:
-            outcome = await _get(url, token=token, max_bytes=max_bytes, session=session,
-                                 allow_html=allow_html)
+            outcome = await _get(
+                url, token=token, max_bytes=max_bytes, session=session, allow_html=allow_html
+            )
         except (aiohttp.ClientError, TimeoutError):
             return None
         if not isinstance(outcome, _Redirect):
@@ -89,7 +95,12 @@ async def download(
 
 
 async def _get(
-    url: str, *, token: str, max_bytes: int, session: aiohttp.ClientSession, allow_html: bool,
+    url: str,
+    *,
+    token: str,
+    max_bytes: int,
+    session: aiohttp.ClientSession,
+    allow_html: bool,
 ) -> bytes | _Redirect | None:
     headers = {"Authorization": f"Bearer {token}"}
     async with session.get(url, headers=headers, allow_redirects=False) as response:

@@ -26,11 +26,24 @@ def person_from(user: dict[str, object]) -> Person:
     user = without_lone_surrogates(user)
     profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
     assert isinstance(profile, dict)
-    name = next((str(v) for v in (profile.get("display_name"), profile.get("real_name"),
-                                   user.get("real_name"), user.get("name")) if v), "")
+    name = next(
+        (
+            str(v)
+            for v in (
+                profile.get("display_name"),
+                profile.get("real_name"),
+                user.get("real_name"),
+                user.get("name"),
+            )
+            if v
+        ),
+        "",
+    )
     return Person(
-        user_id=str(user.get("id", "")), name=name or str(user.get("id", "someone")),
-        time_zone=str(user.get("tz") or "UTC"), is_bot=bool(user.get("is_bot")),
+        user_id=str(user.get("id", "")),
+        name=name or str(user.get("id", "someone")),
+        time_zone=str(user.get("tz") or "UTC"),
+        is_bot=bool(user.get("is_bot")),
     )
 
 
@@ -42,8 +55,9 @@ class PeopleCache:
     Names and time zones change rarely; a few minutes of staleness is the price.
     """
 
-    def __init__(self, *, ttl: float = 600.0, size: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, *, ttl: float = 600.0, size: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._ttl = ttl
         self._size = size
         self._clock = clock

@@ -47,17 +47,25 @@ def context(text: str) -> ContextBlock:
 
 def unavailable_note(labels: list[str], reason: str) -> ContextBlock:
     """Providers not offered here, and why."""
-    return context(" and ".join(f"*{label}*" for label in labels)
-                   + f": not available here. {reason}")
+    return context(
+        " and ".join(f"*{label}*" for label in labels) + f": not available here. {reason}"
+    )
 
 
 def button(
-    text: str, action_id: str, value: str = "", *, style: str | None = None,
+    text: str,
+    action_id: str,
+    value: str = "",
+    *,
+    style: str | None = None,
     confirm: ConfirmObject | None = None,
 ) -> ButtonElement:
     return ButtonElement(
-        text=PlainTextObject(text=text), action_id=action_id, value=value or None,
-        style=style, confirm=confirm,
+        text=PlainTextObject(text=text),
+        action_id=action_id,
+        value=value or None,
+        style=style,
+        confirm=confirm,
     )
 
 

@@ -22,9 +22,11 @@ from bot.presets import Preset, not_offered, offered
 from bot.views.common import context, unavailable_note, utf16_len
 from storage.models import Destination, ScreenshotMode, Security
 
-CLEAR_TEXT_WARNING = ("⚠️ None sends your password and every email unencrypted, readable on "
-                      "the way: choose it only for a server on this machine or your own "
-                      "network.")
+CLEAR_TEXT_WARNING = (
+    "⚠️ None sends your password and every email unencrypted, readable on "
+    "the way: choose it only for a server on this machine or your own "
+    "network."
+)
 SECURITY_LABELS = {
     Security.STARTTLS: "STARTTLS (port 587)",
     Security.SSL: "SSL/TLS (implicit, usually port 465)",
@@ -57,7 +59,10 @@ class FormMetadata:
 
 
 def destination_modal(
-    *, preset: Preset, destination: Destination | None = None, local_allowed: bool = False,
+    *,
+    preset: Preset,
+    destination: Destination | None = None,
+    local_allowed: bool = False,
     values: DestinationForm | None = None,
 ) -> View:
     """The setup modal for ``preset``: new (with the provider choice) or editing ``destination``.
@@ -81,14 +86,24 @@ def destination_modal(
 
 def initial_values(preset: Preset, destination: Destination | None) -> DestinationForm:
     if destination is None:
-        return DestinationForm(name=preset.default_name, host=preset.host, port=str(preset.port),
-                               security=preset.security.value,
-                               screenshot_mode=ScreenshotMode.INLINE.value)
+        return DestinationForm(
+            name=preset.default_name,
+            host=preset.host,
+            port=str(preset.port),
+            security=preset.security.value,
+            screenshot_mode=ScreenshotMode.INLINE.value,
+        )
     d = destination
     return DestinationForm(
-        name=d.name, host=d.smtp_host, port=str(d.smtp_port), security=str(d.security),
-        username=d.username, from_address=d.from_address, to=recipients_text(d.recipients),
-        screenshot_mode=str(d.screenshot_mode))
+        name=d.name,
+        host=d.smtp_host,
+        port=str(d.smtp_port),
+        security=str(d.security),
+        username=d.username,
+        from_address=d.from_address,
+        to=recipients_text(d.recipients),
+        screenshot_mode=str(d.screenshot_mode),
+    )
 
 
 MULTILINE_MAX = 3000  # Slack's largest max_length for a text input
@@ -104,15 +119,24 @@ def recipients_text(recipients: Sequence[str]) -> str:
 def _provider_choice(preset: Preset, local_allowed: bool) -> list[Block]:
     options = [Option(value=p.key, label=p.label) for p in offered(local_allowed=local_allowed)]
     chosen = next((o for o in options if o.value == preset.key), options[0])
-    blocks: list[Block] = [InputBlock(
-        block_id=ids.BLOCK_PROVIDER, label=PlainTextObject(text="Provider"), dispatch_action=True,
-        element=StaticSelectElement(action_id=ids.ACTION_CHOOSE_PROVIDER, options=options,
-                                    initial_option=chosen),
-        hint=PlainTextObject(text="Choosing one fills in its server settings; what you typed "
-                                  "in Username, From and To stays."),
-    )]
-    blocks += [unavailable_note([p.label for p in presets], reason)
-               for reason, presets in not_offered(local_allowed=local_allowed).items()]
+    blocks: list[Block] = [
+        InputBlock(
+            block_id=ids.BLOCK_PROVIDER,
+            label=PlainTextObject(text="Provider"),
+            dispatch_action=True,
+            element=StaticSelectElement(
+                action_id=ids.ACTION_CHOOSE_PROVIDER, options=options, initial_option=chosen
+            ),
+            hint=PlainTextObject(
+                text="Choosing one fills in its server settings; what you typed "
+                "in Username, From and To stays."
+            ),
+        )
+    ]
+    blocks += [
+        unavailable_note([p.label for p in presets], reason)
+        for reason, presets in not_offered(local_allowed=local_allowed).items()
+    ]
     return blocks
 
 
@@ -122,26 +146,58 @@ def _fields(preset: Preset, form: DestinationForm, *, editing: bool) -> list[Blo
     # lets the new provider's defaults show.
     own = f"{ids.VALUE}.{preset.key}"
     return [
-        context(f"*{preset.label}* · " + " ".join(
-            f"{n}. {step}" for n, step in enumerate(preset.setup_steps, 1))),
-        _text(ids.BLOCK_NAME, "Name", form.name, action_id=own,
-              hint="How you pick this destination in Slack. Unique among yours."),
+        context(
+            f"*{preset.label}* · "
+            + " ".join(f"{n}. {step}" for n, step in enumerate(preset.setup_steps, 1))
+        ),
+        _text(
+            ids.BLOCK_NAME,
+            "Name",
+            form.name,
+            action_id=own,
+            hint="How you pick this destination in Slack. Unique among yours.",
+        ),
         _text(ids.BLOCK_HOST, "SMTP Host", form.host, action_id=own),
         _text(ids.BLOCK_PORT, "SMTP Port", form.port, action_id=own, hint=_port_hint(preset)),
-        _select(ids.BLOCK_SECURITY, "Security", SECURITY_LABELS, form.security, action_id=own,
-                hint=None if preset.plaintext_forbidden else CLEAR_TEXT_WARNING),
-        _text(ids.BLOCK_USERNAME, "Username", form.username, hint=preset.username_hint,
-              placeholder=f"jane@{preset.example_domain}" if preset.full_address
-              else "you@example.com"),
+        _select(
+            ids.BLOCK_SECURITY,
+            "Security",
+            SECURITY_LABELS,
+            form.security,
+            action_id=own,
+            hint=None if preset.plaintext_forbidden else CLEAR_TEXT_WARNING,
+        ),
+        _text(
+            ids.BLOCK_USERNAME,
+            "Username",
+            form.username,
+            hint=preset.username_hint,
+            placeholder=f"jane@{preset.example_domain}"
+            if preset.full_address
+            else "you@example.com",
+        ),
         _password(preset, editing=editing, action_id=own),
-        _text(ids.BLOCK_FROM, "From", form.from_address, optional=True,
-              hint="Left empty, From is the Username. " + preset.from_hint),
-        _text(ids.BLOCK_TO, "To", form.to,
-              hint="Where sessions are delivered: one or more addresses, separated by commas.",
-              multiline=True),
-        _select(ids.BLOCK_SCREENSHOT, "Screenshot", SCREENSHOT_LABELS,
-                form.screenshot_mode or ScreenshotMode.INLINE,
-                hint="How a Xenocept session's annotated screenshot appears in the email."),
+        _text(
+            ids.BLOCK_FROM,
+            "From",
+            form.from_address,
+            optional=True,
+            hint="Left empty, From is the Username. " + preset.from_hint,
+        ),
+        _text(
+            ids.BLOCK_TO,
+            "To",
+            form.to,
+            hint="Where sessions are delivered: one or more addresses, separated by commas.",
+            multiline=True,
+        ),
+        _select(
+            ids.BLOCK_SCREENSHOT,
+            "Screenshot",
+            SCREENSHOT_LABELS,
+            form.screenshot_mode or ScreenshotMode.INLINE,
+            hint="How a Xenocept session's annotated screenshot appears in the email.",
+        ),
     ]
 
 
@@ -152,43 +208,65 @@ def _port_hint(preset: Preset) -> str | None:
 
 
 def _text(
-    block_id: str, label: str, initial: str, *, hint: str | None = None,
-    placeholder: str | None = None, optional: bool = False, multiline: bool = False,
+    block_id: str,
+    label: str,
+    initial: str,
+    *,
+    hint: str | None = None,
+    placeholder: str | None = None,
+    optional: bool = False,
+    multiline: bool = False,
     action_id: str = ids.VALUE,
 ) -> InputBlock:
     element = PlainTextInputElement(
-        action_id=action_id, initial_value=initial or None, multiline=multiline,
+        action_id=action_id,
+        initial_value=initial or None,
+        multiline=multiline,
         placeholder=PlainTextObject(text=placeholder) if placeholder else None,
         max_length=MULTILINE_MAX if multiline else 255,
     )
-    return InputBlock(block_id=block_id, label=PlainTextObject(text=label), element=element,
-                      hint=PlainTextObject(text=hint) if hint else None, optional=optional)
+    return InputBlock(
+        block_id=block_id,
+        label=PlainTextObject(text=label),
+        element=element,
+        hint=PlainTextObject(text=hint) if hint else None,
+        optional=optional,
+    )
 
 
 def _password(preset: Preset, *, editing: bool, action_id: str) -> InputBlock:
     """Never pre-filled: a stored password is not shown again."""
     hint = f"{UNCHANGED_HINT}. {preset.password_hint}" if editing else preset.password_hint
     element = PlainTextInputElement(
-        action_id=action_id, max_length=255,
+        action_id=action_id,
+        max_length=255,
         placeholder=PlainTextObject(
-            text=UNCHANGED_HINT if editing else preset.password_placeholder),
+            text=UNCHANGED_HINT if editing else preset.password_placeholder
+        ),
     )
     return InputBlock(
-        block_id=ids.BLOCK_PASSWORD, label=PlainTextObject(text=preset.password_label),
-        element=element, hint=PlainTextObject(text=hint),
+        block_id=ids.BLOCK_PASSWORD,
+        label=PlainTextObject(text=preset.password_label),
+        element=element,
+        hint=PlainTextObject(text=hint),
         optional=editing or preset.password.optional,
     )
 
 
 def _select(
-    block_id: str, label: str, labels: dict[str, str] | dict[Security, str]
-    | dict[ScreenshotMode, str], initial: str, *, hint: str | None = None,
+    block_id: str,
+    label: str,
+    labels: dict[str, str] | dict[Security, str] | dict[ScreenshotMode, str],
+    initial: str,
+    *,
+    hint: str | None = None,
     action_id: str = ids.VALUE,
 ) -> InputBlock:
     options = [Option(value=str(value), label=text) for value, text in labels.items()]
     chosen = next((o for o in options if o.value == str(initial)), options[0])
     return InputBlock(
-        block_id=block_id, label=PlainTextObject(text=label),
+        block_id=block_id,
+        label=PlainTextObject(text=label),
         element=StaticSelectElement(action_id=action_id, options=options, initial_option=chosen),
         hint=PlainTextObject(text=hint) if hint else None,
     )

@@ -18,23 +18,41 @@ MAX_SHOWN = 20  # 2 blocks each: stays far below the 100-block limit
 def home_view(*, destinations: Sequence[Destination], deliveries: Sequence[Delivery]) -> View:
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text="Xenocept email destinations")),
-        md("Forward Slack messages, whole threads and Xenocept sessions to your mailbox: "
-           "message menu → *Send to email*."),
-        ActionsBlock(elements=[button("Add destination", ids.ACTION_ADD_DESTINATION,
-                                      style="primary")]),
+        md(
+            "Forward Slack messages, whole threads and Xenocept sessions to your mailbox: "
+            "message menu → *Send to email*."
+        ),
+        ActionsBlock(
+            elements=[button("Add destination", ids.ACTION_ADD_DESTINATION, style="primary")]
+        ),
         DividerBlock(),
     ]
     if not destinations:
-        blocks.append(md("You have no destinations yet. *Add destination* sets up iCloud Mail "
-                         "(or any SMTP server) and sends a test session."))
+        blocks.append(
+            md(
+                "You have no destinations yet. *Add destination* sets up iCloud Mail "
+                "(or any SMTP server) and sends a test session."
+            )
+        )
     for destination in destinations[:MAX_SHOWN]:
         blocks += [md(destination_line(destination)), destination_buttons(destination)]
     if len(destinations) > MAX_SHOWN:
-        blocks.append(context(f"Showing {MAX_SHOWN} of your {len(destinations)} destinations. "
-                              "Type `/xenocept list` to page through all of them."))
+        blocks.append(
+            context(
+                f"Showing {MAX_SHOWN} of your {len(destinations)} destinations. "
+                "Type `/xenocept list` to page through all of them."
+            )
+        )
     if deliveries:
-        blocks += [DividerBlock(), md("*Recent sends*"),
-                   md("\n".join(history_line(d) for d in deliveries[:5]))]
-    blocks.append(context("Only you can see your destinations. Passwords are stored encrypted "
-                          "and never shown again."))
+        blocks += [
+            DividerBlock(),
+            md("*Recent sends*"),
+            md("\n".join(history_line(d) for d in deliveries[:5])),
+        ]
+    blocks.append(
+        context(
+            "Only you can see your destinations. Passwords are stored encrypted "
+            "and never shown again."
+        )
+    )
     return View(type="home", blocks=blocks)

@@ -52,44 +52,71 @@ def sending(delivery: Delivery) -> Message:
     return message(text, [md(text)])
 
 
-def sent(delivery: Delivery, *, recipients: Sequence[str], seconds: float,
-         refused: str | None = None) -> Message:
+def sent(
+    delivery: Delivery, *, recipients: Sequence[str], seconds: float, refused: str | None = None
+) -> Message:
     """✅ only when every recipient accepted; otherwise what arrived and what was refused."""
     to = ", ".join(recipients)
     if refused is not None:
         return partly_sent(delivery, to=to, refused=refused)
     if delivery.kind is DeliveryKind.TEST:
-        text = (f"✅ *{escape(delivery.destination_name)}* works: a test session was sent to "
-                f"{escape(to)} ({seconds:.1f} s). Check that inbox.")
+        text = (
+            f"✅ *{escape(delivery.destination_name)}* works: a test session was sent to "
+            f"{escape(to)} ({seconds:.1f} s). Check that inbox."
+        )
     else:
-        text = (f"✅ Sent {escape(delivery.summary)} to {escape(to)} via "
-                f"*{escape(delivery.destination_name)}* ({seconds:.1f} s).")
+        text = (
+            f"✅ Sent {escape(delivery.summary)} to {escape(to)} via "
+            f"*{escape(delivery.destination_name)}* ({seconds:.1f} s)."
+        )
     blocks: list[Block] = [md(text)]
     if delivery.kind is DeliveryKind.TEST:
-        blocks.append(ActionsBlock(elements=[
-            button("Send test again", ids.ACTION_TEST_DESTINATION, delivery.destination_id)]))
+        blocks.append(
+            ActionsBlock(
+                elements=[
+                    button("Send test again", ids.ACTION_TEST_DESTINATION, delivery.destination_id)
+                ]
+            )
+        )
     return message(text, blocks)
 
 
 def partly_sent(delivery: Delivery, *, to: str, refused: str) -> Message:
     name = escape(delivery.destination_name)
     if delivery.kind is DeliveryKind.TEST:
-        text = (f"⚠️ *{name}* needs a look: the test session was delivered to {escape(to)}; "
-                f"{escape(refused)}")
+        text = (
+            f"⚠️ *{name}* needs a look: the test session was delivered to {escape(to)}; "
+            f"{escape(refused)}"
+        )
     else:
-        text = (f"⚠️ Partly sent via *{name}*: {escape(delivery.summary)} was delivered to "
-                f"{escape(to)}; {escape(refused)}")
-    return message(text, [md(text), ActionsBlock(elements=[
-        button("Edit destination", ids.ACTION_EDIT_DESTINATION, delivery.destination_id),
-        button("Send test", ids.ACTION_TEST_DESTINATION, delivery.destination_id),
-    ])])
+        text = (
+            f"⚠️ Partly sent via *{name}*: {escape(delivery.summary)} was delivered to "
+            f"{escape(to)}; {escape(refused)}"
+        )
+    return message(
+        text,
+        [
+            md(text),
+            ActionsBlock(
+                elements=[
+                    button(
+                        "Edit destination", ids.ACTION_EDIT_DESTINATION, delivery.destination_id
+                    ),
+                    button("Send test", ids.ACTION_TEST_DESTINATION, delivery.destination_id),
+                ]
+            ),
+        ],
+    )
 
 
-def failed(delivery: Delivery, advice: Advice, *, attempts: int,
-           offer_message_only: bool = False) -> Message:
+def failed(
+    delivery: Delivery, advice: Advice, *, attempts: int, offer_message_only: bool = False
+) -> Message:
     head = "Test failed" if delivery.kind is DeliveryKind.TEST else "Not sent"
-    text = (f"❌ {head}: *{escape(delivery.destination_name)}* — {escape(what(delivery))}. "
-            f"{advice.headline}.")
+    text = (
+        f"❌ {head}: *{escape(delivery.destination_name)}* — {escape(what(delivery))}. "
+        f"{advice.headline}."
+    )
     blocks: list[Block] = [md(text), *advice_blocks(advice)]
     if attempts > 1:
         blocks.append(context(f"Gave up after {attempts} attempts."))
@@ -98,16 +125,22 @@ def failed(delivery: Delivery, advice: Advice, *, attempts: int,
         button("Edit destination", ids.ACTION_EDIT_DESTINATION, delivery.destination_id),
     ]
     if offer_message_only:
-        buttons.insert(0, button("Send only this message", ids.ACTION_SEND_ONLY_MESSAGE,
-                                 delivery.id, style="primary"))
+        buttons.insert(
+            0,
+            button(
+                "Send only this message", ids.ACTION_SEND_ONLY_MESSAGE, delivery.id, style="primary"
+            ),
+        )
     blocks.append(ActionsBlock(elements=buttons))
     return message(text, blocks)
 
 
 def retrying(delivery: Delivery, advice: Advice, *, in_seconds: float, attempt: int) -> Message:
     wait = f"{round(in_seconds / 60)} min" if in_seconds >= 90 else f"{round(in_seconds)} s"
-    text = (f"🔁 Retrying in {wait}: {escape(advice.detail)} — {escape(what(delivery))} to "
-            f"*{escape(delivery.destination_name)}* (attempt {attempt} failed).")
+    text = (
+        f"🔁 Retrying in {wait}: {escape(advice.detail)} — {escape(what(delivery))} to "
+        f"*{escape(delivery.destination_name)}* (attempt {attempt} failed)."
+    )
     return message(text, [md(text), context(" ".join(advice.fixes))])
 
 
@@ -141,7 +174,7 @@ def destination_list(destinations: Sequence[Destination], *, page: int = 0) -> M
         return plain("You have no email destinations yet. Add one with `/xenocept add`.")
     pages = list_pages(len(destinations))
     page = min(max(page, 0), pages - 1)
-    shown = destinations[page * LIST_PAGE_SIZE:(page + 1) * LIST_PAGE_SIZE]
+    shown = destinations[page * LIST_PAGE_SIZE : (page + 1) * LIST_PAGE_SIZE]
     title = "*Your email destinations*"
     if pages > 1:
         first = page * LIST_PAGE_SIZE + 1
@@ -155,15 +188,21 @@ def destination_list(destinations: Sequence[Destination], *, page: int = 0) -> M
             turn.append(button("Previous", ids.ACTION_LIST_PREVIOUS, str(page - 1)))
         if page < pages - 1:
             turn.append(button("Next", ids.ACTION_LIST_NEXT, str(page + 1)))
-        blocks += [ActionsBlock(block_id=ids.BLOCK_LIST_PAGES, elements=turn),
-                   context(f"Page {page + 1} of {pages}. The Xenocept app's Home tab lists "
-                           "your destinations too.")]
+        blocks += [
+            ActionsBlock(block_id=ids.BLOCK_LIST_PAGES, elements=turn),
+            context(
+                f"Page {page + 1} of {pages}. The Xenocept app's Home tab lists "
+                "your destinations too."
+            ),
+        ]
     return message(f"You have {len(destinations)} email destination(s).", blocks)
 
 
-NOT_SAVED = ("Nothing was saved: the bot's database cannot take it right now (full or "
-             "unavailable). Try again in a few minutes, and tell whoever runs the bot if it "
-             "keeps happening.")
+NOT_SAVED = (
+    "Nothing was saved: the bot's database cannot take it right now (full or "
+    "unavailable). Try again in a few minutes, and tell whoever runs the bot if it "
+    "keeps happening."
+)
 
 NAMES_SHOWN = 10  # a reply names a few; /xenocept list pages through them all
 
@@ -181,18 +220,37 @@ def no_such_destination(name: str, *, verb: str, names: Sequence[str]) -> Messag
 def confirm_remove(destination: Destination) -> Message:
     text = f"Remove *{escape(destination.name)}* ({escape(destination.username)})?"
     # Slack's reference requires plain_text for every part of a confirmation dialog.
-    confirm = ConfirmObject(title="Remove destination?", confirm="Remove", deny="Keep it",
-                            text=PlainTextObject(text="Sessions can no longer be sent to it."))
-    return message(text, [md(text), ActionsBlock(elements=[
-        button("Remove", ids.ACTION_CONFIRM_REMOVE, destination.id, style="danger",
-               confirm=confirm),
-        button("Cancel", ids.ACTION_CANCEL_REMOVE, destination.id),
-    ])])
+    confirm = ConfirmObject(
+        title="Remove destination?",
+        confirm="Remove",
+        deny="Keep it",
+        text=PlainTextObject(text="Sessions can no longer be sent to it."),
+    )
+    return message(
+        text,
+        [
+            md(text),
+            ActionsBlock(
+                elements=[
+                    button(
+                        "Remove",
+                        ids.ACTION_CONFIRM_REMOVE,
+                        destination.id,
+                        style="danger",
+                        confirm=confirm,
+                    ),
+                    button("Cancel", ids.ACTION_CANCEL_REMOVE, destination.id),
+                ]
+            ),
+        ],
+    )
 
 
 def removed(destination: Destination, preset: Preset) -> Message:
-    text = (f"🗑️ Removed *{escape(destination.name)}*. Its password was deleted from our "
-            f"database. {preset.revoke_hint}")
+    text = (
+        f"🗑️ Removed *{escape(destination.name)}*. Its password was deleted from our "
+        f"database. {preset.revoke_hint}"
+    )
     return plain(text)
 
 
@@ -212,23 +270,35 @@ def help_message() -> Message:
         "hours, and contact Apple Support if it persists.\n• Two-factor was turned off: "
         "that revokes every app-specific password — turn 2FA back on and generate a fresh one."
     )
-    return message("Xenocept help", [md("*Connect iCloud Mail in four steps*\n" + steps),
-                                     DividerBlock(), md(commands), md(issues)])
+    return message(
+        "Xenocept help",
+        [
+            md("*Connect iCloud Mail in four steps*\n" + steps),
+            DividerBlock(),
+            md(commands),
+            md(issues),
+        ],
+    )
 
 
 def _add_line() -> str:
     keys = ", ".join(f"`{p.key}`" for p in PRESETS.values() if not p.unavailable)
     local = " and ".join(f"`{p.key}`" for p in PRESETS.values() if p.local)
-    return (f"`/xenocept add [provider]` — add an email destination; provider is one of {keys} "
-            f"(iCloud by default; {local} only when the operator allows local hosts)")
+    return (
+        f"`/xenocept add [provider]` — add an email destination; provider is one of {keys} "
+        f"(iCloud by default; {local} only when the operator allows local hosts)"
+    )
 
 
 def provider_choices(intro: str, *, local_allowed: bool) -> Message:
     """``intro``, then every provider ``/xenocept add`` opens here and those it does not."""
-    lines = "\n".join(f"• `/xenocept add {p.key}` — {p.label}"
-                      for p in offered(local_allowed=local_allowed))
-    notes = [unavailable_note([p.label for p in presets], reason)
-             for reason, presets in not_offered(local_allowed=local_allowed).items()]
+    lines = "\n".join(
+        f"• `/xenocept add {p.key}` — {p.label}" for p in offered(local_allowed=local_allowed)
+    )
+    notes = [
+        unavailable_note([p.label for p in presets], reason)
+        for reason, presets in not_offered(local_allowed=local_allowed).items()
+    ]
     return message(intro, [md(intro), md(f"*Providers*\n{lines}"), *notes])
 
 
@@ -237,8 +307,9 @@ def history(deliveries: Sequence[Delivery]) -> Message:
     if not deliveries:
         return plain("Nothing sent yet.")
     shown = deliveries[:HISTORY_SHOWN]
-    blocks: list[Block] = [md(f"*Your last {len(shown)} sends*" if len(shown) > 1
-                              else "*Your last send*")]
+    blocks: list[Block] = [
+        md(f"*Your last {len(shown)} sends*" if len(shown) > 1 else "*Your last send*")
+    ]
     blocks += [md(history_line(d)) for d in shown]
     return message("Your recent sends", blocks)
 
@@ -248,12 +319,17 @@ HISTORY_SHOWN = 20
 
 def history_line(delivery: Delivery) -> str:
     partly = delivery.status is DeliveryStatus.SENT and bool(delivery.last_error)
-    icon = "⚠️" if partly else {DeliveryStatus.SENT: "✅", DeliveryStatus.FAILED: "❌"}.get(
-        delivery.status, "⏳")
+    icon = (
+        "⚠️"
+        if partly
+        else {DeliveryStatus.SENT: "✅", DeliveryStatus.FAILED: "❌"}.get(delivery.status, "⏳")
+    )
     status = "partly sent" if partly else delivery.status.value
-    line = (f"{icon} {slack_date(delivery.created_at)} · {escape(what(delivery))} → "
-            f"*{escape(delivery.destination_name)}* · {status}, "
-            f"{delivery.attempts} attempt(s)")
+    line = (
+        f"{icon} {slack_date(delivery.created_at)} · {escape(what(delivery))} → "
+        f"*{escape(delivery.destination_name)}* · {status}, "
+        f"{delivery.attempts} attempt(s)"
+    )
     if delivery.last_error:
         line += f" · {escape(clip(delivery.last_error, 300))}"
     return line

@@ -64,7 +64,11 @@ def prefill_subject(where: str, text: str, directory: Directory | None = None) -
 
 
 def send_modal(
-    *, destinations: Sequence[Destination], default_id: str | None, scope: str, subject: str,
+    *,
+    destinations: Sequence[Destination],
+    default_id: str | None,
+    scope: str,
+    subject: str,
     metadata: SendMetadata,
 ) -> View:
     default = next((d for d in destinations if d.id == default_id), destinations[0])
@@ -73,32 +77,56 @@ def send_modal(
     if len(destinations) > SEARCH_FROM:
         # Slack asks the app for the options as the user types (an owner-checked search).
         element = ExternalDataSelectElement(
-            action_id=ids.ACTION_PICK_DESTINATION, initial_option=chosen, min_query_length=0,
-            placeholder=PlainTextObject(text="Type to search your destinations"))
+            action_id=ids.ACTION_PICK_DESTINATION,
+            initial_option=chosen,
+            min_query_length=0,
+            placeholder=PlainTextObject(text="Type to search your destinations"),
+        )
     else:
         element = StaticSelectElement(
-            action_id=ids.VALUE, initial_option=chosen,
-            options=[destination_option(d) for d in destinations])
+            action_id=ids.VALUE,
+            initial_option=chosen,
+            options=[destination_option(d) for d in destinations],
+        )
     blocks = [
-        InputBlock(block_id=ids.BLOCK_SEND_DESTINATION, label=PlainTextObject(text="Destination"),
-                   element=element),
-        InputBlock(block_id=ids.BLOCK_SEND_SCOPE, label=PlainTextObject(text="What to send"),
-                   element=StaticSelectElement(
-                       action_id=ids.VALUE,
-                       options=[Option(value=k, label=v) for k, v in SCOPES.items()],
-                       initial_option=Option(value=scope, label=SCOPES[scope]))),
-        InputBlock(block_id=ids.BLOCK_SEND_SUBJECT, label=PlainTextObject(text="Subject"),
-                   element=PlainTextInputElement(action_id=ids.VALUE, initial_value=subject,
-                                                 max_length=200)),
-        InputBlock(block_id=ids.BLOCK_SEND_NOTE, label=PlainTextObject(text="Note"),
-                   optional=True, hint=PlainTextObject(text="Shown above the conversation."),
-                   element=PlainTextInputElement(action_id=ids.VALUE, multiline=True,
-                                                 max_length=3000)),
+        InputBlock(
+            block_id=ids.BLOCK_SEND_DESTINATION,
+            label=PlainTextObject(text="Destination"),
+            element=element,
+        ),
+        InputBlock(
+            block_id=ids.BLOCK_SEND_SCOPE,
+            label=PlainTextObject(text="What to send"),
+            element=StaticSelectElement(
+                action_id=ids.VALUE,
+                options=[Option(value=k, label=v) for k, v in SCOPES.items()],
+                initial_option=Option(value=scope, label=SCOPES[scope]),
+            ),
+        ),
+        InputBlock(
+            block_id=ids.BLOCK_SEND_SUBJECT,
+            label=PlainTextObject(text="Subject"),
+            element=PlainTextInputElement(
+                action_id=ids.VALUE, initial_value=subject, max_length=200
+            ),
+        ),
+        InputBlock(
+            block_id=ids.BLOCK_SEND_NOTE,
+            label=PlainTextObject(text="Note"),
+            optional=True,
+            hint=PlainTextObject(text="Shown above the conversation."),
+            element=PlainTextInputElement(action_id=ids.VALUE, multiline=True, max_length=3000),
+        ),
     ]
-    return View(type="modal", callback_id=ids.VIEW_SEND_FORM,
-                title=PlainTextObject(text="Send to email"), submit=PlainTextObject(text="Send"),
-                close=PlainTextObject(text="Cancel"), private_metadata=metadata.dump(),
-                blocks=blocks)
+    return View(
+        type="modal",
+        callback_id=ids.VIEW_SEND_FORM,
+        title=PlainTextObject(text="Send to email"),
+        submit=PlainTextObject(text="Send"),
+        close=PlainTextObject(text="Cancel"),
+        private_metadata=metadata.dump(),
+        blocks=blocks,
+    )
 
 
 def destination_option(destination: Destination) -> Option:
@@ -109,8 +137,11 @@ def destination_options(destinations: Sequence[Destination], query: str) -> list
     """The answer to a search in the destination menu: matching names or recipients first
     by name, at most what one menu may carry."""
     words = query.casefold().split()
-    found = [d for d in destinations
-             if all(w in f"{d.name} {' '.join(d.recipients)}".casefold() for w in words)]
+    found = [
+        d
+        for d in destinations
+        if all(w in f"{d.name} {' '.join(d.recipients)}".casefold() for w in words)
+    ]
     return [destination_option(d).to_dict() for d in found[:OPTIONS_MAX]]
 
 
@@ -121,13 +152,19 @@ def _label(destination: Destination) -> str:
 
 def no_destination_modal() -> View:
     return View(
-        type="modal", title=PlainTextObject(text="Send to email"),
+        type="modal",
+        title=PlainTextObject(text="Send to email"),
         close=PlainTextObject(text="Close"),
         blocks=[
-            md("You have no email destination yet, so there is nowhere to send this. Add one "
-               "(iCloud Mail or any SMTP server): it takes a minute and sends a test session."),
-            ActionsBlock(elements=[button("Add destination", ids.ACTION_PUSH_ADD_DESTINATION,
-                                          style="primary")]),
+            md(
+                "You have no email destination yet, so there is nowhere to send this. Add one "
+                "(iCloud Mail or any SMTP server): it takes a minute and sends a test session."
+            ),
+            ActionsBlock(
+                elements=[
+                    button("Add destination", ids.ACTION_PUSH_ADD_DESTINATION, style="primary")
+                ]
+            ),
             context("Then use *Send to email* on the message again."),
         ],
     )
@@ -135,5 +172,9 @@ def no_destination_modal() -> View:
 
 def not_saved_modal() -> View:
     """The shortcut could not keep what it needs to send (the bot's database is full)."""
-    return View(type="modal", title=PlainTextObject(text="Send to email"),
-                close=PlainTextObject(text="Close"), blocks=[md(NOT_SAVED)])
+    return View(
+        type="modal",
+        title=PlainTextObject(text="Send to email"),
+        close=PlainTextObject(text="Close"),
+        blocks=[md(NOT_SAVED)],
+    )

@@ -36,9 +36,11 @@ def render_item(kind: str, item: Any, autogen: Any) -> str | Literal[False]:
 
 def run_on(connection: Connection) -> None:
     context.configure(
-        connection=connection, target_metadata=target_metadata,
+        connection=connection,
+        target_metadata=target_metadata,
         render_as_batch=True,  # SQLite alters tables by copying them
-        compare_type=True, render_item=render_item,
+        compare_type=True,
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -46,7 +48,8 @@ def run_on(connection: Connection) -> None:
 
 def database_url() -> str:
     url = context.config.get_main_option("sqlalchemy.url") or os.environ.get(
-        "XENOCEPT_DATABASE_URL")
+        "XENOCEPT_DATABASE_URL"
+    )
     if not url:
         raise SystemExit("Set XENOCEPT_DATABASE_URL (or sqlalchemy.url) to run migrations.")
     return url
@@ -64,8 +67,12 @@ async def run_with_new_engine() -> None:
 
 
 if context.is_offline_mode():
-    context.configure(url=database_url(), target_metadata=target_metadata,
-                      literal_binds=True, render_as_batch=True)
+    context.configure(
+        url=database_url(),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 elif (given := context.config.attributes.get("connection")) is not None:

@@ -36,13 +36,19 @@ LEASE_SECONDS = 2
 
 def environment(url: str, slack: SlackStandIn, ca_bundle: Path, home: Path) -> dict[str, str]:
     return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
         "PYTHONPATH": str(REPO),
-        "SLACK_BOT_TOKEN": slack.bot_token, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.api_url, "SSL_CERT_FILE": str(ca_bundle),
-        "XENOCEPT_DATABASE_URL": url, "XENOCEPT_SECRET_KEY": new_key(),
-        "XENOCEPT_SMTP_ALLOW_HOSTS": "127.0.0.1", "XENOCEPT_RETRY_BASE_SECONDS": "0.05",
-        "XENOCEPT_LEASE_SECONDS": str(LEASE_SECONDS), "XENOCEPT_LOG_LEVEL": "WARNING",
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "SSL_CERT_FILE": str(ca_bundle),
+        "XENOCEPT_DATABASE_URL": url,
+        "XENOCEPT_SECRET_KEY": new_key(),
+        "XENOCEPT_SMTP_ALLOW_HOSTS": "127.0.0.1",
+        "XENOCEPT_RETRY_BASE_SECONDS": "0.05",
+        "XENOCEPT_LEASE_SECONDS": str(LEASE_SECONDS),
+        "XENOCEPT_LOG_LEVEL": "WARNING",
     }
 
 
@@ -56,7 +62,10 @@ async def scalar(url: str, sql: str, **params: object) -> object:
 
 
 async def test_three_instances_one_killed_every_delivery_sent_once(
-    postgres: PostgresServer, slack: SlackStandIn, icloud: ICloudLikeServer, ca: trustme.CA,
+    postgres: PostgresServer,
+    slack: SlackStandIn,
+    icloud: ICloudLikeServer,
+    ca: trustme.CA,
     tmp_path: Path,
 ) -> None:
     bundle = tmp_path / "ca.pem"
@@ -67,13 +76,23 @@ async def test_three_instances_one_killed_every_delivery_sent_once(
         bots = [BotProcess(env) for _ in range(3)]
         try:
             await asyncio.gather(*(bot.start() for bot in bots))
-            assert await bots[0].send(requests.slash_command(
-                user_id=JANE, text="add", response_url=slack.response_url())) == 200
+            assert (
+                await bots[0].send(
+                    requests.slash_command(
+                        user_id=JANE, text="add", response_url=slack.response_url()
+                    )
+                )
+                == 200
+            )
             await slack.wait_for("views.open")
-            view = next(v for v in slack.views.values()
-                        if v["callback_id"] == ids.VIEW_DESTINATION_FORM)
-            submit = requests.view_submission(user_id=JANE, view=view, values=form_values(
-                host="127.0.0.1", port=icloud.submission_port))
+            view = next(
+                v for v in slack.views.values() if v["callback_id"] == ids.VIEW_DESTINATION_FORM
+            )
+            submit = requests.view_submission(
+                user_id=JANE,
+                view=view,
+                values=form_values(host="127.0.0.1", port=icloud.submission_port),
+            )
             assert await bots[1].send(requests.interactivity(submit)) == 200
             await icloud.wait_for_messages(1, timeout=20)  # the automatic test send
 
@@ -85,8 +104,9 @@ async def test_three_instances_one_killed_every_delivery_sent_once(
                 """Spread over the instances as a load balancer does, which sends a request
                 again to another instance when the one it chose is dead or drops it. (Its
                 trigger id makes a request that had got through before the drop count once.)"""
-                signed = requests.slash_command(user_id=JANE, text="test iCloud",
-                                                response_url=slack.response_url())
+                signed = requests.slash_command(
+                    user_id=JANE, text="test iCloud", response_url=slack.response_url()
+                )
                 async with gate:
                     for attempt in range(3):
                         bot = bots[(n + attempt) % 3]
@@ -108,8 +128,7 @@ async def test_three_instances_one_killed_every_delivery_sent_once(
 
             await icloud.wait_for_messages(DELIVERIES + 1, timeout=120)
             for _ in range(200):  # the survivors record the last outcomes
-                if await scalar(url, "SELECT count(*) FROM delivery WHERE status <> 'SENT'") \
-                        == 0:
+                if await scalar(url, "SELECT count(*) FROM delivery WHERE status <> 'SENT'") == 0:
                     break
                 await asyncio.sleep(0.1)
             await asyncio.sleep(LEASE_SECONDS + 1)  # and nothing arrives late
@@ -124,21 +143,28 @@ async def test_three_instances_one_killed_every_delivery_sent_once(
         duplicates = sum(count - 1 for count in seen.values())
         assert duplicates <= 1, seen.most_common(3)  # one send was in flight when killed
         survivors = await scalar(
-            url, "SELECT count(DISTINCT split_part(claimed_by, ':', 2)) FROM delivery")
+            url, "SELECT count(DISTINCT split_part(claimed_by, ':', 2)) FROM delivery"
+        )
         assert survivors == 0  # every claim was released by whoever finished it
 
 
-async def kill_while_holding_claims(victim: BotProcess, url: str,
-                                    icloud: ICloudLikeServer) -> int:
+async def kill_while_holding_claims(victim: BotProcess, url: str, icloud: ICloudLikeServer) -> int:
     """SIGKILL ``victim`` once it holds claims and the run is under way; returns how many."""
     assert victim.process is not None
     mine = f"%:{victim.process.pid}:%"
     deadline = time.monotonic() + 60
     held = 0
     while time.monotonic() < deadline:
-        held = int(str(await scalar(
-            url, "SELECT count(*) FROM delivery WHERE status = 'SENDING' "
-            "AND claimed_by LIKE :mine", mine=mine)))
+        held = int(
+            str(
+                await scalar(
+                    url,
+                    "SELECT count(*) FROM delivery WHERE status = 'SENDING' "
+                    "AND claimed_by LIKE :mine",
+                    mine=mine,
+                )
+            )
+        )
         if held and len(icloud.received) > 20:
             break
         await asyncio.sleep(0.005)
@@ -150,9 +176,8 @@ async def message_ids(url: str) -> list[object]:
     engine = create_engine(url)
     try:
         async with engine.connect() as connection:
-            return list((await connection.execute(text("SELECT message_id FROM delivery")))
-                        .scalars())
+            return list(
+                (await connection.execute(text("SELECT message_id FROM delivery"))).scalars()
+            )
     finally:
         await engine.dispose()
-
-

@@ -27,8 +27,12 @@ async def test_slack_down_mid_run_the_email_arrives_and_the_status_catches_up(
     before = len(harness.slack.calls)
     await harness.slack.start()  # Slack is back, on the same address
     posted = await harness.slack.wait_for(
-        "chat.postMessage", lambda c: "works" in str(c.params.get("text"))
-        and any(c is later for later in harness.slack.calls[before:]))
+        "chat.postMessage",
+        lambda c: (
+            "works" in str(c.params.get("text"))
+            and any(c is later for later in harness.slack.calls[before:])
+        ),
+    )
     assert "a test session was sent to jane@icloud.com" in str(posted.params["text"])
     assert rows(harness, "select status from delivery") == [("SENT",), ("SENT",)]
     assert len(harness.smtp.received) == 2  # nothing sent twice
@@ -41,7 +45,8 @@ def disk(harness: Harness) -> Iterator[FullDisk]:
 
 
 async def test_a_full_disk_after_the_send_delays_the_record_and_sends_once(
-    harness: Harness, disk: FullDisk,
+    harness: Harness,
+    disk: FullDisk,
 ) -> None:
     await add_destination(harness)
     await harness.smtp.wait_for_messages(1)
@@ -54,14 +59,20 @@ async def test_a_full_disk_after_the_send_delays_the_record_and_sends_once(
     assert rows(harness, "select status from delivery order by created_at")[-1] == ("SENDING",)
     before = len(harness.slack.calls)
     disk.on = False
-    await harness.slack.wait_for("chat.update", lambda c: "works" in str(c.params["text"])
-                                 and any(c is later for later in harness.slack.calls[before:]))
+    await harness.slack.wait_for(
+        "chat.update",
+        lambda c: (
+            "works" in str(c.params["text"])
+            and any(c is later for later in harness.slack.calls[before:])
+        ),
+    )
     assert rows(harness, "select status from delivery") == [("SENT",), ("SENT",)]
     assert len(harness.smtp.received) == 2
 
 
 async def test_a_full_disk_at_the_shortcut_and_the_submits_says_so(
-    harness: Harness, disk: FullDisk,
+    harness: Harness,
+    disk: FullDisk,
 ) -> None:
     """Nothing saved, one sentence where the user is, never a 500 or a silent nothing."""
     await add_destination(harness)
@@ -74,17 +85,26 @@ async def test_a_full_disk_at_the_shortcut_and_the_submits_says_so(
     assert "Nothing was saved" in body["errors"][ids.BLOCK_SEND_DESTINATION]
 
     before = len(harness.slack.calls)
-    status, body = await harness.action(harness.requests.message_shortcut(
-        user_id="U0JANE", callback_id=ids.SHORTCUT_SEND_TO_EMAIL, channel_id="C0GEN",
-        channel_name="general", message=message, response_url=harness.slack.response_url()))
+    status, body = await harness.action(
+        harness.requests.message_shortcut(
+            user_id="U0JANE",
+            callback_id=ids.SHORTCUT_SEND_TO_EMAIL,
+            channel_id="C0GEN",
+            channel_name="general",
+            message=message,
+            response_url=harness.slack.response_url(),
+        )
+    )
     assert (status, body) == (200, "")
     opened = await harness.slack.wait_for(
-        "views.open", lambda c: any(c is later for later in harness.slack.calls[before:]))
+        "views.open", lambda c: any(c is later for later in harness.slack.calls[before:])
+    )
     assert "Nothing was saved" in str(opened.params["view"])
 
     form = await open_form(harness)
-    status, body = await harness.submit(form, form_values(name="Work",
-                                                          port=harness.smtp.submission_port))
+    status, body = await harness.submit(
+        form, form_values(name="Work", port=harness.smtp.submission_port)
+    )
     assert status == 200 and "Nothing was saved" in body["errors"][ids.BLOCK_NAME]
     disk.on = False
     assert rows(harness, "select count(*) from delivery where kind = 'SESSION'") == [(0,)]

@@ -33,8 +33,9 @@ LEASE_SECONDS = 0.6
 @pytest.fixture
 def settings(tmp_path: Path, slack: SlackStandIn, database_url: str) -> Settings:
     """The harness of this module runs once per engine, with a short lease."""
-    return make_settings(tmp_path, slack, XENOCEPT_DATABASE_URL=database_url,
-                         XENOCEPT_LEASE_SECONDS=LEASE_SECONDS)
+    return make_settings(
+        tmp_path, slack, XENOCEPT_DATABASE_URL=database_url, XENOCEPT_LEASE_SECONDS=LEASE_SECONDS
+    )
 
 
 @pytest.fixture
@@ -60,8 +61,9 @@ async def extra_outbox(services: Services) -> Outbox:
 
 async def history(harness: Harness) -> list[Delivery]:
     async with transaction(harness.app.services.sessions) as session:
-        return list(await deliveries.recent_deliveries(session=session, owner=owner(harness),
-                                                       limit=500))
+        return list(
+            await deliveries.recent_deliveries(session=session, owner=owner(harness), limit=500)
+        )
 
 
 async def settled(harness: Harness) -> list[Delivery]:
@@ -81,8 +83,10 @@ async def test_every_queued_delivery_is_sent_once_by_several_workers(
     services = harness.app.services
     others = [await extra_outbox(services) for _ in range(2)]
     try:
-        queued = [await request_test(services, owner=owner(harness),
-                                     destination_id=destination_id) for _ in range(24)]
+        queued = [
+            await request_test(services, owner=owner(harness), destination_id=destination_id)
+            for _ in range(24)
+        ]
         received = await harness.smtp.wait_for_messages(25, timeout=30)
         await asyncio.sleep(LEASE_SECONDS * 2)  # nothing else arrives, not even late
     finally:
@@ -104,11 +108,15 @@ async def test_a_dead_workers_claim_is_taken_over_when_its_lease_expires(
     services = harness.app.services
     expires = services.clock() + timedelta(seconds=1.5)
     async with transaction(services.sessions) as session:
-        mine = await destinations.get_destination(session=session, owner=owner(harness),
-                                                  destination_id=destination_id)
+        mine = await destinations.get_destination(
+            session=session, owner=owner(harness), destination_id=destination_id
+        )
         orphan = lifecycle.test_delivery(mine)  # claimed by an instance that then died
         orphan.status, orphan.claimed_by, orphan.lease_until = (
-            DeliveryStatus.SENDING, "gone-host:4242:feedface", expires)
+            DeliveryStatus.SENDING,
+            "gone-host:4242:feedface",
+            expires,
+        )
         await deliveries.enqueue(session=session, owner=owner(harness), delivery=orphan)
     started = time.monotonic()
     received = await harness.smtp.wait_for_messages(2, timeout=15)
@@ -126,8 +134,9 @@ async def test_a_live_worker_keeps_its_claim_through_a_slow_send(
     other = await extra_outbox(harness.app.services)
     try:
         harness.smtp.hold_after_data = True
-        await request_test(harness.app.services, owner=owner(harness),
-                           destination_id=destination_id)
+        await request_test(
+            harness.app.services, owner=owner(harness), destination_id=destination_id
+        )
         await harness.smtp.wait_for_messages(2)
         await asyncio.sleep(LEASE_SECONDS * 4)
         harness.smtp.release()
@@ -142,15 +151,27 @@ async def test_a_live_worker_keeps_its_claim_through_a_slow_send(
 async def test_a_thread_sent_from_the_shortcut_arrives_once(ready: tuple[Harness, str]) -> None:
     """The send flow on each engine: draft, limits under the owner lock, dedupe, delivery."""
     harness, _ = ready
-    thread: list[dict[str, Any]] = [{"type": "message", "user": JANE, "text": "deploy *done*",
-               "ts": "1700000000.000100", "reply_count": 1},
-              {"type": "message", "user": JANE, "text": "verified",
-               "ts": "1700000001.000100", "thread_ts": "1700000000.000100"}]
+    thread: list[dict[str, Any]] = [
+        {
+            "type": "message",
+            "user": JANE,
+            "text": "deploy *done*",
+            "ts": "1700000000.000100",
+            "reply_count": 1,
+        },
+        {
+            "type": "message",
+            "user": JANE,
+            "text": "verified",
+            "ts": "1700000001.000100",
+            "thread_ts": "1700000000.000100",
+        },
+    ]
     harness.slack.add_thread("C0DEPLOY", thread)
-    view = await open_send_modal(harness, thread[0], channel_id="C0DEPLOY",
-                                 channel_name="deploys")
-    submit = harness.requests.interactivity(harness.requests.view_submission(
-        user_id=JANE, view=view, values=send_values(view)))
+    view = await open_send_modal(harness, thread[0], channel_id="C0DEPLOY", channel_name="deploys")
+    submit = harness.requests.interactivity(
+        harness.requests.view_submission(user_id=JANE, view=view, values=send_values(view))
+    )
     assert await harness.send(submit) == (200, "")
     assert await harness.send(harness.requests.retried(submit)) == (200, "")
     received = await harness.smtp.wait_for_messages(2)

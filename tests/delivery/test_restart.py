@@ -47,9 +47,21 @@ class BotProcess:
 
     async def start(self) -> None:
         self.process = subprocess.Popen(  # noqa: ASYNC220 (a real process is the point)
-            [sys.executable, "-m", "bot", "run", "--http", "--host", "127.0.0.1",
-             "--port", str(self.port)], env=self.env, cwd=REPO,
-            stderr=subprocess.PIPE if self.capture else None)
+            [
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                "--http",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            env=self.env,
+            cwd=REPO,
+            stderr=subprocess.PIPE if self.capture else None,
+        )
         async with aiohttp.ClientSession() as http:
             for _ in range(200):  # the process needs a moment to import and bind
                 try:
@@ -61,10 +73,14 @@ class BotProcess:
         raise AssertionError("the bot did not start")
 
     async def send(self, signed: SignedRequest) -> int:
-        async with aiohttp.ClientSession() as http, http.post(
-            f"http://127.0.0.1:{self.port}/slack/events", data=signed.body.encode(),
-            headers=signed.headers,
-        ) as response:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                f"http://127.0.0.1:{self.port}/slack/events",
+                data=signed.body.encode(),
+                headers=signed.headers,
+            ) as response,
+        ):
             return response.status
 
     def output(self) -> str:
@@ -101,26 +117,38 @@ async def bot_env(
     bundle = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(bundle))
     yield {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
         "PYTHONPATH": str(REPO),
-        "SLACK_BOT_TOKEN": slack.bot_token, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.api_url, "SSL_CERT_FILE": str(bundle),
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "SSL_CERT_FILE": str(bundle),
         "XENOCEPT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
-        "XENOCEPT_SECRET_KEY": new_key(), "XENOCEPT_SMTP_ALLOW_HOSTS": "127.0.0.1",
-        "XENOCEPT_RETRY_BASE_SECONDS": "0.05", "XENOCEPT_LOG_LEVEL": "WARNING",
+        "XENOCEPT_SECRET_KEY": new_key(),
+        "XENOCEPT_SMTP_ALLOW_HOSTS": "127.0.0.1",
+        "XENOCEPT_RETRY_BASE_SECONDS": "0.05",
+        "XENOCEPT_LOG_LEVEL": "WARNING",
     }
 
 
-async def add_icloud(bot: BotProcess, slack: SlackStandIn, icloud: ICloudLikeServer,
-                     requests: SlackRequests) -> None:
+async def add_icloud(
+    bot: BotProcess, slack: SlackStandIn, icloud: ICloudLikeServer, requests: SlackRequests
+) -> None:
     """/xenocept add and the filled-in setup form, sent to the real bot process."""
-    assert await bot.send(requests.slash_command(
-        user_id=JANE, text="add", response_url=slack.response_url())) == 200
+    assert (
+        await bot.send(
+            requests.slash_command(user_id=JANE, text="add", response_url=slack.response_url())
+        )
+        == 200
+    )
     await slack.wait_for("views.open")
-    view = slack.views[[k for k, v in slack.views.items()
-                        if v["callback_id"] == ids.VIEW_DESTINATION_FORM][-1]]
-    submit = requests.view_submission(user_id=JANE, view=view, values=form_values(
-        host="127.0.0.1", port=icloud.submission_port))
+    view = slack.views[
+        [k for k, v in slack.views.items() if v["callback_id"] == ids.VIEW_DESTINATION_FORM][-1]
+    ]
+    submit = requests.view_submission(
+        user_id=JANE, view=view, values=form_values(host="127.0.0.1", port=icloud.submission_port)
+    )
     assert await bot.send(requests.interactivity(submit)) == 200
 
 
@@ -136,8 +164,14 @@ async def test_killed_with_sends_queued_and_in_flight_then_restarted(
 
         icloud.hold_after_data = True
         for _ in range(5):  # five acknowledged sends
-            assert await first.send(requests.slash_command(
-                user_id=JANE, text="test iCloud", response_url=slack.response_url())) == 200
+            assert (
+                await first.send(
+                    requests.slash_command(
+                        user_id=JANE, text="test iCloud", response_url=slack.response_url()
+                    )
+                )
+                == 200
+            )
         await icloud.wait_for_messages(2)  # one is in DATA, its 250 held back
         first.kill()
     finally:
@@ -197,13 +231,24 @@ async def test_a_real_bot_keeps_sending_while_slack_is_down(
         await add_icloud(bot, slack, icloud, requests)
         await slack.wait_for("chat.update", lambda c: "works" in str(c.params["text"]))
         await slack.stop()
-        assert await bot.send(requests.slash_command(
-            user_id=JANE, text="test iCloud", response_url=slack.response_url())) == 200
+        assert (
+            await bot.send(
+                requests.slash_command(
+                    user_id=JANE, text="test iCloud", response_url=slack.response_url()
+                )
+            )
+            == 200
+        )
         assert len(await icloud.wait_for_messages(2)) == 2  # sent with Slack down
         before = len(slack.calls)
         await slack.start()
-        await slack.wait_for("chat.postMessage", lambda c: "works" in str(c.params["text"])
-                             and any(c is later for later in slack.calls[before:]))
+        await slack.wait_for(
+            "chat.postMessage",
+            lambda c: (
+                "works" in str(c.params["text"])
+                and any(c is later for later in slack.calls[before:])
+            ),
+        )
     finally:
         await bot.stop()
     assert len(icloud.received) == 2

@@ -21,11 +21,16 @@ from tests.support.send_flow import (
     status_texts,
 )
 
-MESSAGE = {"type": "message", "user": "U0BOB", "ts": "1700000000.000100",
-           "text": "Release notes for 4.2"}
+MESSAGE = {
+    "type": "message",
+    "user": "U0BOB",
+    "ts": "1700000000.000100",
+    "text": "Release notes for 4.2",
+}
 
 RETRYING = re.compile(
-    r"🔁 Retrying in \d+ s: (.+) — Message from #releases to \*iCloud\* \(attempt 1 failed\)\.")
+    r"🔁 Retrying in \d+ s: (.+) — Message from #releases to \*iCloud\* \(attempt 1 failed\)\."
+)
 
 
 async def send_release_notes(harness: Harness) -> str:
@@ -33,13 +38,19 @@ async def send_release_notes(harness: Harness) -> str:
     return await send(harness, MESSAGE, channel_id="C0REL", channel_name="releases")
 
 
-@pytest.mark.parametrize(("fault", "words"), [
-    ("temp_fail_data", "iCloud answered: 451 4.3.0 Temporary failure, try again later"),
-    ("greeting_failures", "iCloud answered: 421 4.3.2 Service not available"),
-    ("drop_during_data", "EOF"),  # no reply at all: the connection just ends mid-DATA
-], ids=["451-at-data", "421-at-connect", "dropped-during-data"])
+@pytest.mark.parametrize(
+    ("fault", "words"),
+    [
+        ("temp_fail_data", "iCloud answered: 451 4.3.0 Temporary failure, try again later"),
+        ("greeting_failures", "iCloud answered: 421 4.3.2 Service not available"),
+        ("drop_during_data", "EOF"),  # no reply at all: the connection just ends mid-DATA
+    ],
+    ids=["451-at-data", "421-at-connect", "dropped-during-data"],
+)
 async def test_a_transient_failure_is_retried_and_delivered_exactly_once(
-    harness: Harness, fault: str, words: str,
+    harness: Harness,
+    fault: str,
+    words: str,
 ) -> None:
     await add_destination(harness)
     setattr(harness.smtp, fault, 1)
@@ -49,7 +60,8 @@ async def test_a_transient_failure_is_retried_and_delivered_exactly_once(
     done = await outcome(harness, delivery_id)
 
     assert str(done.params["text"]).startswith(
-        f"✅ Sent 1 message from #releases to {JANE_LOGIN} via *iCloud* (")
+        f"✅ Sent 1 message from #releases to {JANE_LOGIN} via *iCloud* ("
+    )
     retry, final = status_texts(harness, delivery_id)
     shown = RETRYING.fullmatch(retry)
     assert shown is not None, retry
@@ -73,7 +85,8 @@ async def test_a_refused_login_stops_at_once_with_the_app_specific_password_advi
     failed = await outcome(harness, delivery_id)
 
     assert failed.params["text"] == (
-        "❌ Not sent: *iCloud* — Message from #releases. Logging in failed.")
+        "❌ Not sent: *iCloud* — Message from #releases. Logging in failed."
+    )
     blocks = str(failed.params["blocks"])
     assert "535 5.7.8" in blocks and "app-specific password" in blocks
     assert "Gave up after" not in blocks

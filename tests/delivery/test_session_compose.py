@@ -36,37 +36,83 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
 
 def destination() -> Destination:
     return Destination(
-        id="dest1", team_id="T111", user_id=JANE, name="iCloud", name_key="icloud",
-        smtp_host="smtp.mail.me.com", smtp_port=587, username="jane@icloud.com",
-        from_address=JANE_ALIAS, to_addresses="jane@icloud.com", secret_key_id="k1",
-        secret_ciphertext=b"sealed")
+        id="dest1",
+        team_id="T111",
+        user_id=JANE,
+        name="iCloud",
+        name_key="icloud",
+        smtp_host="smtp.mail.me.com",
+        smtp_port=587,
+        username="jane@icloud.com",
+        from_address=JANE_ALIAS,
+        to_addresses="jane@icloud.com",
+        secret_key_id="k1",
+        secret_ciphertext=b"sealed",
+    )
 
 
 def delivery(request: SendRequest) -> Delivery:
     return Delivery(
-        id="d1", team_id="T111", user_id=JANE, destination_id="dest1",
-        destination_name="iCloud", kind=DeliveryKind.SESSION, request_json=request.dump(),
-        message_id="<xenocept.d1@janedoe.example>")
+        id="d1",
+        team_id="T111",
+        user_id=JANE,
+        destination_id="dest1",
+        destination_name="iCloud",
+        kind=DeliveryKind.SESSION,
+        request_json=request.dump(),
+        message_id="<xenocept.d1@janedoe.example>",
+    )
 
 
 def incident_thread(slack: SlackStandIn) -> list[dict[str, Any]]:
     report = slack.add_file("F0PDF", "report.pdf", b"%PDF-1.4 numbers", "application/pdf")
     return [
-        {"type": "message", "user": BOB, "ts": PARENT_TS, "thread_ts": PARENT_TS,
-         "reply_count": 2, "text": "*Checkout is down* for <@U0JANE> &amp; others"},
-        {"type": "message", "user": JANE, "ts": f"{T0 + 60}.000200", "thread_ts": PARENT_TS,
-         "text": "Looking at it, see <#C0OPS> and the report", "files": [report]},
-        {"type": "message", "bot_id": "B1", "subtype": "bot_message", "username": "Deployer",
-         "ts": f"{T0 + 120}.000300", "thread_ts": PARENT_TS, "text": "Rolled back ~v42~"},
+        {
+            "type": "message",
+            "user": BOB,
+            "ts": PARENT_TS,
+            "thread_ts": PARENT_TS,
+            "reply_count": 2,
+            "text": "*Checkout is down* for <@U0JANE> &amp; others",
+        },
+        {
+            "type": "message",
+            "user": JANE,
+            "ts": f"{T0 + 60}.000200",
+            "thread_ts": PARENT_TS,
+            "text": "Looking at it, see <#C0OPS> and the report",
+            "files": [report],
+        },
+        {
+            "type": "message",
+            "bot_id": "B1",
+            "subtype": "bot_message",
+            "username": "Deployer",
+            "ts": f"{T0 + 120}.000300",
+            "thread_ts": PARENT_TS,
+            "text": "Rolled back ~v42~",
+        },
     ]
 
 
-def send_request(message: dict[str, Any], *, channel: str = "C1", name: str = "incidents",
-                 scope: str = "thread", subject: str = "") -> SendRequest:
+def send_request(
+    message: dict[str, Any],
+    *,
+    channel: str = "C1",
+    name: str = "incidents",
+    scope: str = "thread",
+    subject: str = "",
+) -> SendRequest:
     return SendRequest(
-        channel_id=channel, channel_name=name, message_ts=message["ts"],
-        thread_ts=message.get("thread_ts"), scope=scope,  # type: ignore[arg-type]
-        subject=subject, note=NOTE, message=message)
+        channel_id=channel,
+        channel_name=name,
+        message_ts=message["ts"],
+        thread_ts=message.get("thread_ts"),
+        scope=scope,  # type: ignore[arg-type]
+        subject=subject,
+        note=NOTE,
+        message=message,
+    )
 
 
 def parse(composed: Composed) -> EmailMessage:
@@ -102,18 +148,21 @@ async def test_thread_becomes_an_email(services: Services, slack: SlackStandIn) 
     assert "<b>Checkout is down</b>" in html and "@Jane Doe</span> &amp; others" in html
     assert "Tue 14 Nov 2023, 23:13" in plain and "Tue 14 Nov 2023, 23:14" in plain
     assert "Deployer" in plain and "<s>v42</s>" in html
-    assert ("https://example.slack.com/archives/C1/p1700000060000200"
-            f"?thread_ts={PARENT_TS}&amp;cid=C1") in html
+    assert (
+        f"https://example.slack.com/archives/C1/p1700000060000200?thread_ts={PARENT_TS}&amp;cid=C1"
+    ) in html
     assert "p1700000060000200" not in plain  # the plain part links the thread only
     assert "&amp;amp;" not in html
     attached = {part.get_filename(): part.get_content() for part in parsed.iter_attachments()}
     assert attached.get("report.pdf") == b"%PDF-1.4 numbers"
-    assert slack.file_downloads == [("/files-pri/T111-F0PDF/download/report.pdf",
-                                     f"Bearer {slack.bot_token}")]
+    assert slack.file_downloads == [
+        ("/files-pri/T111-F0PDF/download/report.pdf", f"Bearer {slack.bot_token}")
+    ]
 
 
 async def test_default_subject_and_single_dm_message(
-    services: Services, slack: SlackStandIn,
+    services: Services,
+    slack: SlackStandIn,
 ) -> None:
     slack.add_channel("D0JB", name="", is_im=True, im_user=BOB)
     message = {"type": "message", "user": BOB, "ts": PARENT_TS, "text": "lunch?"}

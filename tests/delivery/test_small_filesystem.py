@@ -24,8 +24,12 @@ from tests.support.slack_standin import SlackStandIn
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     folder = tmp_path / "small"
     folder.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
         # Mounting needs root with CAP_SYS_ADMIN; the fault-injected twin in test_outages
         # covers the same path everywhere.
@@ -38,16 +42,28 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.fixture
 async def harness_on_small_disk(
-    small_disk: Path, tmp_path: Path, slack: SlackStandIn, icloud: ICloudLikeServer,
+    small_disk: Path,
+    tmp_path: Path,
+    slack: SlackStandIn,
+    icloud: ICloudLikeServer,
     ca: trustme.CA,
 ) -> AsyncIterator[Harness]:
     database = small_disk / "xenocept.db"
     settings: Settings = make_settings(
-        tmp_path, slack, XENOCEPT_DATABASE_URL=f"sqlite+aiosqlite:///{database}",
-        XENOCEPT_KEY_FILE=str(tmp_path / "xenocept.key"))
+        tmp_path,
+        slack,
+        XENOCEPT_DATABASE_URL=f"sqlite+aiosqlite:///{database}",
+        XENOCEPT_KEY_FILE=str(tmp_path / "xenocept.key"),
+    )
     async with running_app(settings, ca) as (app, http):
-        yield Harness(app=app, http=http, slack=slack, smtp=icloud,
-                      requests=SlackRequests(SIGNING_SECRET), database_path=database)
+        yield Harness(
+            app=app,
+            http=http,
+            slack=slack,
+            smtp=icloud,
+            requests=SlackRequests(SIGNING_SECRET),
+            database_path=database,
+        )
 
 
 def fill(folder: Path) -> Path:
@@ -67,7 +83,8 @@ def fill(folder: Path) -> Path:
 
 
 async def test_a_send_submitted_on_a_full_disk_says_so_and_keeps_nothing(
-    harness_on_small_disk: Harness, small_disk: Path,
+    harness_on_small_disk: Harness,
+    small_disk: Path,
 ) -> None:
     harness = harness_on_small_disk
     await add_destination(harness)

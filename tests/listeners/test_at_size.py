@@ -35,16 +35,20 @@ def buttons(blocks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def listed(blocks: list[dict[str, Any]]) -> list[str]:
-    return [re.findall(r"^\*(.+?)\* — ", b["text"]["text"])[0] for b in blocks
-            if b["type"] == "section" and "\n" in b["text"]["text"]]
+    return [
+        re.findall(r"^\*(.+?)\* — ", b["text"]["text"])[0]
+        for b in blocks
+        if b["type"] == "section" and "\n" in b["text"]["text"]
+    ]
 
 
 # ---------------------------------------------------------------- 7. /xenocept list pages
 
 
 async def test_list_of_sixty_destinations_pages_within_the_block_limit(harness: Harness) -> None:
-    await seed_destinations(harness, names(60), to=",".join(
-        f"recipient.number.{n:02d}@example.com" for n in range(50)))
+    await seed_destinations(
+        harness, names(60), to=",".join(f"recipient.number.{n:02d}@example.com" for n in range(50))
+    )
     _, first = await harness.command("list")
     assert len(first["blocks"]) <= 50
     assert listed(first["blocks"]) == names(60)[:10]
@@ -54,10 +58,16 @@ async def test_list_of_sixty_destinations_pages_within_the_block_limit(harness: 
 
     async def turn(blocks: list[dict[str, Any]], action_id: str, key: str) -> dict[str, Any]:
         button = buttons(blocks)[action_id]
-        status, _ = await harness.action(harness.requests.block_actions(
-            user_id=JANE, action_id=action_id, value=button["value"],
-            block_id=ids.BLOCK_LIST_PAGES, message={"ts": "1.1", "blocks": blocks},
-            response_url=harness.slack.response_url(key)))
+        status, _ = await harness.action(
+            harness.requests.block_actions(
+                user_id=JANE,
+                action_id=action_id,
+                value=button["value"],
+                block_id=ids.BLOCK_LIST_PAGES,
+                message={"ts": "1.1", "blocks": blocks},
+                response_url=harness.slack.response_url(key),
+            )
+        )
         assert status == 200
         _, body = await harness.slack.wait_for_response_url(lambda b: True, key=key)
         assert body["replace_original"] is True  # the same message shows the next page
@@ -72,9 +82,15 @@ async def test_list_of_sixty_destinations_pages_within_the_block_limit(harness: 
 
 async def test_a_page_past_the_end_shows_the_last_page(harness: Harness) -> None:
     await seed_destinations(harness, names(12))
-    status, _ = await harness.action(harness.requests.block_actions(
-        user_id=JANE, action_id=ids.ACTION_LIST_NEXT, value="99", message={"ts": "1.1"},
-        response_url=harness.slack.response_url("far")))
+    status, _ = await harness.action(
+        harness.requests.block_actions(
+            user_id=JANE,
+            action_id=ids.ACTION_LIST_NEXT,
+            value="99",
+            message={"ts": "1.1"},
+            response_url=harness.slack.response_url("far"),
+        )
+    )
     assert status == 200
     _, body = await harness.slack.wait_for_response_url(lambda b: True, key="far")
     assert listed(body["blocks"]) == names(12)[10:]
@@ -82,8 +98,11 @@ async def test_a_page_past_the_end_shows_the_last_page(harness: Harness) -> None
 
 async def test_app_home_with_many_destinations_points_to_the_list(harness: Harness) -> None:
     await seed_destinations(harness, names(45))
-    await harness.send(harness.requests.event(
-        {"type": "app_home_opened", "user": JANE, "channel": "D1", "tab": "home"}))
+    await harness.send(
+        harness.requests.event(
+            {"type": "app_home_opened", "user": JANE, "channel": "D1", "tab": "home"}
+        )
+    )
     call = await harness.slack.wait_for("views.publish")
     view = call.params["view"]
     assert len(view["blocks"]) <= 100 and len(listed(view["blocks"])) == 20
@@ -116,9 +135,15 @@ async def test_many_destinations_get_a_searchable_menu_limited_to_the_user(
     assert menu["initial_option"]["value"] == made[0]  # nothing used yet: the first by name
 
     async def search(query: str, user: str = JANE) -> list[dict[str, Any]]:
-        status, body = await harness.action(harness.requests.block_suggestion(
-            user_id=user, action_id=ids.ACTION_PICK_DESTINATION,
-            block_id=ids.BLOCK_SEND_DESTINATION, value=query, view=view))
+        status, body = await harness.action(
+            harness.requests.block_suggestion(
+                user_id=user,
+                action_id=ids.ACTION_PICK_DESTINATION,
+                block_id=ids.BLOCK_SEND_DESTINATION,
+                value=query,
+                view=view,
+            )
+        )
         assert status == 200
         options: list[dict[str, Any]] = body["options"]
         return options
@@ -129,7 +154,8 @@ async def test_many_destinations_get_a_searchable_menu_limited_to_the_user(
     assert [o["value"] for o in found] == [made[142]]
     assert await search("bob's") == []  # only Jane's own destinations are searched
     assert [o["text"]["text"] for o in await search("", user=BOB)] == [
-        "Bob's own (jane@icloud.com)"]
+        "Bob's own (jane@icloud.com)"
+    ]
 
     status, body = await harness.submit(view, send_values(view, destination=made[142]))
     assert (status, body) == (200, "")
@@ -139,8 +165,7 @@ async def test_many_destinations_get_a_searchable_menu_limited_to_the_user(
 
     # The next modal preselects the destination used last, as the small menu does.
     again = await open_send_modal(harness, message, channel_id="C0GEN", channel_name="general")
-    assert modal_inputs(again)[ids.BLOCK_SEND_DESTINATION]["initial_option"]["value"] == (
-        made[142])
+    assert modal_inputs(again)[ids.BLOCK_SEND_DESTINATION]["initial_option"]["value"] == (made[142])
 
 
 async def test_a_few_destinations_keep_the_plain_menu(harness: Harness) -> None:
@@ -174,10 +199,14 @@ async def test_history_shows_all_twenty_sends_with_long_errors(harness: Harness)
     services = harness.app.services
     async with transaction(services.sessions) as session:
         destination = await destinations.get_destination(
-            session=session, owner=owner, destination_id=destination_id)
+            session=session, owner=owner, destination_id=destination_id
+        )
         for n in range(25):
-            delivery = new_delivery(destination, kind=DeliveryKind.SESSION,
-                                    summary=f"Send number {n:02d} 🔥 " + "x" * 200)
+            delivery = new_delivery(
+                destination,
+                kind=DeliveryKind.SESSION,
+                summary=f"Send number {n:02d} 🔥 " + "x" * 200,
+            )
             delivery.status = DeliveryStatus.FAILED
             delivery.last_error = "550 5.7.1 " + "refused because " * 40
             await deliveries.enqueue(session=session, owner=owner, delivery=delivery)

@@ -60,8 +60,9 @@ async def test_add_then_automatic_test_send_then_edit_test_and_remove(harness: H
     password = next(b for b in view["blocks"] if b.get("block_id") == ids.BLOCK_PASSWORD)
     assert "initial_value" not in password["element"]
     assert "unchanged — leave empty to keep" in password["hint"]["text"]
-    status, body = await harness.submit(view, form_values(
-        port=harness.smtp.submission_port, password="", to="new@example.com"))
+    status, body = await harness.submit(
+        view, form_values(port=harness.smtp.submission_port, password="", to="new@example.com")
+    )
     assert (status, body) == (200, "")
     second = (await harness.smtp.wait_for_messages(2))[1]
     assert second.rcpt_tos == ["new@example.com"] and second.login == JANE_LOGIN
@@ -72,12 +73,23 @@ async def test_add_then_automatic_test_send_then_edit_test_and_remove(harness: H
     assert third.rcpt_tos == ["new@example.com"]
 
     status, body = await harness.command("remove iCloud")
-    confirm = next(e for b in body["blocks"] if b["type"] == "actions" for e in b["elements"]
-                   if e["action_id"] == ids.ACTION_CONFIRM_REMOVE)
-    status, _ = await harness.action(harness.requests.block_actions(
-        user_id=JANE, action_id=ids.ACTION_CONFIRM_REMOVE, value=confirm["value"],
-        channel_id="C111", message={"ts": "1.2", "text": "Remove?"},
-        response_url=harness.slack.response_url("remove")))
+    confirm = next(
+        e
+        for b in body["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == ids.ACTION_CONFIRM_REMOVE
+    )
+    status, _ = await harness.action(
+        harness.requests.block_actions(
+            user_id=JANE,
+            action_id=ids.ACTION_CONFIRM_REMOVE,
+            value=confirm["value"],
+            channel_id="C111",
+            message={"ts": "1.2", "text": "Remove?"},
+            response_url=harness.slack.response_url("remove"),
+        )
+    )
     assert status == 200
     _, posted = await harness.slack.wait_for_response_url(lambda b: "Removed" in b["text"])
     assert "App-Specific Passwords" in posted["text"] and "Revoke" in posted["text"]
@@ -126,15 +138,23 @@ async def test_list_help_history_and_unknown_subcommands(harness: Harness) -> No
 async def test_app_home_shows_only_my_destinations_with_test_state(harness: Harness) -> None:
     await add_icloud(harness)
     await harness.dm_update(lambda text: "works" in text)
-    status, _ = await harness.send(harness.requests.event(
-        {"type": "app_home_opened", "user": "U0BOB", "channel": "D2", "tab": "home"}))
+    status, _ = await harness.send(
+        harness.requests.event(
+            {"type": "app_home_opened", "user": "U0BOB", "channel": "D2", "tab": "home"}
+        )
+    )
     assert status == 200
-    bob_home = await harness.slack.wait_for("views.publish", lambda c: c.params["user_id"] ==
-                                            "U0BOB")
+    bob_home = await harness.slack.wait_for(
+        "views.publish", lambda c: c.params["user_id"] == "U0BOB"
+    )
     assert JANE_LOGIN not in str(bob_home.params["view"])
-    await harness.send(harness.requests.event(
-        {"type": "app_home_opened", "user": JANE, "channel": "D1", "tab": "home"}))
+    await harness.send(
+        harness.requests.event(
+            {"type": "app_home_opened", "user": JANE, "channel": "D1", "tab": "home"}
+        )
+    )
     jane_home = await harness.slack.wait_for(
-        "views.publish", lambda c: c.params["user_id"] == JANE and "last test passed" in
-        str(c.params["view"]))
+        "views.publish",
+        lambda c: c.params["user_id"] == JANE and "last test passed" in str(c.params["view"]),
+    )
     assert ASP not in str(jane_home.params["view"])

@@ -22,8 +22,9 @@ from tests.support.send_flow import (
 FORM = "application/x-www-form-urlencoded"
 
 
-async def submit_escaped(harness: Harness, view: dict[str, Any],
-                         values: dict[str, Any]) -> tuple[int, Any]:
+async def submit_escaped(
+    harness: Harness, view: dict[str, Any], values: dict[str, Any]
+) -> tuple[int, Any]:
     """A view_submission whose JSON escapes non-ASCII (\\uXXXX), as any client may send."""
     payload = harness.requests.view_submission(user_id=JANE, view=view, values=values)
     body = urlencode({"payload": json.dumps(payload)})  # ensure_ascii: "\\ud800" stays text
@@ -42,11 +43,20 @@ async def test_a_lone_surrogate_in_a_setup_field_is_replaced(harness: Harness) -
 async def test_lone_surrogates_in_a_message_and_note_reach_the_email(harness: Harness) -> None:
     await add_destination(harness)
     harness.slack.add_channel("C0GEN", name="general")
-    message = {"type": "message", "user": JANE, "ts": "1700000000.000100",
-               "text": "broken \udc00 text"}
+    message = {
+        "type": "message",
+        "user": JANE,
+        "ts": "1700000000.000100",
+        "text": "broken \udc00 text",
+    }
     payload = harness.requests.message_shortcut(
-        user_id=JANE, callback_id=ids.SHORTCUT_SEND_TO_EMAIL, channel_id="C0GEN",
-        channel_name="general", message=message, response_url=harness.slack.response_url())
+        user_id=JANE,
+        callback_id=ids.SHORTCUT_SEND_TO_EMAIL,
+        channel_id="C0GEN",
+        channel_name="general",
+        message=message,
+        response_url=harness.slack.response_url(),
+    )
     before = len(harness.slack.calls)
     body = urlencode({"payload": json.dumps(payload)})
     assert (await harness.send(harness.requests.sign(body, FORM)))[0] == 200

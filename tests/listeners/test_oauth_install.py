@@ -62,28 +62,50 @@ class Workspaces:
 
 @pytest.fixture
 def settings(tmp_path: Path, slack: SlackStandIn, database_url: str) -> Settings:
-    return make_settings(tmp_path, slack, SLACK_BOT_TOKEN="", XENOCEPT_DATABASE_URL=database_url,
-                         SLACK_CLIENT_ID=slack.client_id,
-                         SLACK_CLIENT_SECRET=slack.client_secret)
+    return make_settings(
+        tmp_path,
+        slack,
+        SLACK_BOT_TOKEN="",
+        XENOCEPT_DATABASE_URL=database_url,
+        SLACK_CLIENT_ID=slack.client_id,
+        SLACK_CLIENT_SECRET=slack.client_secret,
+    )
 
 
 @pytest.fixture
-async def workspaces(settings: Settings, slack: SlackStandIn, icloud: ICloudLikeServer,
-                     ca: trustme.CA, tmp_path: Path) -> AsyncIterator[Workspaces]:
+async def workspaces(
+    settings: Settings,
+    slack: SlackStandIn,
+    icloud: ICloudLikeServer,
+    ca: trustme.CA,
+    tmp_path: Path,
+) -> AsyncIterator[Workspaces]:
     settings.require(RunMode.HTTP)  # what `xenocept run --http` checks first
     assert settings.installs_through_oauth
-    app = create_app(settings, resolver=loopback_resolver({"smtp.mail.me.com": "127.0.0.1"}),
-                     tls_context=trusting(ca))
+    app = create_app(
+        settings,
+        resolver=loopback_resolver({"smtp.mail.me.com": "127.0.0.1"}),
+        tls_context=trusting(ca),
+    )
     await app.start()
     http = start_server(app)
     await http.start_server()
-    first = Harness(app=app, http=http, slack=slack, smtp=icloud,
-                    requests=SlackRequests(SIGNING_SECRET, team_id="T1"),
-                    database_path=tmp_path / "data" / "xenocept.db")
+    first = Harness(
+        app=app,
+        http=http,
+        slack=slack,
+        smtp=icloud,
+        requests=SlackRequests(SIGNING_SECRET, team_id="T1"),
+        database_path=tmp_path / "data" / "xenocept.db",
+    )
     try:
-        yield Workspaces(first=first, second=replace(
-            first, requests=SlackRequests(SIGNING_SECRET, team_id="T2")), http=http,
-            slack=slack, settings=settings)
+        yield Workspaces(
+            first=first,
+            second=replace(first, requests=SlackRequests(SIGNING_SECRET, team_id="T2")),
+            http=http,
+            slack=slack,
+            settings=settings,
+        )
     finally:
         await http.close()
         await app.stop()
@@ -102,20 +124,20 @@ async def begin_install(http: TestClient[Any, Any]) -> tuple[str, str]:
     return state.group(1), cookie
 
 
-async def finish_install(http: TestClient[Any, Any], *, code: str, state: str,
-                         cookie: str | None) -> tuple[int, str]:
+async def finish_install(
+    http: TestClient[Any, Any], *, code: str, state: str, cookie: str | None
+) -> tuple[int, str]:
     headers = {"Cookie": f"{COOKIE}={cookie}"} if cookie is not None else {}
-    response = await http.get(f"/slack/oauth_redirect?code={code}&state={state}",
-                              headers=headers)
+    response = await http.get(f"/slack/oauth_redirect?code={code}&state={state}", headers=headers)
     return response.status, await response.text()
 
 
 async def install(ws: Workspaces, team_id: str, installer: str) -> str:
-    token = ws.slack.add_oauth_code(f"code-{team_id}", team_id=team_id,
-                                    team_name=f"Team {team_id}", installer=installer)
+    token = ws.slack.add_oauth_code(
+        f"code-{team_id}", team_id=team_id, team_name=f"Team {team_id}", installer=installer
+    )
     state, cookie = await begin_install(ws.http)
-    status, page = await finish_install(ws.http, code=f"code-{team_id}", state=state,
-                                        cookie=cookie)
+    status, page = await finish_install(ws.http, code=f"code-{team_id}", state=state, cookie=cookie)
     assert (status, "Thank you!" in page) == (200, True), page
     return token
 
@@ -137,7 +159,9 @@ async def test_two_workspaces_install_and_stay_apart(workspaces: Workspaces) -> 
     second_token = await install(ws, "T2", BOB)
     rows, _ = await stored(ws)
     assert sorted((row.team_id, row.installer_user_id) for row in rows) == [
-        ("T1", JANE), ("T2", BOB)]
+        ("T1", JANE),
+        ("T2", BOB),
+    ]
     for row in rows:  # sealed at rest, like SMTP passwords
         assert first_token.encode() not in row.token_ciphertext
         assert second_token.encode() not in row.token_ciphertext
@@ -161,11 +185,15 @@ async def test_two_workspaces_install_and_stay_apart(workspaces: Workspaces) -> 
         assert status == 200 and "Jane Private" not in str(body)
         assert "no email destinations" in str(body)
     click = ws.second.requests.block_actions(
-        user_id=BOB, action_id=ids.ACTION_TEST_DESTINATION, value=jane_destination.id,
-        response_url=ws.slack.response_url("bob"))
+        user_id=BOB,
+        action_id=ids.ACTION_TEST_DESTINATION,
+        value=jane_destination.id,
+        response_url=ws.slack.response_url("bob"),
+    )
     assert (await ws.second.action(click))[0] == 200
     refusal = await ws.slack.wait_for_response_url(
-        lambda body: "not yours" in str(body.get("text")))
+        lambda body: "not yours" in str(body.get("text"))
+    )
     assert refusal is not None
     assert len(ws.first.smtp.received) == 1  # nothing was sent for Bob
 
@@ -181,8 +209,9 @@ async def test_a_bad_state_installs_nothing(workspaces: Workspaces) -> None:
         (state, "other-value"),  # the cookie of a different install
     ]
     for query_state, browser_cookie in attempts:
-        status, page = await finish_install(ws.http, code="code-T9", state=query_state,
-                                            cookie=browser_cookie)
+        status, page = await finish_install(
+            ws.http, code="code-T9", state=query_state, cookie=browser_cookie
+        )
         assert status in (400, 401), (query_state, browser_cookie, status)
         assert "Thank you!" not in page
     assert ws.slack.calls_to("oauth.v2.access") == []
@@ -204,9 +233,16 @@ async def test_uninstall_deletes_that_workspaces_token_and_destinations(
     assert await add_icloud(ws.first) == (200, "")
     await ws.first.smtp.wait_for_messages(1)
     view = await open_form(ws.second, user=BOB)
-    assert await ws.second.submit(view, form_values(
-        port=ws.first.smtp.submission_port, username="bob@icloud.com",
-        password="qrst-uvwx-yzab-cdef", to="bob@icloud.com"), user=BOB) == (200, "")
+    assert await ws.second.submit(
+        view,
+        form_values(
+            port=ws.first.smtp.submission_port,
+            username="bob@icloud.com",
+            password="qrst-uvwx-yzab-cdef",
+            to="bob@icloud.com",
+        ),
+        user=BOB,
+    ) == (200, "")
     await ws.first.smtp.wait_for_messages(2)
 
     status, _ = await ws.first.send(ws.first.requests.event({"type": "app_uninstalled"}))
@@ -215,8 +251,11 @@ async def test_uninstall_deletes_that_workspaces_token_and_destinations(
     assert [row.team_id for row in rows] == ["T2"]
     assert [(d.team_id, d.user_id) for d in left] == [("T2", BOB)]
 
-    status, _ = await ws.second.send(ws.second.requests.event(
-        {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["UBOT"]}}))
+    status, _ = await ws.second.send(
+        ws.second.requests.event(
+            {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["UBOT"]}}
+        )
+    )
     assert status == 200
     assert await settled(ws, lambda rows, _: not rows) == ([], [])
 
@@ -249,12 +288,14 @@ async def test_key_rotation_reseals_the_bot_tokens(workspaces: Workspaces) -> No
     old = ws.settings.secret_key
     assert old is not None
     newest = new_key()
-    both = ws.settings.model_copy(update={"secret_key": SecretStr(
-        f"{newest},{old.get_secret_value()}")})
+    both = ws.settings.model_copy(
+        update={"secret_key": SecretStr(f"{newest},{old.get_secret_value()}")}
+    )
     assert await rotate_keys(both) == 1
     only_new = ws.settings.model_copy(update={"secret_key": SecretStr(newest)})
-    store = InstallationStore(sessions=ws.first.app.services.sessions,
-                              box=build_secret_box(only_new))
+    store = InstallationStore(
+        sessions=ws.first.app.services.sessions, box=build_secret_box(only_new)
+    )
     found = await store.async_find_bot(enterprise_id=None, team_id="T1")
     assert found is not None and found.bot_token == token
 

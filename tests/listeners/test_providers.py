@@ -37,32 +37,46 @@ GMAIL_APP_PASSWORD = "abcd-efgh-ijkl-mnop"  # the server's; Google shows "abcd e
 
 
 @pytest.fixture
-async def strict(slack: SlackStandIn, icloud: ICloudLikeServer, ca: trustme.CA,
-                 tmp_path: Path) -> AsyncIterator[Harness]:
+async def strict(
+    slack: SlackStandIn, icloud: ICloudLikeServer, ca: trustme.CA, tmp_path: Path
+) -> AsyncIterator[Harness]:
     """The app with no local hosts allowed (the operator's default)."""
     no_local = make_settings(tmp_path, slack, XENOCEPT_SMTP_ALLOW_HOSTS="")
     async with running_app(no_local, ca) as (app, http):
-        yield Harness(app=app, http=http, slack=slack, smtp=icloud,
-                      requests=SlackRequests(SIGNING_SECRET),
-                      database_path=tmp_path / "data" / "xenocept.db")
+        yield Harness(
+            app=app,
+            http=http,
+            slack=slack,
+            smtp=icloud,
+            requests=SlackRequests(SIGNING_SECRET),
+            database_path=tmp_path / "data" / "xenocept.db",
+        )
 
 
 @pytest.fixture
 async def gmail(slack: SlackStandIn, ca: trustme.CA, tmp_path: Path) -> AsyncIterator[Harness]:
     """The app in front of a server answering as smtp.gmail.com."""
     account = Account(login=GMAIL_LOGIN, asp=GMAIL_APP_PASSWORD)
-    async with ICloudLikeServer(ca=ca, accounts=[account], hostname="smtp.gmail.com",
-                                accept_asp_without_hyphens=True) as server:
-        app = create_app(make_settings(tmp_path, slack),
-                         resolver=loopback_resolver({"smtp.gmail.com": "127.0.0.1"}),
-                         tls_context=trusting(ca))
+    async with ICloudLikeServer(
+        ca=ca, accounts=[account], hostname="smtp.gmail.com", accept_asp_without_hyphens=True
+    ) as server:
+        app = create_app(
+            make_settings(tmp_path, slack),
+            resolver=loopback_resolver({"smtp.gmail.com": "127.0.0.1"}),
+            tls_context=trusting(ca),
+        )
         await app.start()
         http = start_server(app)
         await http.start_server()
         try:
-            yield Harness(app=app, http=http, slack=slack, smtp=server,
-                          requests=SlackRequests(SIGNING_SECRET),
-                          database_path=tmp_path / "data" / "xenocept.db")
+            yield Harness(
+                app=app,
+                http=http,
+                slack=slack,
+                smtp=server,
+                requests=SlackRequests(SIGNING_SECRET),
+                database_path=tmp_path / "data" / "xenocept.db",
+            )
         finally:
             await http.close()
             await app.stop()
@@ -90,31 +104,56 @@ def options(view: dict[str, Any]) -> list[str]:
 def typed_state(view: dict[str, Any], provider: str, **typed: Any) -> dict[str, Any]:
     """``view.state.values`` as Slack sends them with a block_actions from this view."""
     action_ids = {block: b["element"]["action_id"] for block, b in inputs(view).items()}
-    state = {block: {action_ids[block]: element}
-             for block, elements in form_values(**typed).items()
-             for element in elements.values()}
-    state[ids.BLOCK_PROVIDER] = {ids.ACTION_CHOOSE_PROVIDER: {
-        "type": "static_select",
-        "selected_option": {"text": {"type": "plain_text", "text": provider}, "value": provider}}}
+    state = {
+        block: {action_ids[block]: element}
+        for block, elements in form_values(**typed).items()
+        for element in elements.values()
+    }
+    state[ids.BLOCK_PROVIDER] = {
+        ids.ACTION_CHOOSE_PROVIDER: {
+            "type": "static_select",
+            "selected_option": {
+                "text": {"type": "plain_text", "text": provider},
+                "value": provider,
+            },
+        }
+    }
     return state
 
 
-async def choose(harness: Harness, view: dict[str, Any], provider: str,
-                 **typed: Any) -> tuple[int, Any]:
+async def choose(
+    harness: Harness, view: dict[str, Any], provider: str, **typed: Any
+) -> tuple[int, Any]:
     state = typed_state(view, provider, **typed)
-    return await harness.action(harness.requests.block_actions(
-        user_id=JANE, action_id=ids.ACTION_CHOOSE_PROVIDER, block_id=ids.BLOCK_PROVIDER,
-        view={**view, "state": {"values": state}}, selected_option_value=provider))
+    return await harness.action(
+        harness.requests.block_actions(
+            user_id=JANE,
+            action_id=ids.ACTION_CHOOSE_PROVIDER,
+            block_id=ids.BLOCK_PROVIDER,
+            view={**view, "state": {"values": state}},
+            selected_option_value=provider,
+        )
+    )
 
 
-@pytest.mark.parametrize(("text", "key"), [
-    ("add", "icloud"), ("add gmail", "gmail"), ("add Google", "gmail"),
-    ("add hotmail", "outlook"), ("add outlook", "outlook"), ("add yahoo", "yahoo"),
-    ("add fastmail", "fastmail"), ("add other", "other"), ("add proton", "proton"),
-    ("add postfix", "postfix"),
-])
-async def test_add_opens_the_form_on_the_named_provider(harness: Harness, text: str,
-                                                        key: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("add", "icloud"),
+        ("add gmail", "gmail"),
+        ("add Google", "gmail"),
+        ("add hotmail", "outlook"),
+        ("add outlook", "outlook"),
+        ("add yahoo", "yahoo"),
+        ("add fastmail", "fastmail"),
+        ("add other", "other"),
+        ("add proton", "proton"),
+        ("add postfix", "postfix"),
+    ],
+)
+async def test_add_opens_the_form_on_the_named_provider(
+    harness: Harness, text: str, key: str
+) -> None:
     view = await open_form(harness, text)
     preset = PRESETS[key]
     assert FormMetadata.load(view["private_metadata"]).preset == key
@@ -153,14 +192,17 @@ async def test_microsoft_365_is_refused_plainly(harness: Harness) -> None:
 
 
 async def test_local_presets_are_offered_when_the_operator_allows_loopback(
-    harness: Harness
+    harness: Harness,
 ) -> None:
     view = await open_form(harness)
     assert {"proton", "postfix"} <= set(options(view))
     assert "XENOCEPT_SMTP_ALLOW_HOSTS" not in str(view["blocks"])
     postfix = await open_form(harness, "add postfix")
-    assert (initial(postfix, ids.BLOCK_HOST), initial(postfix, ids.BLOCK_PORT),
-            initial(postfix, ids.BLOCK_SECURITY)) == ("localhost", "25", "none")
+    assert (
+        initial(postfix, ids.BLOCK_HOST),
+        initial(postfix, ids.BLOCK_PORT),
+        initial(postfix, ids.BLOCK_SECURITY),
+    ) == ("localhost", "25", "none")
 
 
 async def test_local_presets_are_explained_not_offered_by_default(strict: Harness) -> None:
@@ -177,18 +219,29 @@ async def test_local_presets_are_explained_not_offered_by_default(strict: Harnes
 
 
 async def test_choosing_a_provider_updates_the_modal_in_place_keeping_what_was_typed(
-    harness: Harness
+    harness: Harness,
 ) -> None:
     view = await open_form(harness)
-    status, _ = await choose(harness, view, "gmail", name="iCloud", username="jane@example.com",
-                             from_address="me@example.com", to="team@example.com",
-                             screenshot="attached", password=ASP)
+    status, _ = await choose(
+        harness,
+        view,
+        "gmail",
+        name="iCloud",
+        username="jane@example.com",
+        from_address="me@example.com",
+        to="team@example.com",
+        screenshot="attached",
+        password=ASP,
+    )
     assert status == 200
     update = await harness.slack.wait_for("views.update")
     assert (update.params["view_id"], update.params["hash"]) == (view["id"], view["hash"])
     new = update.params["view"]
-    assert (initial(new, ids.BLOCK_HOST), initial(new, ids.BLOCK_PORT),
-            initial(new, ids.BLOCK_SECURITY)) == ("smtp.gmail.com", "587", "starttls")
+    assert (
+        initial(new, ids.BLOCK_HOST),
+        initial(new, ids.BLOCK_PORT),
+        initial(new, ids.BLOCK_SECURITY),
+    ) == ("smtp.gmail.com", "587", "starttls")
     assert initial(new, ids.BLOCK_NAME) == "Gmail"  # "iCloud" was only the default
     assert initial(new, ids.BLOCK_USERNAME) == "jane@example.com"
     assert initial(new, ids.BLOCK_FROM) == "me@example.com"
@@ -200,8 +253,10 @@ async def test_choosing_a_provider_updates_the_modal_in_place_keeping_what_was_t
     assert FormMetadata.load(new["private_metadata"]) == FormMetadata("gmail", None)
     # New action ids on the fields the provider dictates, so Slack shows the new defaults.
     for block in (ids.BLOCK_HOST, ids.BLOCK_PORT, ids.BLOCK_SECURITY, ids.BLOCK_PASSWORD):
-        assert (inputs(new)[block]["element"]["action_id"]
-                != inputs(view)[block]["element"]["action_id"])
+        assert (
+            inputs(new)[block]["element"]["action_id"]
+            != inputs(view)[block]["element"]["action_id"]
+        )
     assert harness.slack.views[view["id"]]["private_metadata"] == new["private_metadata"]
 
 
@@ -210,13 +265,24 @@ async def test_an_edited_name_survives_switching_twice(harness: Harness) -> None
     await choose(harness, view, "fastmail", name="Work mail", username="jane@fastmail.com")
     first = await harness.slack.wait_for("views.update")
     assert initial(first.params["view"], ids.BLOCK_NAME) == "Work mail"
-    assert (initial(first.params["view"], ids.BLOCK_PORT),
-            initial(first.params["view"], ids.BLOCK_SECURITY)) == ("465", "ssl")
+    assert (
+        initial(first.params["view"], ids.BLOCK_PORT),
+        initial(first.params["view"], ids.BLOCK_SECURITY),
+    ) == ("465", "ssl")
     current = harness.slack.views[view["id"]]  # the updated view, with its new hash
-    await choose(harness, current, "yahoo", name="Work mail", username="jane@fastmail.com",
-                 host="smtp.fastmail.com", port=465, security="ssl")
+    await choose(
+        harness,
+        current,
+        "yahoo",
+        name="Work mail",
+        username="jane@fastmail.com",
+        host="smtp.fastmail.com",
+        port=465,
+        security="ssl",
+    )
     second = await harness.slack.wait_for(
-        "views.update", lambda c: c.params["hash"] == current["hash"])
+        "views.update", lambda c: c.params["hash"] == current["hash"]
+    )
     assert initial(second.params["view"], ids.BLOCK_HOST) == "smtp.mail.yahoo.com"
     assert initial(second.params["view"], ids.BLOCK_NAME) == "Work mail"
     assert initial(second.params["view"], ids.BLOCK_USERNAME) == "jane@fastmail.com"
@@ -238,15 +304,24 @@ async def test_choices_that_are_not_offered_change_nothing(strict: Harness) -> N
 def provider_of(harness: Harness, name: str) -> str:
     with sqlite3.connect(harness.database_path) as connection:
         [(provider,)] = connection.execute(
-            "select provider from destination where name = ?", (name,)).fetchall()
+            "select provider from destination where name = ?", (name,)
+        ).fetchall()
     return str(provider)
 
 
 async def test_a_gmail_destination_is_added_and_tested(gmail: Harness) -> None:
     view = await open_form(gmail, "add gmail")
-    status, body = await gmail.submit(view, form_values(
-        name="Gmail", host="smtp.gmail.com", port=gmail.smtp.submission_port,
-        username=GMAIL_LOGIN, password="abcd efgh ijkl mnop", to=GMAIL_LOGIN))
+    status, body = await gmail.submit(
+        view,
+        form_values(
+            name="Gmail",
+            host="smtp.gmail.com",
+            port=gmail.smtp.submission_port,
+            username=GMAIL_LOGIN,
+            password="abcd efgh ijkl mnop",
+            to=GMAIL_LOGIN,
+        ),
+    )
     assert (status, body) == (200, "")
     [mail] = await gmail.smtp.wait_for_messages(1)
     assert mail.login == GMAIL_LOGIN and mail.rcpt_tos == [GMAIL_LOGIN]
@@ -256,9 +331,17 @@ async def test_a_gmail_destination_is_added_and_tested(gmail: Harness) -> None:
 
 async def test_a_wrong_gmail_app_password_gets_googles_advice(gmail: Harness) -> None:
     view = await open_form(gmail, "add gmail")
-    await gmail.submit(view, form_values(
-        name="Gmail", host="smtp.gmail.com", port=gmail.smtp.submission_port,
-        username=GMAIL_LOGIN, password="wxyz wxyz wxyz wxyz", to=GMAIL_LOGIN))
+    await gmail.submit(
+        view,
+        form_values(
+            name="Gmail",
+            host="smtp.gmail.com",
+            port=gmail.smtp.submission_port,
+            username=GMAIL_LOGIN,
+            password="wxyz wxyz wxyz wxyz",
+            to=GMAIL_LOGIN,
+        ),
+    )
     report = await gmail.dm_update(lambda text: "Test failed" in text)
     shown = str(report.params["blocks"])
     assert "myaccount.google.com/apppasswords" in shown and "2-Step Verification" in shown
@@ -267,9 +350,17 @@ async def test_a_wrong_gmail_app_password_gets_googles_advice(gmail: Harness) ->
 
 async def test_a_gmail_password_of_the_wrong_shape_is_refused_inline(gmail: Harness) -> None:
     view = await open_form(gmail, "add gmail")
-    _, body = await gmail.submit(view, form_values(
-        name="Gmail", host="smtp.gmail.com", port=587, username=GMAIL_LOGIN,
-        password="MyGooglePassword!", to=GMAIL_LOGIN))
+    _, body = await gmail.submit(
+        view,
+        form_values(
+            name="Gmail",
+            host="smtp.gmail.com",
+            port=587,
+            username=GMAIL_LOGIN,
+            password="MyGooglePassword!",
+            to=GMAIL_LOGIN,
+        ),
+    )
     assert body["response_action"] == "errors"
     assert body["errors"] == {ids.BLOCK_PASSWORD: PRESETS["gmail"].password.refusal}
     assert gmail.smtp.connections == 0

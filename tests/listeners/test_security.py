@@ -24,10 +24,12 @@ async def jane_destination(harness: Harness) -> str:
 
 async def test_forged_and_stale_signatures_get_401_and_touch_nothing(harness: Harness) -> None:
     body = "token=x&team_id=T111&user_id=U0JANE&command=%2Fxenocept&text=list&trigger_id=t"
-    forged = harness.requests.sign(body, "application/x-www-form-urlencoded",
-                                   secret="not-the-secret")
-    stale = harness.requests.sign(body, "application/x-www-form-urlencoded",
-                                  timestamp=int(time.time()) - 6 * 60)
+    forged = harness.requests.sign(
+        body, "application/x-www-form-urlencoded", secret="not-the-secret"
+    )
+    stale = harness.requests.sign(
+        body, "application/x-www-form-urlencoded", timestamp=int(time.time()) - 6 * 60
+    )
     for signed in (forged, stale):
         status, _ = await harness.send(signed)
         assert status == 401
@@ -35,16 +37,28 @@ async def test_forged_and_stale_signatures_get_401_and_touch_nothing(harness: Ha
     assert rows(harness, "select count(*) from delivery") == [(0,)]
 
 
-@pytest.mark.parametrize("action_id", [
-    ids.ACTION_TEST_DESTINATION, ids.ACTION_EDIT_DESTINATION, ids.ACTION_REMOVE_DESTINATION,
-    ids.ACTION_CONFIRM_REMOVE,
-])
+@pytest.mark.parametrize(
+    "action_id",
+    [
+        ids.ACTION_TEST_DESTINATION,
+        ids.ACTION_EDIT_DESTINATION,
+        ids.ACTION_REMOVE_DESTINATION,
+        ids.ACTION_CONFIRM_REMOVE,
+    ],
+)
 async def test_another_users_id_in_a_button_is_refused(harness: Harness, action_id: str) -> None:
     destination_id = await jane_destination(harness)
     sent_before = len(harness.smtp.received)
-    status, _ = await harness.action(harness.requests.block_actions(
-        user_id=BOB, action_id=action_id, value=destination_id, channel_id="C111",
-        message={"ts": "1.2", "text": "x"}, response_url=harness.slack.response_url("bob")))
+    status, _ = await harness.action(
+        harness.requests.block_actions(
+            user_id=BOB,
+            action_id=action_id,
+            value=destination_id,
+            channel_id="C111",
+            message={"ts": "1.2", "text": "x"},
+            response_url=harness.slack.response_url("bob"),
+        )
+    )
     assert status == 200
     _, reply = await harness.slack.wait_for_response_url(lambda b: "not yours" in b["text"])
     assert "nothing was done" in reply["text"]
@@ -58,9 +72,16 @@ async def test_another_users_id_in_private_metadata_is_refused(harness: Harness)
     destination_id = await jane_destination(harness)
     view = await open_form(harness, "add", user=BOB)
     view["private_metadata"] = FormMetadata("icloud", destination_id).dump()
-    _, body = await harness.submit(view, form_values(
-        username="bob@icloud.com", password="qrst-uvwx-yzab-cdef", to="bob@example.com",
-        port=harness.smtp.submission_port), user=BOB)
+    _, body = await harness.submit(
+        view,
+        form_values(
+            username="bob@icloud.com",
+            password="qrst-uvwx-yzab-cdef",
+            to="bob@example.com",
+            port=harness.smtp.submission_port,
+        ),
+        user=BOB,
+    )
     assert body["response_action"] == "errors"
     assert "not yours" in body["errors"][ids.BLOCK_NAME]
     assert rows(harness, "select username from destination") == [("jane@icloud.com",)]
@@ -77,8 +98,10 @@ async def test_the_plaintext_password_is_nowhere(
     for path in harness.database_path.parent.iterdir():  # the database, its WAL and SHM
         assert ASP.encode() not in path.read_bytes(), path.name
     assert ASP not in caplog.text
-    for encoded in (base64.b64encode(f"\0{JANE_LOGIN}\0{ASP}".encode()),
-                    base64.b64encode(ASP.encode())):  # AUTH PLAIN / LOGIN on the wire
+    for encoded in (
+        base64.b64encode(f"\0{JANE_LOGIN}\0{ASP}".encode()),
+        base64.b64encode(ASP.encode()),
+    ):  # AUTH PLAIN / LOGIN on the wire
         assert encoded.decode() not in caplog.text
     everything_sent_to_slack: list[Any] = [c.params for c in harness.slack.calls]
     assert ASP not in str(everything_sent_to_slack)

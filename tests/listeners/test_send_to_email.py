@@ -1,4 +1,4 @@
-""""Send to email" end to end, through signed HTTP requests exactly as Slack sends them.
+""" "Send to email" end to end, through signed HTTP requests exactly as Slack sends them.
 
 message shortcut → the send modal (the views.open the Slack stand-in recorded) → the
 view_submission of that modal → the email that arrived at the iCloud-like server and the
@@ -58,8 +58,10 @@ def ts(i: int) -> str:
 
 
 def reply_link(i: int) -> str:
-    return (f"https://example.slack.com/archives/C0INC/p{ts(i).replace('.', '')}"
-            f"?thread_ts={ts(0)}&cid=C0INC")
+    return (
+        f"https://example.slack.com/archives/C0INC/p{ts(i).replace('.', '')}"
+        f"?thread_ts={ts(0)}&cid=C0INC"
+    )
 
 
 def unstyled(html: str) -> str:
@@ -95,22 +97,47 @@ def incident_thread(slack: SlackStandIn) -> list[dict[str, Any]]:
     report = slack.add_file("F0PDF", "report.pdf", b"%PDF-1.4 numbers", "application/pdf")
     authors = (JANE, BOB, CAROL)
     thread: list[dict[str, Any]] = [
-        {"type": "message", "user": authors[i % 3], "ts": ts(i), "thread_ts": ts(0),
-         "text": f"Update {i}: still looking"} for i in range(250)]
-    thread[0].update(user=BOB, reply_count=249, reply_users=[JANE, BOB, CAROL],
-                     text="*Checkout is down* since the 14:00 deploy")
-    thread[1].update(user=JANE, text=(
-        "*bold* _italic_ ~strike~ `x &lt; 1` see <https://status.example.com/a?b=1&amp;c=2|"
-        "status page> cc <@U0CAROL> and <!subteam^S0DEV|@devs> in <#C0OPS|ops> and <#C0OPS> "
-        "<!here> :fire: :no_such_emoji:"))
-    thread[2].update(user=CAROL, text=(
-        "```SELECT *\nFROM orders;```\n&gt; the logs say *timeout*\n• first\n• second\n"
-        "1. one\n2. two"))
+        {
+            "type": "message",
+            "user": authors[i % 3],
+            "ts": ts(i),
+            "thread_ts": ts(0),
+            "text": f"Update {i}: still looking",
+        }
+        for i in range(250)
+    ]
+    thread[0].update(
+        user=BOB,
+        reply_count=249,
+        reply_users=[JANE, BOB, CAROL],
+        text="*Checkout is down* since the 14:00 deploy",
+    )
+    thread[1].update(
+        user=JANE,
+        text=(
+            "*bold* _italic_ ~strike~ `x &lt; 1` see <https://status.example.com/a?b=1&amp;c=2|"
+            "status page> cc <@U0CAROL> and <!subteam^S0DEV|@devs> in <#C0OPS|ops> and <#C0OPS> "
+            "<!here> :fire: :no_such_emoji:"
+        ),
+    )
+    thread[2].update(
+        user=CAROL,
+        text=(
+            "```SELECT *\nFROM orders;```\n&gt; the logs say *timeout*\n• first\n• second\n"
+            "1. one\n2. two"
+        ),
+    )
     thread[3].update(user=BOB, text="&lt;script&gt;alert(1)&lt;/script&gt; &amp;amp;")
     thread[4].update(user=JANE, text="The report", files=[report])
-    thread[200] = {"type": "message", "subtype": "bot_message", "bot_id": "B0DEP",
-                   "username": "Deployer", "ts": ts(200), "thread_ts": ts(0),
-                   "text": "Rolled back ~v42~"}
+    thread[200] = {
+        "type": "message",
+        "subtype": "bot_message",
+        "bot_id": "B0DEP",
+        "username": "Deployer",
+        "ts": ts(200),
+        "thread_ts": ts(0),
+        "text": "Rolled back ~v42~",
+    }
     thread[249].update(user=JANE, text="Fixed :tada:")
     slack.add_thread(INCIDENTS, thread)
     return thread
@@ -124,8 +151,7 @@ async def test_a_250_message_thread_arrives_complete_and_faithful(harness: Harne
     thread = incident_thread(slack)
     destination_id = await add_destination(harness)
 
-    view = await open_send_modal(harness, thread[0], channel_id=INCIDENTS,
-                                 channel_name="incidents")
+    view = await open_send_modal(harness, thread[0], channel_id=INCIDENTS, channel_name="incidents")
     inputs = modal_inputs(view)
     assert inputs[ids.BLOCK_SEND_DESTINATION]["initial_option"]["value"] == destination_id
     assert inputs[ids.BLOCK_SEND_SCOPE]["initial_option"]["value"] == "thread"
@@ -135,8 +161,9 @@ async def test_a_250_message_thread_arrives_complete_and_faithful(harness: Harne
 
     slack.rate_limit_next("conversations.replies", retry_after=0)  # Slack says: slow down
     calls_before = len(slack.calls)
-    status, body = await harness.submit(view, send_values(
-        view, note="Read the last reply first.\nThanks <3"))
+    status, body = await harness.submit(
+        view, send_values(view, note="Read the last reply first.\nThanks <3")
+    )
     assert (status, body) == (200, "")
     delivery_id = newest_delivery(harness)
 
@@ -149,14 +176,16 @@ async def test_a_250_message_thread_arrives_complete_and_faithful(harness: Harne
 
     # The thread was read over pages of 200, the 429 honoured, every person looked up once.
     during = slack.calls[calls_before:]
-    pages = [(c.params.get("limit"), bool(c.params.get("cursor")))
-             for c in during if c.method == "conversations.replies"]
+    pages = [
+        (c.params.get("limit"), bool(c.params.get("cursor")))
+        for c in during
+        if c.method == "conversations.replies"
+    ]
     assert pages == [("200", False), ("200", False), ("200", True)]
     looked_up = Counter(c.params["user"] for c in during if c.method == "users.info")
     assert looked_up == {JANE: 1, BOB: 1, CAROL: 1}
 
-    [mail] = by_message_id(harness.smtp.received, delivery_row(harness, delivery_id)[
-        "message_id"])
+    [mail] = by_message_id(harness.smtp.received, delivery_row(harness, delivery_id)["message_id"])
     message = mail.message
     assert (mail.envelope_from, mail.rcpt_tos) == (JANE_LOGIN, [JANE_LOGIN])
     assert message["From"] == JANE_LOGIN and message["To"] == JANE_LOGIN
@@ -173,7 +202,8 @@ async def test_a_250_message_thread_arrives_complete_and_faithful(harness: Harne
         "#incidents\n"
         "Thread started Tue 14 Nov 2023, 23:13 (Europe/Berlin) · 250 messages\n"
         f"View in Slack: {PERMALINK}\n\n"
-        "Note:\n  Read the last reply first.\n  Thanks <3\n\n")
+        "Note:\n  Read the last reply first.\n  Thanks <3\n\n"
+    )
     assert plain.count("─" * 60 + "\n") == 250
     for expected in (
         "Bob — Tue 14 Nov 2023, 23:13\n\n"
@@ -185,14 +215,12 @@ async def test_a_250_message_thread_arrives_complete_and_faithful(harness: Harne
         "Carol Kim — Tue 14 Nov 2023, 23:15\n\n"
         "```\nSELECT *\nFROM orders;\n```\n> the logs say timeout\n• first\n• second\n"
         "1. one\n2. two\n\n",
-        "Bob — Tue 14 Nov 2023, 23:16\n\n"
-        "<script>alert(1)</script> &amp;\n\n",
+        "Bob — Tue 14 Nov 2023, 23:16\n\n<script>alert(1)</script> &amp;\n\n",
         "Jane Doe — Tue 14 Nov 2023, 23:17\n\nThe report\n\nFiles:\n"
         "  • report.pdf — 16 bytes — attached — "
         "https://example.slack.com/files/U111/F0PDF/report.pdf\n\n",
         # The first message of the second page, by a bot, named by its username.
-        "Deployer (app) — Wed 15 Nov 2023, 02:33\n\n"
-        "Rolled back ~v42~\n\n",
+        "Deployer (app) — Wed 15 Nov 2023, 02:33\n\nRolled back ~v42~\n\n",
         "Jane Doe — Wed 15 Nov 2023, 03:22\n\nFixed 🎉\n\n"
         "-- \nForwarded from Slack with Xenocept for Slack\n",
     ):
@@ -227,7 +255,8 @@ async def test_a_250_message_thread_arrives_complete_and_faithful(harness: Harne
     [report] = [p for p in message.iter_attachments() if p.get_filename() == "report.pdf"]
     assert isinstance(report, EmailMessage) and report.get_content() == b"%PDF-1.4 numbers"
     assert slack.file_downloads == [
-        ("/files-pri/T111-F0PDF/download/report.pdf", f"Bearer {slack.bot_token}")]
+        ("/files-pri/T111-F0PDF/download/report.pdf", f"Bearer {slack.bot_token}")
+    ]
 
 
 # ---------------------------------------------------------------- 2. header injection
@@ -237,8 +266,12 @@ async def test_header_injection_from_message_text_and_subject_stays_on_one_line(
     harness: Harness,
 ) -> None:
     harness.slack.add_channel("C0GEN", name="general")
-    message = {"type": "message", "user": BOB, "ts": ts(0),
-               "text": "Quarterly numbers\r\nBcc: attacker@evil.example\nX-Injected: yes"}
+    message = {
+        "type": "message",
+        "user": BOB,
+        "ts": ts(0),
+        "text": "Quarterly numbers\r\nBcc: attacker@evil.example\nX-Injected: yes",
+    }
     await add_destination(harness)
 
     view = await open_send_modal(harness, message, channel_id="C0GEN", channel_name="general")
@@ -257,19 +290,27 @@ async def test_header_injection_from_message_text_and_subject_stays_on_one_line(
     await outcome(harness, second, starts=("✅",))
 
     expected = {  # delivery → (Subject header, the HTML document's title)
-        first: ("#general: Quarterly numbers Bcc: attacker@evil.example X-Injected: yes",
-                "#general: Quarterly numbers Bcc: attacker@evil.example X-Injected: yes"),
-        second: ("Hi Bcc: attacker@evil.example <b>body</b> X-Evil: 1",
-                 "Hi Bcc: attacker@evil.example &lt;b&gt;body&lt;/b&gt; X-Evil: 1"),
+        first: (
+            "#general: Quarterly numbers Bcc: attacker@evil.example X-Injected: yes",
+            "#general: Quarterly numbers Bcc: attacker@evil.example X-Injected: yes",
+        ),
+        second: (
+            "Hi Bcc: attacker@evil.example <b>body</b> X-Evil: 1",
+            "Hi Bcc: attacker@evil.example &lt;b&gt;body&lt;/b&gt; X-Evil: 1",
+        ),
     }
     for delivery_id, (subject, title) in expected.items():
-        [mail] = by_message_id(harness.smtp.received, delivery_row(harness, delivery_id)[
-            "message_id"])
+        [mail] = by_message_id(
+            harness.smtp.received, delivery_row(harness, delivery_id)["message_id"]
+        )
         assert mail.rcpt_tos == [JANE_LOGIN]
         # Python folds a long Subject right after "Subject:"; readers drop the fold's space.
         assert str(mail.message["Subject"]).lstrip() == subject
-        names = [line.split(":", 1)[0].lower() for line in header_lines(mail.raw)
-                 if line and not line[0].isspace()]  # continuation lines start with a space
+        names = [
+            line.split(":", 1)[0].lower()
+            for line in header_lines(mail.raw)
+            if line and not line[0].isspace()
+        ]  # continuation lines start with a space
         assert not {"bcc", "x-injected", "x-evil"} & set(names), names
         assert names.count("subject") == 1
         plain, html = bodies(mail.message)
@@ -281,14 +322,20 @@ async def test_header_injection_from_message_text_and_subject_stays_on_one_line(
 
 
 async def test_without_a_destination_the_modal_explains_and_adds_one(
-    harness: Harness, caplog: pytest.LogCaptureFixture,
+    harness: Harness,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.WARNING)
     slack = harness.slack
     message = {"type": "message", "user": BOB, "ts": ts(0), "text": "Worth keeping"}
     payload = harness.requests.message_shortcut(
-        user_id=JANE, callback_id=ids.SHORTCUT_SEND_TO_EMAIL, channel_id="C0GEN",
-        channel_name="general", message=message, response_url=slack.response_url("s"))
+        user_id=JANE,
+        callback_id=ids.SHORTCUT_SEND_TO_EMAIL,
+        channel_id="C0GEN",
+        channel_name="general",
+        message=message,
+        response_url=slack.response_url("s"),
+    )
     assert await harness.action(payload) == (200, "")
     opened = await slack.wait_for("views.open")
     view = opened.params["view"]
@@ -296,18 +343,26 @@ async def test_without_a_destination_the_modal_explains_and_adds_one(
     assert "submit" not in view  # nothing to submit, nothing to fail
     [button] = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert (button["text"]["text"], button["action_id"]) == (
-        "Add destination", ids.ACTION_PUSH_ADD_DESTINATION)
+        "Add destination",
+        ids.ACTION_PUSH_ADD_DESTINATION,
+    )
 
     [stored] = [v for v in slack.views.values() if v["blocks"] == view["blocks"]]
-    status, _ = await harness.action(harness.requests.block_actions(
-        user_id=JANE, action_id=ids.ACTION_PUSH_ADD_DESTINATION, view=stored,
-        trigger_id="222.333.trigger"))
+    status, _ = await harness.action(
+        harness.requests.block_actions(
+            user_id=JANE,
+            action_id=ids.ACTION_PUSH_ADD_DESTINATION,
+            view=stored,
+            trigger_id="222.333.trigger",
+        )
+    )
     assert status == 200
     pushed = await slack.wait_for("views.push")
     assert pushed.params["trigger_id"] == "222.333.trigger"
     assert pushed.params["view"]["callback_id"] == ids.VIEW_DESTINATION_FORM
-    setup = slack.views[[k for k, v in slack.views.items()
-                         if v["callback_id"] == ids.VIEW_DESTINATION_FORM][-1]]
+    setup = slack.views[
+        [k for k, v in slack.views.items() if v["callback_id"] == ids.VIEW_DESTINATION_FORM][-1]
+    ]
     assert setup["previous_view_id"] == stored["id"]  # stacked on top, Back returns
 
     # The pushed form works like any other: the destination is saved and tested.
@@ -329,10 +384,22 @@ async def test_not_in_channel_explains_invite_and_sends_only_the_message(
 ) -> None:
     slack = harness.slack
     slack.add_channel("C0SEC", name="secret-plans", bot_is_member=False)
-    parent = {"type": "message", "user": BOB, "ts": ts(0), "thread_ts": ts(0),
-              "reply_count": 1, "text": "The plan, do not forward"}
-    reply = {"type": "message", "user": BOB, "ts": ts(1), "thread_ts": ts(0),
-             "parent_user_id": BOB, "text": "Only *this* part matters"}
+    parent = {
+        "type": "message",
+        "user": BOB,
+        "ts": ts(0),
+        "thread_ts": ts(0),
+        "reply_count": 1,
+        "text": "The plan, do not forward",
+    }
+    reply = {
+        "type": "message",
+        "user": BOB,
+        "ts": ts(1),
+        "thread_ts": ts(0),
+        "parent_user_id": BOB,
+        "text": "Only *this* part matters",
+    }
     slack.add_thread("C0SEC", [parent, reply])
     await add_destination(harness)
 
@@ -342,8 +409,12 @@ async def test_not_in_channel_explains_invite_and_sends_only_the_message(
     assert text.startswith("❌ Not sent: *iCloud* — Thread from #secret-plans.")
     blocks = json.dumps(failed.params["blocks"], ensure_ascii=False)
     assert "/invite @Xenocept" in blocks
-    buttons = {e["action_id"]: e for b in failed.params["blocks"] if b["type"] == "actions"
-               for e in b["elements"]}
+    buttons = {
+        e["action_id"]: e
+        for b in failed.params["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    }
     only = buttons[ids.ACTION_SEND_ONLY_MESSAGE]
     assert only["text"]["text"] == "Send only this message" and only["value"] == delivery_id
     row = delivery_row(harness, delivery_id)
@@ -353,18 +424,31 @@ async def test_not_in_channel_explains_invite_and_sends_only_the_message(
     history_reads = len(slack.calls_to("conversations.replies"))
 
     status_message = slack.messages[(row["status_channel"], row["status_ts"])]
-    status, _ = await harness.action(harness.requests.block_actions(  # Bob forges Jane's id
-        user_id=BOB, action_id=ids.ACTION_SEND_ONLY_MESSAGE, value=delivery_id,
-        channel_id="DU0BOB", message=status_message, response_url=slack.response_url("bob")))
+    status, _ = await harness.action(
+        harness.requests.block_actions(  # Bob forges Jane's id
+            user_id=BOB,
+            action_id=ids.ACTION_SEND_ONLY_MESSAGE,
+            value=delivery_id,
+            channel_id="DU0BOB",
+            message=status_message,
+            response_url=slack.response_url("bob"),
+        )
+    )
     assert status == 200
     _, refused = await slack.wait_for_response_url(key="bob")
     assert "not yours" in refused["text"] and "nothing was done" in refused["text"]
     assert rows(harness, "select count(*) from delivery where kind = 'SESSION'") == [(1,)]
 
-    status, _ = await harness.action(harness.requests.block_actions(
-        user_id=JANE, action_id=ids.ACTION_SEND_ONLY_MESSAGE, value=delivery_id,
-        channel_id=row["status_channel"], message=status_message,
-        response_url=slack.response_url("status")))
+    status, _ = await harness.action(
+        harness.requests.block_actions(
+            user_id=JANE,
+            action_id=ids.ACTION_SEND_ONLY_MESSAGE,
+            value=delivery_id,
+            channel_id=row["status_channel"],
+            message=status_message,
+            response_url=slack.response_url("status"),
+        )
+    )
     assert status == 200
     # The new delivery is queued after the ack: its outcome is the event to wait for.
     sent = await harness.dm_update(lambda text: text.startswith("✅ Sent"))
@@ -393,29 +477,58 @@ SESSION_ID = "session-2026-11-24-14-07-31.482"
 
 
 def shared_session(slack: SlackStandIn) -> tuple[dict[str, Any], dict[str, bytes]]:
-    images = {"screenshot.png": solid_png((10, 20, 30), 40, 30),
-              "focus-0.png": solid_png((200, 0, 0)), "focus-1.png": solid_png((0, 200, 0))}
+    images = {
+        "screenshot.png": solid_png((10, 20, 30), 40, 30),
+        "focus-0.png": solid_png((200, 0, 0)),
+        "focus-1.png": solid_png((0, 200, 0)),
+    }
     session = {
-        "id": SESSION_ID, "created_at": "2026-11-24T14:07:31.482Z",
+        "id": SESSION_ID,
+        "created_at": "2026-11-24T14:07:31.482Z",
         "screenshot": "screenshot.png",
         "comments": [  # out of order on purpose: the email follows "index"
-            {"index": 1, "text": "Date picker overlaps the footer\non 1366x768 screens",
-             "side": "top", "focus_x": 240, "focus_y": 410, "focus_width": 420,
-             "focus_height": 300, "focus_image": "focus-1.png"},
-            {"index": 0, "text": "Save is disabled <even> when valid", "side": "right",
-             "focus_x": 812, "focus_y": 604, "focus_width": 180, "focus_height": 56,
-             "focus_image": "focus-0.png"},
+            {
+                "index": 1,
+                "text": "Date picker overlaps the footer\non 1366x768 screens",
+                "side": "top",
+                "focus_x": 240,
+                "focus_y": 410,
+                "focus_width": 420,
+                "focus_height": 300,
+                "focus_image": "focus-1.png",
+            },
+            {
+                "index": 0,
+                "text": "Save is disabled <even> when valid",
+                "side": "right",
+                "focus_x": 812,
+                "focus_y": 604,
+                "focus_width": 180,
+                "focus_height": 56,
+                "focus_image": "focus-0.png",
+            },
         ],
         "bubbles": [{"text": "this scrolls weirdly", "target_x": 540, "target_y": 220}],
         "texts": [{"text": "see ticket #4123", "x": 400, "y": 100}],
-        "canvas_objects": [{"opaque": True}], "future_field": {"ignored": 1},
+        "canvas_objects": [{"opaque": True}],
+        "future_field": {"ignored": 1},
     }
-    files = [slack.add_file("F0JSON", "session.json", json.dumps(session).encode(),
-                            "application/json", user=BOB)]
-    files += [slack.add_file(f"F0IMG{n}", name, content, "image/png", user=BOB)
-              for n, (name, content) in enumerate(images.items())]
-    message = {"type": "message", "user": BOB, "ts": ts(0), "text": "New Xenocept session",
-               "files": files}
+    files = [
+        slack.add_file(
+            "F0JSON", "session.json", json.dumps(session).encode(), "application/json", user=BOB
+        )
+    ]
+    files += [
+        slack.add_file(f"F0IMG{n}", name, content, "image/png", user=BOB)
+        for n, (name, content) in enumerate(images.items())
+    ]
+    message = {
+        "type": "message",
+        "user": BOB,
+        "ts": ts(0),
+        "text": "New Xenocept session",
+        "files": files,
+    }
     return message, images
 
 
@@ -436,11 +549,11 @@ async def test_a_shared_xenocept_session_renders_like_xenocept_email(harness: Ha
     message, images = shared_session(slack)
     await add_destination(harness)
 
-    delivery_id = await send(harness, message, channel_id="C0DES", channel_name="design",
-                             note="From the design review")
+    delivery_id = await send(
+        harness, message, channel_id="C0DES", channel_name="design", note="From the design review"
+    )
     await outcome(harness, delivery_id, starts=("✅",))
-    [mail] = by_message_id(harness.smtp.received, delivery_row(harness, delivery_id)[
-        "message_id"])
+    [mail] = by_message_id(harness.smtp.received, delivery_row(harness, delivery_id)["message_id"])
     plain, html = bodies(mail.message)
 
     inline = related_images(mail.message)
@@ -451,12 +564,21 @@ async def test_a_shared_xenocept_session_renders_like_xenocept_email(harness: Ha
         "Close-up for Note 2": images["focus-1.png"],
     }
     bare = unstyled(html)
-    note_1 = bare.index("<div><b>Note 1</b> <span>· right</span></div>"
-                        "<div>Save is disabled &lt;even&gt; when valid</div>")
-    note_2 = bare.index("<div><b>Note 2</b> <span>· top</span></div>"
-                        "<div>Date picker overlaps the footer<br>on 1366x768 screens</div>")
-    assert bare.index('alt="Annotated screenshot"') < note_1 < bare.index(
-        'alt="Close-up for Note 1"') < note_2 < bare.index('alt="Close-up for Note 2"')
+    note_1 = bare.index(
+        "<div><b>Note 1</b> <span>· right</span></div>"
+        "<div>Save is disabled &lt;even&gt; when valid</div>"
+    )
+    note_2 = bare.index(
+        "<div><b>Note 2</b> <span>· top</span></div>"
+        "<div>Date picker overlaps the footer<br>on 1366x768 screens</div>"
+    )
+    assert (
+        bare.index('alt="Annotated screenshot"')
+        < note_1
+        < bare.index('alt="Close-up for Note 1"')
+        < note_2
+        < bare.index('alt="Close-up for Note 2"')
+    )
     assert "<b>Bubbles</b><ul><li>this scrolls weirdly</li></ul>" in bare
     assert "<b>Texts</b><ul><li>see ticket #4123</li></ul>" in bare
     assert f"{SESSION_ID} · created Tue 24 Nov 2026, 15:07 (Europe/Berlin)" in bare
@@ -479,9 +601,15 @@ async def test_a_shared_xenocept_session_renders_like_xenocept_email(harness: Ha
     attachments = {p.get_filename(): p for p in mail.message.iter_attachments()}
     assert set(attachments) == {"screenshot.png"}  # inline mode: also attached once
     downloaded = dict(slack.file_downloads)
-    assert set(downloaded) == {f"/files-pri/T111-{fid}/download/{name}" for fid, name in (
-        ("F0JSON", "session.json"), ("F0IMG0", "screenshot.png"), ("F0IMG1", "focus-0.png"),
-        ("F0IMG2", "focus-1.png"))}
+    assert set(downloaded) == {
+        f"/files-pri/T111-{fid}/download/{name}"
+        for fid, name in (
+            ("F0JSON", "session.json"),
+            ("F0IMG0", "screenshot.png"),
+            ("F0IMG1", "focus-0.png"),
+            ("F0IMG2", "focus-1.png"),
+        )
+    }
     assert set(downloaded.values()) == {f"Bearer {slack.bot_token}"}
 
 
@@ -496,22 +624,25 @@ async def test_another_users_destination_or_draft_forged_into_the_modal_is_refus
     message = {"type": "message", "user": BOB, "ts": ts(0), "text": "Hello"}
     janes = await add_destination(harness)
     await add_destination(harness, user=BOB, name="Bob mail")
-    janes_view = await open_send_modal(harness, message, channel_id="C0GEN",
-                                       channel_name="general")
-    bobs_view = await open_send_modal(harness, message, channel_id="C0GEN",
-                                      channel_name="general", user=BOB)
+    janes_view = await open_send_modal(harness, message, channel_id="C0GEN", channel_name="general")
+    bobs_view = await open_send_modal(
+        harness, message, channel_id="C0GEN", channel_name="general", user=BOB
+    )
     options = modal_inputs(bobs_view)[ids.BLOCK_SEND_DESTINATION]["options"]
     assert [o["value"] for o in options] != [janes] and janes not in json.dumps(bobs_view)
 
-    status, body = await harness.submit(bobs_view, send_values(bobs_view, destination=janes),
-                                        user=BOB)
+    status, body = await harness.submit(
+        bobs_view, send_values(bobs_view, destination=janes), user=BOB
+    )
     assert status == 200 and body["response_action"] == "errors"
     assert "not yours" in body["errors"][ids.BLOCK_SEND_DESTINATION]
 
     forged = {**bobs_view, "private_metadata": janes_view["private_metadata"]}
     status, body = await harness.submit(forged, send_values(bobs_view), user=BOB)
-    assert status == 200 and body == {"response_action": "errors",
-                                      "errors": {ids.BLOCK_SEND_DESTINATION: STALE_FORM}}
+    assert status == 200 and body == {
+        "response_action": "errors",
+        "errors": {ids.BLOCK_SEND_DESTINATION: STALE_FORM},
+    }
 
     assert rows(harness, "select count(*) from delivery where kind = 'SESSION'") == [(0,)]
     assert len(harness.smtp.received) == 2  # the two destination tests, nothing else
@@ -556,25 +687,33 @@ async def test_a_destination_whose_last_test_failed_is_refused_until_tested_agai
 
 
 async def test_the_hourly_limit_refuses_with_a_friendly_message(
-    tmp_path: Path, slack: SlackStandIn, icloud: ICloudLikeServer, ca: trustme.CA,
+    tmp_path: Path,
+    slack: SlackStandIn,
+    icloud: ICloudLikeServer,
+    ca: trustme.CA,
 ) -> None:
     settings = make_settings(tmp_path, slack, XENOCEPT_USER_SENDS_PER_HOUR=1)
     async with running_app(settings, ca) as (app, http):
-        harness = Harness(app=app, http=http, slack=slack, smtp=icloud,
-                          requests=SlackRequests(SIGNING_SECRET),
-                          database_path=tmp_path / "data" / "xenocept.db")
+        harness = Harness(
+            app=app,
+            http=http,
+            slack=slack,
+            smtp=icloud,
+            requests=SlackRequests(SIGNING_SECRET),
+            database_path=tmp_path / "data" / "xenocept.db",
+        )
         slack.add_channel("C0GEN", name="general")
         message = {"type": "message", "user": BOB, "ts": ts(0), "text": "Hello"}
         await add_destination(harness)  # a test send does not count against the limit
         first = await send(harness, message, channel_id="C0GEN", channel_name="general")
         await outcome(harness, first, starts=("✅",))
 
-        view = await open_send_modal(harness, message, channel_id="C0GEN",
-                                     channel_name="general")
+        view = await open_send_modal(harness, message, channel_id="C0GEN", channel_name="general")
         status, body = await harness.submit(view, send_values(view))
         assert status == 200 and body["response_action"] == "errors"
         assert body["errors"][ids.BLOCK_SEND_DESTINATION] == (
-            "You sent 1 email in the last hour, the most allowed. Try again in a little while.")
+            "You sent 1 email in the last hour, the most allowed. Try again in a little while."
+        )
         assert rows(harness, "select count(*) from delivery where kind = 'SESSION'") == [(1,)]
         assert len(icloud.received) == 2
 
@@ -583,10 +722,16 @@ async def test_the_hourly_limit_refuses_with_a_friendly_message(
 
 
 def recent_lines(blocks: list[dict[str, Any]]) -> list[str]:
-    texts = [b["text"]["text"] for b in blocks if b["type"] == "section"
-             and "attempt(s)" in b["text"]["text"]]
-    return [re.sub(r"<!date\^\d+\^[^|]*\|[^>]*>", "DATE", line)
-            for text in texts for line in text.split("\n")]
+    texts = [
+        b["text"]["text"]
+        for b in blocks
+        if b["type"] == "section" and "attempt(s)" in b["text"]["text"]
+    ]
+    return [
+        re.sub(r"<!date\^\d+\^[^|]*\|[^>]*>", "DATE", line)
+        for text in texts
+        for line in text.split("\n")
+    ]
 
 
 async def test_history_and_app_home_list_sends_with_status_and_attempts(
@@ -597,8 +742,9 @@ async def test_history_and_app_home_list_sends_with_status_and_attempts(
 
     async def send_from(channel: str) -> str:
         harness.slack.add_channel(f"C0{channel.upper()}", name=channel)
-        delivery_id = await send(harness, message, channel_id=f"C0{channel.upper()}",
-                                 channel_name=channel)
+        delivery_id = await send(
+            harness, message, channel_id=f"C0{channel.upper()}", channel_name=channel
+        )
         await outcome(harness, delivery_id)
         return delivery_id
 
@@ -614,9 +760,11 @@ async def test_history_and_app_home_list_sends_with_status_and_attempts(
     status, body = await harness.command("history")
     assert status == 200
     lines = recent_lines(body["blocks"])
-    failure = ("❌ DATE · Message from #three → *iCloud* · failed, 1 attempt(s) · Logging in "
-               "failed: iCloud answered: 535 5.7.8 Error: authentication failed: "
-               "authentication failure")
+    failure = (
+        "❌ DATE · Message from #three → *iCloud* · failed, 1 attempt(s) · Logging in "
+        "failed: iCloud answered: 535 5.7.8 Error: authentication failed: "
+        "authentication failure"
+    )
     assert lines == [
         "✅ DATE · 1 message from #six → *iCloud* · sent, 1 attempt(s)",
         "✅ DATE · 1 message from #five → *iCloud* · sent, 1 attempt(s)",
@@ -628,20 +776,29 @@ async def test_history_and_app_home_list_sends_with_status_and_attempts(
     ]
 
     before = len(harness.slack.calls)
-    status, _ = await harness.send(harness.requests.event(
-        {"type": "app_home_opened", "user": JANE, "channel": "D1", "tab": "home"}))
+    status, _ = await harness.send(
+        harness.requests.event(
+            {"type": "app_home_opened", "user": JANE, "channel": "D1", "tab": "home"}
+        )
+    )
     assert status == 200
-    home = await harness.slack.wait_for("views.publish", lambda c: c.params["user_id"] == JANE
-                                        and any(c is x for x in harness.slack.calls[before:]))
+    home = await harness.slack.wait_for(
+        "views.publish",
+        lambda c: c.params["user_id"] == JANE and any(c is x for x in harness.slack.calls[before:]),
+    )
     assert recent_lines(home.params["view"]["blocks"]) == lines[:5]
 
 
 async def test_the_suggested_subject_reads_like_the_email(harness: Harness) -> None:
     await add_destination(harness)
-    message = {"type": "message", "user": JANE, "ts": ts(0),
-               "text": "<@U0BOB> the deploy_id is :rotating_light: _down_ again"}
+    message = {
+        "type": "message",
+        "user": JANE,
+        "ts": ts(0),
+        "text": "<@U0BOB> the deploy_id is :rotating_light: _down_ again",
+    }
     harness.slack.add_thread(INCIDENTS, [message])
-    view = await open_send_modal(harness, message, channel_id=INCIDENTS,
-                                 channel_name="incidents")
+    view = await open_send_modal(harness, message, channel_id=INCIDENTS, channel_name="incidents")
     assert modal_inputs(view)[ids.BLOCK_SEND_SUBJECT]["initial_value"] == (
-        "#incidents: @Bob the deploy_id is 🚨 down again")
+        "#incidents: @Bob the deploy_id is 🚨 down again"
+    )

@@ -18,6 +18,7 @@ async def test_finish_waits_for_a_running_listener_and_reports_what_it_cut() -> 
         finished.append("done")
 
     tracked = tasks.track(slow_listener)
+
     async def run() -> None:
         await tracked(ack=None, body=None)
 
@@ -37,4 +38,3 @@ async def test_every_registered_listener_is_tracked(harness: Harness) -> None:
     for listener in listeners:
         function = listener.ack_function
         assert getattr(function, "__wrapped__", None) is not None, function
-

@@ -23,9 +23,14 @@ from tests.support.icloud_smtpd import Account, ICloudLikeServer
 APP_PASSWORD = "wxyz-abcd-efgh-ijkl"  # the server knows it; 16 letters pass as Gmail/Yahoo
 WRONG = "not-the-app-password"
 PUBLIC = [p for p in PRESETS.values() if p.host and not p.local]
-LOGINS = {"icloud": "jane@icloud.com", "gmail": "jane@gmail.com", "outlook": "jane@outlook.com",
-          "yahoo": "jane@yahoo.com", "fastmail": "jane@fastmail.com",
-          "microsoft365": "jane@contoso.com"}
+LOGINS = {
+    "icloud": "jane@icloud.com",
+    "gmail": "jane@gmail.com",
+    "outlook": "jane@outlook.com",
+    "yahoo": "jane@yahoo.com",
+    "fastmail": "jane@fastmail.com",
+    "microsoft365": "jane@contoso.com",
+}
 # A bad login, in each provider's words where the docs give them.
 AUTH_REPLIES = {
     "yahoo": "535 5.7.0 Invalid username or password",
@@ -43,23 +48,37 @@ def preset(request: pytest.FixtureRequest) -> Preset:
 async def provider(ca: trustme.CA, preset: Preset) -> AsyncIterator[ICloudLikeServer]:
     """A server answering as ``preset.host`` (certificate included), one account."""
     login = LOGINS[preset.key]
-    async with ICloudLikeServer(ca=ca, hostname=preset.host, accept_asp_without_hyphens=True,
-                                accounts=[Account(login=login, asp=APP_PASSWORD)]) as server:
+    async with ICloudLikeServer(
+        ca=ca,
+        hostname=preset.host,
+        accept_asp_without_hyphens=True,
+        accounts=[Account(login=login, asp=APP_PASSWORD)],
+    ) as server:
         server.auth_failure_reply = AUTH_REPLIES.get(preset.key, server.auth_failure_reply)
         yield server
 
 
-def account(preset: Preset, server: ICloudLikeServer, *, password: str = APP_PASSWORD,
-            username: str | None = None) -> SmtpAccount:
+def account(
+    preset: Preset,
+    server: ICloudLikeServer,
+    *,
+    password: str = APP_PASSWORD,
+    username: str | None = None,
+) -> SmtpAccount:
     implicit = preset.security is Security.SSL
-    return SmtpAccount(host=preset.host, security=preset.security,
-                       port=server.smtps_port if implicit else server.submission_port,
-                       username=username or LOGINS[preset.key], password=password)
+    return SmtpAccount(
+        host=preset.host,
+        security=preset.security,
+        port=server.smtps_port if implicit else server.submission_port,
+        username=username or LOGINS[preset.key],
+        password=password,
+    )
 
 
 def mailer(ca: trustme.CA, *names: str) -> Mailer:
-    guard = HostGuard(allowed=["127.0.0.1"],
-                      resolver=loopback_resolver({name: "127.0.0.1" for name in names}))
+    guard = HostGuard(
+        allowed=["127.0.0.1"], resolver=loopback_resolver({name: "127.0.0.1" for name in names})
+    )
     return Mailer(guard=guard, timeout=5, tls_context=trusting(ca))
 
 
@@ -90,11 +109,21 @@ async def test_the_app_password_as_the_form_stores_it_logs_in(
     ca: trustme.CA, preset: Preset, provider: ICloudLikeServer
 ) -> None:
     typed = {"gmail": "wxyz abcd efgh ijkl", "yahoo": "wxyzabcdefghijkl"}.get(
-        preset.key, APP_PASSWORD)
-    checked = validate(DestinationForm(
-        name="x", host=preset.host, port=str(preset.port), security=preset.security.value,
-        username=LOGINS[preset.key], password=typed, to="x@example.com"),
-        preset=preset, editing=False)
+        preset.key, APP_PASSWORD
+    )
+    checked = validate(
+        DestinationForm(
+            name="x",
+            host=preset.host,
+            port=str(preset.port),
+            security=preset.security.value,
+            username=LOGINS[preset.key],
+            password=typed,
+            to="x@example.com",
+        ),
+        preset=preset,
+        editing=False,
+    )
     assert isinstance(checked, ValidDestination) and checked.password
     await send(ca, account(preset, provider, password=checked.password))
     [mail] = await provider.wait_for_messages(1)
@@ -138,8 +167,11 @@ async def test_gmail_points_at_2_step_verification_and_apppasswords(
 
 THROTTLING = {
     "icloud": (550, "5.7.1 User has no permission to send mail through this server"),
-    "yahoo": (451, "4.7.1 Messages from this account temporarily deferred: sending rate "
-                   "limited for new accounts"),
+    "yahoo": (
+        451,
+        "4.7.1 Messages from this account temporarily deferred: sending rate "
+        "limited for new accounts",
+    ),
 }
 
 
@@ -166,12 +198,20 @@ async def test_microsoft_365_says_plainly_that_password_smtp_is_off(
 
 
 @pytest.mark.parametrize("preset", [PRESETS["outlook"]], ids=["outlook"])
-@pytest.mark.parametrize(("username", "organisational"), [
-    ("jane@contoso.com", True), ("jane@outlook.com", False), ("jane@hotmail.co.uk", False),
-    ("jane@live.com", False),
-])
+@pytest.mark.parametrize(
+    ("username", "organisational"),
+    [
+        ("jane@contoso.com", True),
+        ("jane@outlook.com", False),
+        ("jane@hotmail.co.uk", False),
+        ("jane@live.com", False),
+    ],
+)
 async def test_outlook_with_a_work_or_school_domain_gets_the_microsoft_365_advice(
-    ca: trustme.CA, preset: Preset, provider: ICloudLikeServer, username: str,
+    ca: trustme.CA,
+    preset: Preset,
+    provider: ICloudLikeServer,
+    username: str,
     organisational: bool,
 ) -> None:
     smtp = account(preset, provider, password=WRONG, username=username)
@@ -190,16 +230,20 @@ async def test_microsofts_basic_auth_reply_gets_the_microsoft_365_advice_on_outl
     assert fixes[0] == M365_PLAIN
 
 
-@pytest.mark.parametrize(("key", "host", "usual"), [
-    ("proton", "127.0.0.1", "Proton Mail Bridge: 127.0.0.1, port 1025"),
-    ("postfix", "localhost", "Local Postfix relay: localhost, port 25"),
-])
+@pytest.mark.parametrize(
+    ("key", "host", "usual"),
+    [
+        ("proton", "127.0.0.1", "Proton Mail Bridge: 127.0.0.1, port 1025"),
+        ("postfix", "localhost", "Local Postfix relay: localhost, port 25"),
+    ],
+)
 async def test_a_local_relay_that_is_not_running_says_it_must_run_beside_the_bot(
     ca: trustme.CA, key: str, host: str, usual: str
 ) -> None:
     preset = PRESETS[key]
-    smtp = SmtpAccount(host=host, port=1, security=preset.security, username="jane@proton.me",
-                       password="x")
+    smtp = SmtpAccount(
+        host=host, port=1, security=preset.security, username="jane@proton.me", password="x"
+    )
     failed = await failure(ca, smtp)
     assert failed.stage is Stage.CONNECT
     _, _, reach, running = advice(failed, preset, smtp)

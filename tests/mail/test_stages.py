@@ -23,15 +23,26 @@ from storage.models import Security
 from tests.support.harness import APPLE_ID_PASSWORD, ASP, JANE_LOGIN, loopback_resolver, trusting
 from tests.support.icloud_smtpd import ICloudLikeServer
 
-GUARD = HostGuard(allowed=["127.0.0.1"],
-                  resolver=loopback_resolver({"smtp.mail.me.com": "127.0.0.1"}))
+GUARD = HostGuard(
+    allowed=["127.0.0.1"], resolver=loopback_resolver({"smtp.mail.me.com": "127.0.0.1"})
+)
 
 
-def account(server: ICloudLikeServer, *, password: str = ASP, ssl_port: bool = False,
-            security: Security = Security.STARTTLS) -> SmtpAccount:
+def account(
+    server: ICloudLikeServer,
+    *,
+    password: str = ASP,
+    ssl_port: bool = False,
+    security: Security = Security.STARTTLS,
+) -> SmtpAccount:
     port = server.smtps_port if ssl_port else server.submission_port
-    return SmtpAccount(host="smtp.mail.me.com", port=port, security=security,
-                       username=JANE_LOGIN, password=password)
+    return SmtpAccount(
+        host="smtp.mail.me.com",
+        port=port,
+        security=security,
+        username=JANE_LOGIN,
+        password=password,
+    )
 
 
 def email(sender: str = JANE_LOGIN) -> EmailMessage:
@@ -41,8 +52,9 @@ def email(sender: str = JANE_LOGIN) -> EmailMessage:
     return message
 
 
-async def send(ca: trustme.CA, smtp: SmtpAccount, sender: str = JANE_LOGIN,
-               tls: ssl.SSLContext | None = None) -> None:
+async def send(
+    ca: trustme.CA, smtp: SmtpAccount, sender: str = JANE_LOGIN, tls: ssl.SSLContext | None = None
+) -> None:
     mailer = Mailer(guard=GUARD, timeout=5, tls_context=(lambda: tls) if tls else trusting(ca))
     connection = await mailer.open(smtp)
     try:
@@ -62,8 +74,9 @@ def advice_text(failed: SendFailure, smtp: SmtpAccount) -> str:
     return " ".join((advice.headline, advice.detail, *advice.fixes))
 
 
-async def test_starttls_and_implicit_tls_both_deliver(ca: trustme.CA, icloud: ICloudLikeServer
-                                                      ) -> None:
+async def test_starttls_and_implicit_tls_both_deliver(
+    ca: trustme.CA, icloud: ICloudLikeServer
+) -> None:
     await send(ca, account(icloud))
     await send(ca, account(icloud, ssl_port=True, security=Security.SSL))
     assert [m.login for m in await icloud.wait_for_messages(2)] == [JANE_LOGIN, JANE_LOGIN]
@@ -96,8 +109,7 @@ async def test_sender_not_owned_fails_at_sender_with_the_from_advice(
 async def test_no_permission_to_send_gets_the_warm_up_advice(
     ca: trustme.CA, icloud: ICloudLikeServer
 ) -> None:
-    icloud.mail_from_reply = (550, "5.7.1 User has no permission to send mail through this "
-                                   "server")
+    icloud.mail_from_reply = (550, "5.7.1 User has no permission to send mail through this server")
     smtp = account(icloud)
     text = advice_text(await failure(ca, smtp), smtp)
     assert "warm-up" in text and "Wait a few hours" in text and "Apple Support" in text
@@ -111,10 +123,14 @@ async def test_server_down_fails_at_connect_and_is_transient(
     assert (failed.stage, failed.code, failed.transient) == (Stage.CONNECT, 421, True)
 
 
-async def test_nothing_listening_fails_at_connect(ca: trustme.CA, icloud: ICloudLikeServer
-                                                  ) -> None:
-    smtp = SmtpAccount(host="smtp.mail.me.com", port=1, security=Security.STARTTLS,
-                       username=JANE_LOGIN, password=ASP)
+async def test_nothing_listening_fails_at_connect(ca: trustme.CA, icloud: ICloudLikeServer) -> None:
+    smtp = SmtpAccount(
+        host="smtp.mail.me.com",
+        port=1,
+        security=Security.STARTTLS,
+        username=JANE_LOGIN,
+        password=ASP,
+    )
     failed = await failure(ca, smtp)
     assert failed.stage is Stage.CONNECT and failed.code is None
     assert "Check SMTP Host and SMTP Port" in advice_text(failed, smtp)
@@ -131,8 +147,9 @@ async def test_missing_starttls_means_the_password_is_never_sent(
     assert "password was not sent" in advice_text(failed, smtp)
 
 
-async def test_an_untrusted_certificate_fails_at_tls(ca: trustme.CA, icloud: ICloudLikeServer
-                                                     ) -> None:
+async def test_an_untrusted_certificate_fails_at_tls(
+    ca: trustme.CA, icloud: ICloudLikeServer
+) -> None:
     other_ca = ssl.create_default_context()
     trustme.CA().configure_trust(other_ca)
     failed = await failure(ca, account(icloud), tls=other_ca)
@@ -160,8 +177,9 @@ async def test_the_guard_checks_the_address_actually_connected_to(
     assert icloud.connections == 0
 
 
-async def mailer_send(ca: trustme.CA, smtp: SmtpAccount, recipients: list[str],
-                      wait: float = 5) -> SendReceipt:
+async def mailer_send(
+    ca: trustme.CA, smtp: SmtpAccount, recipients: list[str], wait: float = 5
+) -> SendReceipt:
     mailer = Mailer(guard=GUARD, timeout=wait, tls_context=trusting(ca))
     connection = await mailer.open(smtp)
     try:
@@ -176,8 +194,9 @@ async def test_a_partly_refused_send_returns_who_was_refused(
     icloud.rcpt_replies["gone@example.com"] = "550 5.1.1 <gone@example.com>: user unknown"
     receipt = await mailer_send(ca, account(icloud), ["x@example.com", "gone@example.com"])
     assert receipt.accepted == ("x@example.com",)
-    assert receipt.refused == (Refusal("gone@example.com", 550,
-                                       "5.1.1 <gone@example.com>: user unknown"),)
+    assert receipt.refused == (
+        Refusal("gone@example.com", 550, "5.1.1 <gone@example.com>: user unknown"),
+    )
     [arrived] = await icloud.wait_for_messages(1)
     assert arrived.rcpt_tos == ["x@example.com"]
 
@@ -214,8 +233,13 @@ async def test_a_server_that_is_not_smtp_is_named_as_such(ca: trustme.CA) -> Non
 
     server = await asyncio.start_server(imap, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    smtp = SmtpAccount(host="smtp.mail.me.com", port=port, security=Security.STARTTLS,
-                       username=JANE_LOGIN, password=ASP)
+    smtp = SmtpAccount(
+        host="smtp.mail.me.com",
+        port=port,
+        security=Security.STARTTLS,
+        username=JANE_LOGIN,
+        password=ASP,
+    )
     try:
         failed = await failure(ca, smtp)
     finally:
@@ -228,8 +252,13 @@ async def test_a_server_that_is_not_smtp_is_named_as_such(ca: trustme.CA) -> Non
 
 
 async def test_a_refused_connection_is_said_in_words(ca: trustme.CA) -> None:
-    smtp = SmtpAccount(host="smtp.mail.me.com", port=1, security=Security.STARTTLS,
-                       username=JANE_LOGIN, password=ASP)
+    smtp = SmtpAccount(
+        host="smtp.mail.me.com",
+        port=1,
+        security=Security.STARTTLS,
+        username=JANE_LOGIN,
+        password=ASP,
+    )
     failed = await failure(ca, smtp)
     assert failed.symptom is Symptom.REFUSED
     assert failed.text == "the connection was refused: nothing answers on that port"
@@ -249,17 +278,26 @@ def words(failed: SendFailure, **target: Any) -> str:
 
 
 def test_a_rejected_helo_name_is_not_blamed_on_the_recipients() -> None:
-    text = words(SendFailure(stage=Stage.HELO, code=504, transient=False,
-                             text="5.5.2 <vm>: Helo command rejected: need fully-qualified "
-                                  "hostname"))
+    text = words(
+        SendFailure(
+            stage=Stage.HELO,
+            code=504,
+            transient=False,
+            text="5.5.2 <vm>: Helo command rejected: need fully-qualified hostname",
+        )
+    )
     assert "Greeting the server (EHLO) failed" in text and "fully qualified" in text
     assert "To addresses" not in text
 
 
 @pytest.mark.parametrize("whole_thread", [True, False])
 def test_a_message_too_big_is_worded_for_size_and_for_what_was_sent(whole_thread: bool) -> None:
-    failed = SendFailure(stage=Stage.MESSAGE, code=552, transient=False,
-                         text="5.3.4 Message size exceeds fixed limit")
+    failed = SendFailure(
+        stage=Stage.MESSAGE,
+        code=552,
+        transient=False,
+        text="5.3.4 Message size exceeds fixed limit",
+    )
     text = words(failed, whole_thread=whole_thread, size_limit=10_240_000)
     assert "Sending the message failed" in text
     assert "smtp.example.com accepts at most 10 MB per email" in text
@@ -269,8 +307,12 @@ def test_a_message_too_big_is_worded_for_size_and_for_what_was_sent(whole_thread
 
 @pytest.mark.parametrize(("is_test", "retried"), [(True, False), (False, True)])
 def test_a_temporary_refusal_says_whether_it_is_retried(is_test: bool, retried: bool) -> None:
-    failed = SendFailure(stage=Stage.RECIPIENTS, code=450, transient=True,
-                         text="4.2.0 <x@example.com>: Recipient address rejected: Greylisted")
+    failed = SendFailure(
+        stage=Stage.RECIPIENTS,
+        code=450,
+        transient=True,
+        text="4.2.0 <x@example.com>: Recipient address rejected: Greylisted",
+    )
     text = words(failed, is_test=is_test, retried=retried)
     assert ("it will be retried" in text) is retried
     assert ("A test is not retried" in text) is is_test

@@ -223,8 +223,7 @@ def test_plain_part_content() -> None:
         "#incidents\nThread started Tue 24 Nov 2026, 14:07 (Europe/Berlin) · 3 messages\n"
         f"View in Slack: {THREAD_LINK}",
         "Note:\n  Please look at this\n  <b>today</b>",
-        "Jane Doe — Tue 24 Nov 2026, 14:07\n\n"
-        "Deploy failed on #incidents, cc @Jane Doe 🔥",
+        "Jane Doe — Tue 24 Nov 2026, 14:07\n\nDeploy failed on #incidents, cc @Jane Doe 🔥",
         "[2 replies]",
         "Bob — Tue 24 Nov 2026, 14:08\n",
         "<script>alert(1)</script> &lt;",
@@ -632,15 +631,20 @@ def test_format_time() -> None:
 
 
 def test_a_long_non_ascii_subject_folds_without_doubling_a_space() -> None:
-    subject = ("#qa: Deploy 🚨 failed — see the runbook “payments” and the très long note "
-               "about everything that went wrong today")
+    subject = (
+        "#qa: Deploy 🚨 failed — see the runbook “payments” and the très long note "
+        "about everything that went wrong today"
+    )
     raw = render(thread(), subject=subject).message.as_bytes().decode()
     header = re.search(r"^Subject:(.*?)\r\n(?=\S)", raw, re.S | re.M)
     assert header is not None
     # What a lenient mail client shows: lines unfolded, each encoded-word decoded in place.
     unfolded = re.sub(r"\r\n(?=[ \t])", "", header.group(1)).strip()
-    shown = re.sub(r"=\?utf-8\?[qb]\?[^?]*\?=\s*",
-                   lambda m: str(make_header(decode_header(m.group(0).strip()))), unfolded)
+    shown = re.sub(
+        r"=\?utf-8\?[qb]\?[^?]*\?=\s*",
+        lambda m: str(make_header(decode_header(m.group(0).strip()))),
+        unfolded,
+    )
     assert shown == subject
     assert parse(render(thread(), subject=subject))["Subject"] == subject
 
@@ -650,8 +654,12 @@ def test_an_internationalised_from_domain_goes_out_as_idna() -> None:
 
     message_id = message_id_for("d1", "jane@bücher.example")
     assert message_id == "<xenocept.d1@xn--bcher-kva.example>"
-    rendered = render(thread(), sender="jane@bücher.example",
-                      recipients=["team@müller.example"], message_id=message_id)
+    rendered = render(
+        thread(),
+        sender="jane@bücher.example",
+        recipients=["team@müller.example"],
+        message_id=message_id,
+    )
     raw = rendered.message.as_bytes()
     assert raw.isascii()
     parsed = parse(rendered)

@@ -20,13 +20,27 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
 
 
-def row(*, due: datetime = NOW, kind: DeliveryKind = DeliveryKind.SESSION,
-        dedupe_key: str | None = None, destination_id: str = "d1",
-        created: datetime = NOW) -> Delivery:
+def row(
+    *,
+    due: datetime = NOW,
+    kind: DeliveryKind = DeliveryKind.SESSION,
+    dedupe_key: str | None = None,
+    destination_id: str = "d1",
+    created: datetime = NOW,
+) -> Delivery:
     delivery_id = new_id()
-    return Delivery(id=delivery_id, team_id="", user_id="", destination_id=destination_id,
-                    destination_name="iCloud", kind=kind, message_id=f"<{delivery_id}@x>",
-                    next_attempt_at=due, dedupe_key=dedupe_key, created_at=created)
+    return Delivery(
+        id=delivery_id,
+        team_id="",
+        user_id="",
+        destination_id=destination_id,
+        destination_name="iCloud",
+        kind=kind,
+        message_id=f"<{delivery_id}@x>",
+        next_attempt_at=due,
+        dedupe_key=dedupe_key,
+        created_at=created,
+    )
 
 
 async def enqueue(sessions: SessionFactory, *rows: Delivery, owner: Owner = JANE) -> list[str]:
@@ -36,24 +50,28 @@ async def enqueue(sessions: SessionFactory, *rows: Delivery, owner: Owner = JANE
     return [delivery.id for delivery in rows]
 
 
-async def claim(sessions: SessionFactory, worker: str, *, now: datetime = NOW,
-                limit: int = 50) -> list[str]:
+async def claim(
+    sessions: SessionFactory, worker: str, *, now: datetime = NOW, limit: int = 50
+) -> list[str]:
     async with transaction(sessions) as session:
-        claimed = await deliveries.claim_due(session=session, worker_id=worker, now=now,
-                                             lease=LEASE, limit=limit)
+        claimed = await deliveries.claim_due(
+            session=session, worker_id=worker, now=now, lease=LEASE, limit=limit
+        )
     return [delivery.id for delivery in claimed]
 
 
 async def status_of(sessions: SessionFactory, delivery_id: str) -> Delivery:
     async with transaction(sessions) as session:
-        return await deliveries.get_delivery(session=session, owner=JANE,
-                                             delivery_id=delivery_id)
+        return await deliveries.get_delivery(session=session, owner=JANE, delivery_id=delivery_id)
 
 
 async def test_only_due_rows_are_claimed_oldest_first_and_once(sessions: SessionFactory) -> None:
     later, first, second = await enqueue(
-        sessions, row(due=NOW + timedelta(minutes=5)), row(due=NOW - timedelta(minutes=2)),
-        row(due=NOW - timedelta(minutes=1)))
+        sessions,
+        row(due=NOW + timedelta(minutes=5)),
+        row(due=NOW - timedelta(minutes=2)),
+        row(due=NOW - timedelta(minutes=1)),
+    )
     assert await claim(sessions, "w1", limit=1) == [first]
     assert await claim(sessions, "w2") == [second]
     assert await claim(sessions, "w3") == []
@@ -72,8 +90,10 @@ async def test_an_expired_lease_passes_to_another_worker_a_renewed_one_does_not(
     assert await claim(sessions, "alive", limit=1) == [kept]
     assert await claim(sessions, "dead", limit=1) == [lost]
     async with transaction(sessions) as session:  # "alive" renews only its own claims
-        assert await deliveries.renew_leases(session=session, worker_id="alive",
-                                             until=NOW + 3 * LEASE) == 1
+        assert (
+            await deliveries.renew_leases(session=session, worker_id="alive", until=NOW + 3 * LEASE)
+            == 1
+        )
     assert await claim(sessions, "other", now=NOW + LEASE / 2) == []  # both still leased
     assert await claim(sessions, "other", now=NOW + 2 * LEASE) == [lost]  # "dead" lapsed
     assert (await status_of(sessions, kept)).claimed_by == "alive"
@@ -84,24 +104,53 @@ async def test_outcomes_need_the_claim(sessions: SessionFactory) -> None:
     (made,) = await enqueue(sessions, row())
     await claim(sessions, "w1")
     async with transaction(sessions) as session:
-        await deliveries.finish(session=session, delivery_id=made, worker_id="thief",
-                                status=DeliveryStatus.SENT, at=NOW, attempts=1, summary="x",
-                                error=None, duration_ms=1)
+        await deliveries.finish(
+            session=session,
+            delivery_id=made,
+            worker_id="thief",
+            status=DeliveryStatus.SENT,
+            at=NOW,
+            attempts=1,
+            summary="x",
+            error=None,
+            duration_ms=1,
+        )
     assert (await status_of(sessions, made)).status is DeliveryStatus.SENDING
     async with transaction(sessions) as session:
-        await deliveries.reschedule(session=session, delivery_id=made, worker_id="w1",
-                                    at=NOW + timedelta(minutes=2), attempts=1, error="451")
+        await deliveries.reschedule(
+            session=session,
+            delivery_id=made,
+            worker_id="w1",
+            at=NOW + timedelta(minutes=2),
+            attempts=1,
+            error="451",
+        )
     back = await status_of(sessions, made)
     assert (back.status, back.attempts, back.claimed_by, back.last_error) == (
-        DeliveryStatus.QUEUED, 1, None, "451")
+        DeliveryStatus.QUEUED,
+        1,
+        None,
+        "451",
+    )
     await claim(sessions, "w2", now=NOW + timedelta(minutes=3))
     async with transaction(sessions) as session:
-        await deliveries.finish(session=session, delivery_id=made, worker_id="w2",
-                                status=DeliveryStatus.SENT, at=NOW, attempts=2,
-                                summary="12 messages", error=None, duration_ms=1300)
+        await deliveries.finish(
+            session=session,
+            delivery_id=made,
+            worker_id="w2",
+            status=DeliveryStatus.SENT,
+            at=NOW,
+            attempts=2,
+            summary="12 messages",
+            error=None,
+            duration_ms=1300,
+        )
     done = await status_of(sessions, made)
-    assert (done.status, done.summary, done.finished_at) == (DeliveryStatus.SENT,
-                                                             "12 messages", NOW)
+    assert (done.status, done.summary, done.finished_at) == (
+        DeliveryStatus.SENT,
+        "12 messages",
+        NOW,
+    )
 
 
 async def test_release_claims_puts_in_flight_rows_back(sessions: SessionFactory) -> None:
@@ -117,37 +166,48 @@ async def test_a_repeated_slack_request_is_one_delivery(sessions: SessionFactory
     with pytest.raises(IntegrityError):
         await enqueue(sessions, row(dedupe_key="view:V1:h1"))
     async with transaction(sessions) as session:
-        found = await deliveries.find_by_dedupe_key(session=session, owner=JANE,
-                                                    dedupe_key="view:V1:h1")
+        found = await deliveries.find_by_dedupe_key(
+            session=session, owner=JANE, dedupe_key="view:V1:h1"
+        )
         assert found is not None
-        assert await deliveries.find_by_dedupe_key(session=session, owner=BOB,
-                                                   dedupe_key="view:V1:h1") is None
+        assert (
+            await deliveries.find_by_dedupe_key(session=session, owner=BOB, dedupe_key="view:V1:h1")
+            is None
+        )
     await enqueue(sessions, row(), row())  # no key: never a conflict
 
 
 async def test_history_and_counts_are_the_owners(sessions: SessionFactory) -> None:
     old = NOW - timedelta(hours=2)
-    await enqueue(sessions, row(created=old, destination_id="a"), row(destination_id="a"),
-                  row(destination_id="b"), row(kind=DeliveryKind.TEST, destination_id="c"))
+    await enqueue(
+        sessions,
+        row(created=old, destination_id="a"),
+        row(destination_id="a"),
+        row(destination_id="b"),
+        row(kind=DeliveryKind.TEST, destination_id="c"),
+    )
     await enqueue(sessions, row(destination_id="z"), owner=BOB)
     async with transaction(sessions) as session:
         since = NOW - timedelta(hours=1)
         assert await deliveries.count_since(session=session, owner=JANE, since=since) == 2
-        assert await deliveries.count_since(session=session, owner=JANE, since=old,
-                                            destination_id="a") == 2
+        assert (
+            await deliveries.count_since(session=session, owner=JANE, since=old, destination_id="a")
+            == 2
+        )
         recent = await deliveries.recent_deliveries(session=session, owner=JANE, limit=10)
         assert len(recent) == 4 and recent[-1].created_at == old
         assert await deliveries.last_used_destination_id(session=session, owner=BOB) == "z"
         with pytest.raises(NotFound):
-            await deliveries.get_delivery(session=session, owner=BOB,
-                                          delivery_id=recent[0].id)
+            await deliveries.get_delivery(session=session, owner=BOB, delivery_id=recent[0].id)
 
 
-async def test_instances_claiming_at_once_never_share_a_row(database_url: str,
-                                                            engine: AsyncEngine) -> None:
+async def test_instances_claiming_at_once_never_share_a_row(
+    database_url: str, engine: AsyncEngine
+) -> None:
     """Three "instances" (own engines, own pools) race for 120 rows: each row goes once."""
-    ids = await enqueue(session_factory(engine), *(row(destination_id=f"d{n % 7}")
-                                                   for n in range(120)))
+    ids = await enqueue(
+        session_factory(engine), *(row(destination_id=f"d{n % 7}") for n in range(120))
+    )
     engines = [create_engine(database_url) for _ in range(3)]
     claimed: dict[str, list[str]] = {}
 
@@ -158,8 +218,13 @@ async def test_instances_claiming_at_once_never_share_a_row(database_url: str,
             await asyncio.sleep(0)
 
     try:
-        await asyncio.gather(*(worker(f"w{n}:{k}", session_factory(e))
-                               for n, e in enumerate(engines) for k in range(2)))
+        await asyncio.gather(
+            *(
+                worker(f"w{n}:{k}", session_factory(e))
+                for n, e in enumerate(engines)
+                for k in range(2)
+            )
+        )
     finally:
         for extra in engines:
             await extra.dispose()

@@ -20,12 +20,14 @@ async def test_a_draft_is_its_owners_and_forgotten_later(sessions: SessionFactor
     async with transaction(sessions) as session:
         draft = await drafts.create_draft(session=session, owner=JANE, payload_json=payload)
     async with transaction(sessions) as session:
-        assert (await drafts.get_draft(session=session, owner=JANE,
-                                       draft_id=draft.id)).payload_json == payload
+        assert (
+            await drafts.get_draft(session=session, owner=JANE, draft_id=draft.id)
+        ).payload_json == payload
         with pytest.raises(NotFound):
             await drafts.get_draft(session=session, owner=BOB, draft_id=draft.id)
-        await drafts.forget_drafts_before(session=session,
-                                          moment=datetime.now(UTC) + timedelta(seconds=1))
+        await drafts.forget_drafts_before(
+            session=session, moment=datetime.now(UTC) + timedelta(seconds=1)
+        )
     async with transaction(sessions) as session:
         with pytest.raises(NotFound):
             await drafts.get_draft(session=session, owner=JANE, draft_id=draft.id)

@@ -70,9 +70,12 @@ async def test_upgrade_builds_exactly_the_models(empty: AsyncEngine) -> None:
 async def test_rows_survive_each_upgrade(empty: AsyncEngine) -> None:
     await migrate.upgrade(empty, migrate.INITIAL_REVISION)
     async with empty.begin() as connection:
-        await connection.execute(text(
-            "INSERT INTO draft (id, team_id, user_id, payload_json, created_at) "
-            "VALUES ('d1', 'T1', 'U1', '{}', '2026-01-01 00:00:00')"))
+        await connection.execute(
+            text(
+                "INSERT INTO draft (id, team_id, user_id, payload_json, created_at) "
+                "VALUES ('d1', 'T1', 'U1', '{}', '2026-01-01 00:00:00')"
+            )
+        )
     await migrate.upgrade(empty)
     async with empty.connect() as connection:
         found = (await connection.execute(text("SELECT id, enterprise_id FROM draft"))).all()
@@ -111,9 +114,12 @@ async def test_a_database_from_before_migrations_is_adopted(tmp_path: Path) -> N
         await migrate.upgrade(engine, migrate.INITIAL_REVISION)
         async with engine.begin() as connection:
             await connection.execute(text("DROP TABLE alembic_version"))
-            await connection.execute(text(
-                "INSERT INTO draft (id, team_id, user_id, payload_json, created_at) "
-                "VALUES ('d1', 'T1', 'U1', '{}', '2026-01-01 00:00:00')"))
+            await connection.execute(
+                text(
+                    "INSERT INTO draft (id, team_id, user_id, payload_json, created_at) "
+                    "VALUES ('d1', 'T1', 'U1', '{}', '2026-01-01 00:00:00')"
+                )
+            )
         assert (await migrate.state(engine)).current == migrate.INITIAL_REVISION
         await migrate.prepare(engine)
         assert (await migrate.state(engine)).up_to_date
@@ -138,24 +144,35 @@ async def test_postgresql_out_of_date_is_refused_not_upgraded(postgres: Postgres
 
 
 def test_schema_messages_are_one_sentence() -> None:
-    for error in (SchemaOutOfDate(current=None, head="0002"),
-                  SchemaOutOfDate(current="0001", head="0002"),
-                  SchemaOutOfDate(current="9999", head="0002", known=False)):
+    for error in (
+        SchemaOutOfDate(current=None, head="0002"),
+        SchemaOutOfDate(current="0001", head="0002"),
+        SchemaOutOfDate(current="9999", head="0002", known=False),
+    ):
         text_ = str(error)
         assert text_.count(". ") == 0 and text_.endswith(".") and "\n" not in text_
 
 
 def cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True,
-                          env={"PATH": "/usr/bin:/bin", "HOME": str(cwd),
-                               "PYTHONPATH": str(REPO), **env},
-                          cwd=cwd, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(cwd), "PYTHONPATH": str(REPO), **env},
+        cwd=cwd,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_db_commands_and_the_refusal_at_start(postgres: PostgresServer, tmp_path: Path) -> None:
     with postgres.database(migrated=False) as url:
-        env = {"XENOCEPT_DATABASE_URL": url, "SLACK_BOT_TOKEN": "xoxb-1-2",
-               "SLACK_SIGNING_SECRET": "s3cret", "XENOCEPT_SECRET_KEY": _key()}
+        env = {
+            "XENOCEPT_DATABASE_URL": url,
+            "SLACK_BOT_TOKEN": "xoxb-1-2",
+            "SLACK_SIGNING_SECRET": "s3cret",
+            "XENOCEPT_SECRET_KEY": _key(),
+        }
         refused = cli("run", "--http", "--port", "0", env=env, cwd=tmp_path)
         assert refused.returncode == 2, refused.stderr
         assert "xenocept db upgrade" in refused.stderr and "Traceback" not in refused.stderr
@@ -179,8 +196,11 @@ def test_the_installed_package_carries_every_migration_file() -> None:
     config = tomllib.loads((REPO / "pyproject.toml").read_text())
     patterns = config["tool"]["setuptools"]["package-data"]["storage"]
     folder = REPO / "storage" / "migrations"
-    files = [path.relative_to(REPO / "storage").as_posix() for path in folder.rglob("*")
-             if path.is_file() and "__pycache__" not in path.parts]
+    files = [
+        path.relative_to(REPO / "storage").as_posix()
+        for path in folder.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    ]
     assert files
     missing = [name for name in files if not any(fnmatch(name, glob) for glob in patterns)]
     assert missing == []

@@ -66,22 +66,27 @@ class Harness:
     responses: list[Any] = field(default_factory=list)
 
     async def send(self, signed: SignedRequest) -> tuple[int, Any]:
-        response = await self.http.post("/slack/events", data=signed.body.encode(),
-                                        headers=signed.headers)
+        response = await self.http.post(
+            "/slack/events", data=signed.body.encode(), headers=signed.headers
+        )
         text = await response.text()
         body = json.loads(text) if text.startswith("{") else text
         self.slack.ack_bodies.append(body)
         return response.status, body
 
     async def command(self, text: str, *, user: str = JANE) -> tuple[int, Any]:
-        return await self.send(self.requests.slash_command(
-            user_id=user, text=text, response_url=self.slack.response_url(f"cmd-{user}")))
+        return await self.send(
+            self.requests.slash_command(
+                user_id=user, text=text, response_url=self.slack.response_url(f"cmd-{user}")
+            )
+        )
 
     async def action(self, payload: dict[str, Any]) -> tuple[int, Any]:
         return await self.send(self.requests.interactivity(payload))
 
-    async def submit(self, view: dict[str, Any], values: dict[str, dict[str, Any]],
-                     *, user: str = JANE) -> tuple[int, Any]:
+    async def submit(
+        self, view: dict[str, Any], values: dict[str, dict[str, Any]], *, user: str = JANE
+    ) -> tuple[int, Any]:
         payload = self.requests.view_submission(user_id=user, view=view, values=values)
         return await self.send(self.requests.interactivity(payload))
 
@@ -90,18 +95,24 @@ class Harness:
             return any(call is later for later in self.slack.calls[after:])
 
         call = await self.slack.wait_for(
-            "views.open", lambda c: _view(c).get("callback_id") == callback_id and newer(c))
+            "views.open", lambda c: _view(c).get("callback_id") == callback_id and newer(c)
+        )
         view_id = _opened_view_id(self.slack, call)
         return self.slack.views[view_id]
 
     async def dm_update(self, predicate: Callable[[str], bool]) -> Call:
         """The status message in the user's DM, once its text satisfies ``predicate``."""
         return await self.slack.wait_for(
-            "chat.update", lambda c: predicate(str(c.params.get("text", ""))))
+            "chat.update", lambda c: predicate(str(c.params.get("text", "")))
+        )
 
 
 async def seed_destinations(
-    harness: Harness, names: list[str], *, user: str = JANE, to: str = JANE_LOGIN,
+    harness: Harness,
+    names: list[str],
+    *,
+    user: str = JANE,
+    to: str = JANE_LOGIN,
 ) -> list[str]:
     """Many destinations at once, stored the way the setup modal stores them (sealed
     password included), for tests about sizes no one would type through the modal."""
@@ -113,12 +124,22 @@ async def seed_destinations(
             destination_id = new_id()
             sealed = services.box.seal(ASP, context=password_context(destination_id))
             fields = DestinationFields(
-                name=name, smtp_host="smtp.mail.me.com", smtp_port=harness.smtp.submission_port,
-                security=Security.STARTTLS, username=JANE_LOGIN, from_address=JANE_LOGIN,
-                to_addresses=to)
+                name=name,
+                smtp_host="smtp.mail.me.com",
+                smtp_port=harness.smtp.submission_port,
+                security=Security.STARTTLS,
+                username=JANE_LOGIN,
+                from_address=JANE_LOGIN,
+                to_addresses=to,
+            )
             await destinations.create_destination(
-                session=session, owner=owner, fields=fields, destination_id=destination_id,
-                secret_key_id=sealed.key_id, secret_ciphertext=sealed.ciphertext)
+                session=session,
+                owner=owner,
+                fields=fields,
+                destination_id=destination_id,
+                secret_key_id=sealed.key_id,
+                secret_ciphertext=sealed.ciphertext,
+            )
             made.append(destination_id)
     return made
 
@@ -136,9 +157,15 @@ def _opened_view_id(slack: SlackStandIn, call: Call) -> str:
 
 
 def form_values(
-    *, name: str = "iCloud", host: str = "smtp.mail.me.com", port: int | str = 587,
-    security: str = "starttls", username: str = JANE_LOGIN, password: str | None = ASP,
-    from_address: str | None = None, to: str = "jane@icloud.com",
+    *,
+    name: str = "iCloud",
+    host: str = "smtp.mail.me.com",
+    port: int | str = 587,
+    security: str = "starttls",
+    username: str = JANE_LOGIN,
+    password: str | None = ASP,
+    from_address: str | None = None,
+    to: str = "jane@icloud.com",
     screenshot: str = "inline",
 ) -> dict[str, dict[str, Any]]:
     """``view.state.values`` as Slack sends them for the destination form."""
@@ -147,14 +174,23 @@ def form_values(
         return {ids.VALUE: {"type": "plain_text_input", "value": value}}
 
     def select(value: str) -> dict[str, Any]:
-        return {ids.VALUE: {"type": "static_select", "selected_option": {
-            "text": {"type": "plain_text", "text": value}, "value": value}}}
+        return {
+            ids.VALUE: {
+                "type": "static_select",
+                "selected_option": {"text": {"type": "plain_text", "text": value}, "value": value},
+            }
+        }
 
     return {
-        ids.BLOCK_NAME: text(name), ids.BLOCK_HOST: text(host), ids.BLOCK_PORT: text(str(port)),
-        ids.BLOCK_SECURITY: select(security), ids.BLOCK_USERNAME: text(username),
-        ids.BLOCK_PASSWORD: text(password), ids.BLOCK_FROM: text(from_address),
-        ids.BLOCK_TO: text(to), ids.BLOCK_SCREENSHOT: select(screenshot),
+        ids.BLOCK_NAME: text(name),
+        ids.BLOCK_HOST: text(host),
+        ids.BLOCK_PORT: text(str(port)),
+        ids.BLOCK_SECURITY: select(security),
+        ids.BLOCK_USERNAME: text(username),
+        ids.BLOCK_PASSWORD: text(password),
+        ids.BLOCK_FROM: text(from_address),
+        ids.BLOCK_TO: text(to),
+        ids.BLOCK_SCREENSHOT: select(screenshot),
     }
 
 
@@ -163,8 +199,11 @@ async def running_app(
     settings: Settings, ca: trustme.CA
 ) -> AsyncIterator[tuple[XenoceptApp, TestClient[Any, Any]]]:
     """The app built from ``settings``, started, with an HTTP client in front of it."""
-    app = create_app(settings, resolver=loopback_resolver({"smtp.mail.me.com": "127.0.0.1"}),
-                     tls_context=trusting(ca))
+    app = create_app(
+        settings,
+        resolver=loopback_resolver({"smtp.mail.me.com": "127.0.0.1"}),
+        tls_context=trusting(ca),
+    )
     await app.start()
     http = start_server(app)
     await http.start_server()

@@ -53,7 +53,7 @@ class MailUser:
 def binaries_missing() -> str | None:
     """Why these tests cannot run here, or None."""
     if not POSTFIX.is_file() or not DOVECOT.is_file():
-        return ("Postfix and Dovecot are not installed: apt-get install postfix dovecot-core")
+        return "Postfix and Dovecot are not installed: apt-get install postfix dovecot-core"
     if os.geteuid() != 0:
         return "Postfix and Dovecot start as root; run the tests as root"
     return None
@@ -91,12 +91,18 @@ class PostfixServer:
         cert.private_key_and_cert_chain_pem.write_to_path(str(etc / "tls.pem"))
         os.chmod(etc / "tls.pem", 0o600)
         (etc / "mailboxes").write_text(
-            "".join(f"{user.login} {user.login}/\n" for user in self.users))
-        (etc / "senders").write_text("".join(
-            f"{address} {user.login}\n"
-            for user in self.users for address in (user.login, *user.senders)))
+            "".join(f"{user.login} {user.login}/\n" for user in self.users)
+        )
+        (etc / "senders").write_text(
+            "".join(
+                f"{address} {user.login}\n"
+                for user in self.users
+                for address in (user.login, *user.senders)
+            )
+        )
         (self.root / "dovecot" / "users").write_text(
-            "".join(f"{user.login}:{{PLAIN}}{user.password}\n" for user in self.users))
+            "".join(f"{user.login}:{{PLAIN}}{user.password}\n" for user in self.users)
+        )
         (etc / "main.cf").write_text(self._main_cf(nobody))
         (etc / "master.cf").write_text(self._master_cf())
         (self.root / "dovecot" / "dovecot.conf").write_text(self._dovecot_conf())
@@ -146,18 +152,27 @@ smtpd_recipient_restrictions = permit
             # 587-like: STARTTLS required before anything; 465-like: TLS from the first byte.
             f"127.0.0.1:{self.submission_port} inet n - n - - smtpd"
             " -o smtpd_tls_security_level=encrypt",
-            f"127.0.0.1:{self.implicit_tls_port} inet n - n - - smtpd"
-            " -o smtpd_tls_wrappermode=yes",
-            "pickup unix n - n 60 1 pickup", "cleanup unix n - n - 0 cleanup",
-            "qmgr unix n - n 300 1 qmgr", "tlsmgr unix - - n 1000? 1 tlsmgr",
-            "rewrite unix - - n - - trivial-rewrite", "bounce unix - - n - 0 bounce",
-            "defer unix - - n - 0 bounce", "trace unix - - n - 0 bounce",
-            "verify unix - - n - 1 verify", "flush unix n - n 1000? 0 flush",
-            "proxymap unix - - n - - proxymap", "smtp unix - - n - - smtp",
-            "relay unix - - n - - smtp", "showq unix n - n - - showq",
-            "error unix - - n - - error", "retry unix - - n - - error",
-            "discard unix - - n - - discard", "virtual unix - n n - - virtual",
-            "anvil unix - - n - 1 anvil", "scache unix - - n - 1 scache",
+            f"127.0.0.1:{self.implicit_tls_port} inet n - n - - smtpd -o smtpd_tls_wrappermode=yes",
+            "pickup unix n - n 60 1 pickup",
+            "cleanup unix n - n - 0 cleanup",
+            "qmgr unix n - n 300 1 qmgr",
+            "tlsmgr unix - - n 1000? 1 tlsmgr",
+            "rewrite unix - - n - - trivial-rewrite",
+            "bounce unix - - n - 0 bounce",
+            "defer unix - - n - 0 bounce",
+            "trace unix - - n - 0 bounce",
+            "verify unix - - n - 1 verify",
+            "flush unix n - n 1000? 0 flush",
+            "proxymap unix - - n - - proxymap",
+            "smtp unix - - n - - smtp",
+            "relay unix - - n - - smtp",
+            "showq unix n - n - - showq",
+            "error unix - - n - - error",
+            "retry unix - - n - - error",
+            "discard unix - - n - - discard",
+            "virtual unix - n n - - virtual",
+            "anvil unix - - n - 1 anvil",
+            "scache unix - - n - 1 scache",
             "postlog unix-dgram n - n - 1 postlogd",
         ]
         return "\n".join(services) + "\n"
@@ -198,7 +213,9 @@ service auth {{
         with (self.root / "dovecot" / "stderr.log").open("wb") as stderr:
             self._dovecot = subprocess.Popen(
                 [str(DOVECOT), "-F", "-c", str(self.root / "dovecot" / "dovecot.conf")],
-                stdout=subprocess.DEVNULL, stderr=stderr)
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
         self._run(str(POSTFIX), "-c", etc, "start")
         self._wait_until_listening()
 
@@ -225,8 +242,10 @@ service auth {{
             if self._dovecot is not None and self._dovecot.poll() is not None:
                 stderr = (self.root / "dovecot" / "stderr.log").read_text(errors="replace")
                 raise RuntimeError(f"Dovecot did not start: {stderr}")
-            with contextlib.suppress(OSError), socket.create_connection(
-                    ("127.0.0.1", self.submission_port), timeout=1) as sock:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.submission_port), timeout=1) as sock,
+            ):
                 if sock.recv(64).startswith(b"220") and auth_socket.exists():
                     return
             time.sleep(0.05)
@@ -258,12 +277,16 @@ service auth {{
                 return messages
             time.sleep(0.05)
         raise AssertionError(
-            f"{login} got {len(self.mailbox(login))} of {count}: {self.log()[-3000:]}")
+            f"{login} got {len(self.mailbox(login))} of {count}: {self.log()[-3000:]}"
+        )
 
 
 @contextlib.contextmanager
 def postfix_server(
-    ca: trustme.CA, users: list[MailUser], *, size_limit: int = 10_240_000,
+    ca: trustme.CA,
+    users: list[MailUser],
+    *,
+    size_limit: int = 10_240_000,
 ) -> Iterator[PostfixServer]:
     server = PostfixServer(ca, users, size_limit=size_limit)
     try:

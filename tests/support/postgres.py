@@ -32,8 +32,11 @@ SEARCH = "/usr/lib/postgresql/*/bin"
 
 def find_binaries() -> Path | None:
     """The newest ``/usr/lib/postgresql/<version>/bin`` that has initdb and pg_ctl."""
-    found = [folder for folder in Path("/").glob(SEARCH.lstrip("/"))
-             if (folder / "initdb").is_file() and (folder / "pg_ctl").is_file()]
+    found = [
+        folder
+        for folder in Path("/").glob(SEARCH.lstrip("/"))
+        if (folder / "initdb").is_file() and (folder / "pg_ctl").is_file()
+    ]
 
     def version(folder: Path) -> tuple[int, ...]:
         return tuple(int(part) for part in re.findall(r"\d+", folder.parent.name))
@@ -71,25 +74,56 @@ class PostgresServer:
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         user = self.user
         return subprocess.run(
-            args, capture_output=True, text=True, check=check, cwd=self.root, timeout=120,
-            user=user.pw_uid if user else None, group=user.pw_gid if user else None,
+            args,
+            capture_output=True,
+            text=True,
+            check=check,
+            cwd=self.root,
+            timeout=120,
+            user=user.pw_uid if user else None,
+            group=user.pw_gid if user else None,
             extra_groups=[] if user else None,
-            env={"PATH": f"{self.binaries}:/usr/bin:/bin", "LC_ALL": "C.UTF-8",
-                 "HOME": str(self.root)})
+            env={
+                "PATH": f"{self.binaries}:/usr/bin:/bin",
+                "LC_ALL": "C.UTF-8",
+                "HOME": str(self.root),
+            },
+        )
 
     def start(self) -> None:
         if self.user is not None:
             os.chown(self.root, self.user.pw_uid, self.user.pw_gid)
-        self._run(str(self.binaries / "initdb"), "-D", str(self.data), "-U", SUPERUSER,
-                  "--auth=trust", "--encoding=UTF8", "--no-sync")
+        self._run(
+            str(self.binaries / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-sync",
+        )
         for _ in range(5):  # another process may take the port between choosing and binding
             self.port = _free_port()
-            options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} "
-                       "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                       "-c max_connections=300")
-            started = self._run(str(self.binaries / "pg_ctl"), "-D", str(self.data), "-l",
-                                str(self.root / "server.log"), "-w", "-t", "60",
-                                "-o", options, "start", check=False)
+            options = (
+                f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} "
+                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+                "-c max_connections=300"
+            )
+            started = self._run(
+                str(self.binaries / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.root / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                options,
+                "start",
+                check=False,
+            )
             if started.returncode == 0:
                 break
         else:
@@ -108,18 +142,44 @@ class PostgresServer:
 
     def stop(self) -> None:
         if self.port:
-            self._run(str(self.binaries / "pg_ctl"), "-D", str(self.data), "-m", "immediate",
-                      "stop", check=False)
+            self._run(
+                str(self.binaries / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-m",
+                "immediate",
+                "stop",
+                check=False,
+            )
         shutil.rmtree(self.root, ignore_errors=True)
 
     def url(self, database: str) -> str:
         return f"postgresql+asyncpg://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
 
     def admin(self, sql: str) -> None:
-        subprocess.run([str(self.binaries / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
-                        "-h", "127.0.0.1", "-p", str(self.port), "-U", SUPERUSER,
-                        "-d", "postgres", "-c", sql],
-                       check=True, capture_output=True, text=True, timeout=60)
+        subprocess.run(
+            [
+                str(self.binaries / "psql"),
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                SUPERUSER,
+                "-d",
+                "postgres",
+                "-c",
+                sql,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     @contextmanager
     def database(self, *, migrated: bool = True) -> Iterator[str]:

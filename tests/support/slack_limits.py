@@ -184,8 +184,9 @@ class _Check:
             if element.get("confirm") is not None:
                 self.confirm(f"{where}.confirm", element["confirm"])
             if element.get("placeholder") is not None:
-                self.text_object(f"{where}.placeholder", element["placeholder"], 150, SELECT,
-                                 plain=True)
+                self.text_object(
+                    f"{where}.placeholder", element["placeholder"], 150, SELECT, plain=True
+                )
             self.element(where, element)
 
     def element(self, path: str, element: Mapping[str, Any]) -> None:
@@ -201,8 +202,9 @@ class _Check:
             if element.get("options") is not None:
                 self.options(f"{path}.options", element["options"], 100, SELECT)
             for i, group in enumerate(element.get("option_groups") or []):
-                self.options(f"{path}.option_groups[{i}].options", group.get("options"), 100,
-                             SELECT)
+                self.options(
+                    f"{path}.option_groups[{i}].options", group.get("options"), 100, SELECT
+                )
             self._initial(path, element, options, SELECT)
         elif kind in {"external_select", "multi_external_select"}:
             for key in ("initial_option",):
@@ -241,12 +243,9 @@ class _Check:
             chosen.append(element["initial_option"])
         for option in chosen:
             if option not in options:
-                self.fail(f"{path}.initial_option", f"{option!r} is not among the options",
-                          page)
+                self.fail(f"{path}.initial_option", f"{option!r} is not among the options", page)
 
-    def options(
-        self, path: str, options: object, limit: int, page: str, *, least: int = 0
-    ) -> None:
+    def options(self, path: str, options: object, limit: int, page: str, *, least: int = 0) -> None:
         self.count(path, options, limit, page, least=least)
         for i, option in enumerate(options if isinstance(options, list) else []):
             self.option(f"{path}[{i}]", option, page)

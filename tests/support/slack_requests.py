@@ -116,9 +116,14 @@ class SlackRequests:
     @staticmethod
     def retried(signed: SignedRequest, attempt: int = 1) -> SignedRequest:
         """The same request again, as Slack retries it after no timely answer."""
-        return SignedRequest(body=signed.body, headers={
-            **signed.headers, "X-Slack-Retry-Num": str(attempt),
-            "X-Slack-Retry-Reason": "http_timeout"})
+        return SignedRequest(
+            body=signed.body,
+            headers={
+                **signed.headers,
+                "X-Slack-Retry-Num": str(attempt),
+                "X-Slack-Retry-Reason": "http_timeout",
+            },
+        )
 
     def interactivity(self, payload: dict[str, Any]) -> SignedRequest:
         return self.sign(urlencode({"payload": _compact(payload)}), FORM)
@@ -224,7 +229,12 @@ class SlackRequests:
         }
 
     def block_suggestion(
-        self, *, user_id: str, action_id: str, block_id: str, value: str,
+        self,
+        *,
+        user_id: str,
+        action_id: str,
+        block_id: str,
+        value: str,
         view: dict[str, Any],
     ) -> JSONDict:
         """An options request: the user typed ``value`` into an external_select."""
@@ -233,9 +243,15 @@ class SlackRequests:
         full_view = copy.deepcopy(view)
         full_view.setdefault("team_id", self.team_id)
         full_view.setdefault("state", {"values": {}})
-        return {**payload, "container": {"type": "view", "view_id": full_view.get("id", "")},
-                "action_id": action_id, "block_id": block_id, "value": value,
-                "view": full_view, "action_ts": self._action_ts()}
+        return {
+            **payload,
+            "container": {"type": "view", "view_id": full_view.get("id", "")},
+            "action_id": action_id,
+            "block_id": block_id,
+            "value": value,
+            "view": full_view,
+            "action_ts": self._action_ts(),
+        }
 
     def block_actions(
         self,

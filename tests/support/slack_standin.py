@@ -285,7 +285,10 @@ class SlackStandIn:
 
     def rate_limit_next(self, method: str, *, retry_after: int = 1, times: int = 1) -> None:
         self.fail_next(
-            method, "ratelimited", times=times, status=429,
+            method,
+            "ratelimited",
+            times=times,
+            status=429,
             headers={"Retry-After": str(retry_after)},
         )
 
@@ -358,8 +361,13 @@ class SlackStandIn:
         channel: JSONDict = {"id": channel_id, "created": 1_600_000_000, "is_archived": False}
         if is_im:
             channel.update(
-                {"is_im": True, "is_org_shared": False, "user": im_user or "",
-                 "is_user_deleted": False, "priority": 0}
+                {
+                    "is_im": True,
+                    "is_org_shared": False,
+                    "user": im_user or "",
+                    "is_user_deleted": False,
+                    "priority": 0,
+                }
             )
         else:
             channel.update(
@@ -447,14 +455,25 @@ class SlackStandIn:
         await self._notify()
         return response
 
-    def add_oauth_code(self, code: str, *, team_id: str, team_name: str, installer: str,
-                       enterprise_id: str | None = None) -> str:
+    def add_oauth_code(
+        self,
+        code: str,
+        *,
+        team_id: str,
+        team_name: str,
+        installer: str,
+        enterprise_id: str | None = None,
+    ) -> str:
         """What Slack's authorize page hands the redirect after a user allowed the app in
         ``team_id``; returns the bot token ``oauth.v2.access`` will issue for it."""
         token = f"xoxb-{team_id}-{len(self.workspaces) + 1}"
-        self.oauth_codes[code] = {"team_id": team_id, "team_name": team_name,
-                                  "installer": installer, "enterprise_id": enterprise_id,
-                                  "token": token}
+        self.oauth_codes[code] = {
+            "team_id": team_id,
+            "team_name": team_name,
+            "installer": installer,
+            "enterprise_id": enterprise_id,
+            "token": token,
+        }
         return token
 
     def token_of(self, call: Call) -> str:
@@ -468,12 +487,18 @@ class SlackStandIn:
             return {"ok": False, "error": "invalid_code"}
         enterprise = grant["enterprise_id"]
         self.workspaces[grant["token"]] = grant
-        return {"ok": True, "app_id": APP_ID, "authed_user": {"id": grant["installer"]},
-                "scope": "commands,chat:write", "token_type": "bot",
-                "access_token": grant["token"], "bot_user_id": BOT_USER_ID,
-                "team": {"id": grant["team_id"], "name": grant["team_name"]},
-                "enterprise": {"id": enterprise, "name": "Org"} if enterprise else None,
-                "is_enterprise_install": False}
+        return {
+            "ok": True,
+            "app_id": APP_ID,
+            "authed_user": {"id": grant["installer"]},
+            "scope": "commands,chat:write",
+            "token_type": "bot",
+            "access_token": grant["token"],
+            "bot_user_id": BOT_USER_ID,
+            "team": {"id": grant["team_id"], "name": grant["team_name"]},
+            "enterprise": {"id": enterprise, "name": "Org"} if enterprise else None,
+            "is_enterprise_install": False,
+        }
 
     def _client_credentials_ok(self, call: Call) -> bool:
         header = call.headers.get("Authorization", "")
@@ -482,7 +507,9 @@ class SlackStandIn:
             pair = base64.b64decode(value).decode()
             return pair == f"{self.client_id}:{self.client_secret}"
         return (call.params.get("client_id"), call.params.get("client_secret")) == (
-            self.client_id, self.client_secret)
+            self.client_id,
+            self.client_secret,
+        )
 
     def _answer(self, call: Call) -> web.Response:
         if call.method == "oauth.v2.access":
@@ -587,8 +614,9 @@ class SlackStandIn:
         """Slack's Socket Mode: hello, then each queued envelope; replies are recorded."""
         socket = web.WebSocketResponse()
         await socket.prepare(request)
-        await socket.send_json({"type": "hello", "num_connections": 1,
-                                "connection_info": {"app_id": "A111"}})
+        await socket.send_json(
+            {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A111"}}
+        )
         sender = asyncio.create_task(self._push_envelopes(socket))
         try:
             async for frame in socket:
@@ -604,11 +632,15 @@ class SlackStandIn:
             await socket.send_json(await self.socket_envelopes.get())
 
     async def wait_for_socket_reply(
-        self, envelope_id: str, *, timeout: float = 10.0  # noqa: ASYNC109
+        self,
+        envelope_id: str,
+        *,
+        timeout: float = 10.0,  # noqa: ASYNC109
     ) -> JSONDict:
         def match() -> JSONDict | None:
-            return next((r for r in self.socket_replies if r.get("envelope_id") == envelope_id),
-                        None)
+            return next(
+                (r for r in self.socket_replies if r.get("envelope_id") == envelope_id), None
+            )
 
         return await self._wait(match, timeout, lambda: f"no Socket Mode reply to {envelope_id}")
 
@@ -712,8 +744,9 @@ class SlackStandIn:
 
     # views
 
-    def _new_view(self, view: JSONDict, *, view_id: str, root_view_id: str,
-                  previous_view_id: str | None) -> JSONDict:
+    def _new_view(
+        self, view: JSONDict, *, view_id: str, root_view_id: str, previous_view_id: str | None
+    ) -> JSONDict:
         team_id = self._calling_team()
         stored: JSONDict = {
             "id": view_id,
@@ -836,7 +869,9 @@ class SlackStandIn:
             return {"ok": False, "error": "hash_conflict"}
         view_id = current["id"] if current is not None else self._new_view_id()
         stored = self._new_view(
-            {**view, "type": "home"}, view_id=view_id, root_view_id=view_id,
+            {**view, "type": "home"},
+            view_id=view_id,
+            root_view_id=view_id,
             previous_view_id=None,
         )
         self.home_views[str(user_id)] = stored
@@ -854,11 +889,22 @@ class SlackStandIn:
         channel = self.channels.get(str(p.get("channel", "")))
         if channel is None:
             return {"ok": False, "error": "channel_not_found"}
-        needed = ("im:read" if channel.get("is_im") else "mpim:read" if channel.get("is_mpim")
-                  else "groups:read" if channel.get("is_private") else "channels:read")
+        needed = (
+            "im:read"
+            if channel.get("is_im")
+            else "mpim:read"
+            if channel.get("is_mpim")
+            else "groups:read"
+            if channel.get("is_private")
+            else "channels:read"
+        )
         if self.scopes is not None and needed not in self.scopes:
-            return {"ok": False, "error": "missing_scope", "needed": needed,
-                    "provided": ",".join(sorted(self.scopes))}
+            return {
+                "ok": False,
+                "error": "missing_scope",
+                "needed": needed,
+                "provided": ",".join(sorted(self.scopes)),
+            }
         return {"ok": True, "channel": copy.deepcopy(channel)}
 
     def _conversations_replies(self, p: dict[str, Any]) -> JSONDict:

@@ -39,13 +39,27 @@ def client(slack: SlackStandIn) -> AsyncWebClient:
 def _thread(n: int, ts0: int = 1_690_000_000) -> list[dict[str, Any]]:
     parent_ts = f"{ts0}.000100"
     msgs: list[dict[str, Any]] = [
-        {"type": "message", "user": "U1", "text": "parent", "ts": parent_ts,
-         "thread_ts": parent_ts, "reply_count": n - 1, "reply_users": ["U2"]}
+        {
+            "type": "message",
+            "user": "U1",
+            "text": "parent",
+            "ts": parent_ts,
+            "thread_ts": parent_ts,
+            "reply_count": n - 1,
+            "reply_users": ["U2"],
+        }
     ]
     for i in range(1, n):
-        msgs.append({"type": "message", "user": "U2", "text": f"reply {i}",
-                     "ts": f"{ts0 + i}.000100", "thread_ts": parent_ts,
-                     "parent_user_id": "U1"})
+        msgs.append(
+            {
+                "type": "message",
+                "user": "U2",
+                "text": f"reply {i}",
+                "ts": f"{ts0 + i}.000100",
+                "thread_ts": parent_ts,
+                "parent_user_id": "U1",
+            }
+        )
     return msgs
 
 
@@ -84,18 +98,26 @@ async def test_post_message_then_update(slack: SlackStandIn, client: AsyncWebCli
 
 async def test_form_encoded_json_fields_are_parsed(slack: SlackStandIn) -> None:
     blocks = [{"type": "divider"}]
-    async with aiohttp.ClientSession() as session, session.post(
-        slack.api_url + "chat.postMessage",
-        data={"channel": "C1", "text": "t", "blocks": json.dumps(blocks)},
-        headers={"Authorization": f"Bearer {slack.bot_token}"},
-    ) as resp:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            slack.api_url + "chat.postMessage",
+            data={"channel": "C1", "text": "t", "blocks": json.dumps(blocks)},
+            headers={"Authorization": f"Bearer {slack.bot_token}"},
+        ) as resp,
+    ):
         assert (await resp.json())["ok"] is True
     assert slack.calls[-1].params["blocks"] == blocks
 
 
 async def test_views_open_update_hash_conflict(slack: SlackStandIn, client: AsyncWebClient) -> None:
-    view = {"type": "modal", "callback_id": "cb", "private_metadata": "{}",
-            "title": {"type": "plain_text", "text": "T"}, "blocks": []}
+    view = {
+        "type": "modal",
+        "callback_id": "cb",
+        "private_metadata": "{}",
+        "title": {"type": "plain_text", "text": "T"},
+        "blocks": [],
+    }
     with pytest.raises(SlackApiError) as err:
         await client.views_open(trigger_id="", view=view)
     assert err.value.response["error"] == "invalid_arguments"
@@ -105,8 +127,11 @@ async def test_views_open_update_hash_conflict(slack: SlackStandIn, client: Asyn
     assert opened["state"] == {"values": {}} and opened["callback_id"] == "cb"
     assert slack.calls_to("views.open")[-1].params["view"] == view
 
-    updated = (await client.views_update(view_id=opened["id"], hash=opened["hash"],
-                                         view={**view, "callback_id": "cb2"}))["view"]
+    updated = (
+        await client.views_update(
+            view_id=opened["id"], hash=opened["hash"], view={**view, "callback_id": "cb2"}
+        )
+    )["view"]
     assert updated["id"] == opened["id"] and updated["hash"] != opened["hash"]
     assert slack.views[opened["id"]]["callback_id"] == "cb2"
     with pytest.raises(SlackApiError) as err:
@@ -173,8 +198,11 @@ async def test_users_info(slack: SlackStandIn, client: AsyncWebClient) -> None:
 
 async def test_rate_limit_then_retry(slack: SlackStandIn) -> None:
     slack.rate_limit_next("chat.postMessage", retry_after=0)
-    client = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url,
-                            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=1)])
+    client = AsyncWebClient(
+        token=slack.bot_token,
+        base_url=slack.api_url,
+        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=1)],
+    )
     resp = await client.chat_postMessage(channel="C1", text="hi")
     assert resp["ok"] is True
     assert len(slack.calls_to("chat.postMessage")) == 2
@@ -238,8 +266,9 @@ def test_signed_requests_verify() -> None:
     reqs = SlackRequests(SECRET, clock=lambda: now)
     verifier = SignatureVerifier(SECRET, clock=type("C", (), {"now": lambda self: now})())
     slash = reqs.slash_command(user_id="U1", text="hello there", response_url="https://x/y")
-    assert verifier.is_valid(slash.body, slash.headers["X-Slack-Request-Timestamp"],
-                             slash.headers["X-Slack-Signature"])
+    assert verifier.is_valid(
+        slash.body, slash.headers["X-Slack-Request-Timestamp"], slash.headers["X-Slack-Signature"]
+    )
     assert verifier.is_valid_request(slash.body, slash.headers)
     fields = dict(parse_qsl(slash.body))
     assert slash.body.startswith("token=verification_token&team_id=T111&team_domain=")
@@ -265,8 +294,9 @@ def test_signed_requests_verify() -> None:
 
 async def test_bolt_accepts_signed_requests(slack: SlackStandIn) -> None:
     """End to end: a real AsyncApp behind aiohttp accepts what SlackRequests builds."""
-    app = AsyncApp(signing_secret=SECRET,
-                   client=AsyncWebClient(token=slack.bot_token, base_url=slack.api_url))
+    app = AsyncApp(
+        signing_secret=SECRET, client=AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
+    )
     seen: list[str] = []
 
     @app.command("/xenocept")
@@ -279,9 +309,16 @@ async def test_bolt_accepts_signed_requests(slack: SlackStandIn) -> None:
     async def on_shortcut(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         seen.append(body["message"]["ts"])
         await ack()
-        await client.views_open(trigger_id=body["trigger_id"], view={
-            "type": "modal", "callback_id": "send", "title": {"type": "plain_text", "text": "S"},
-            "submit": {"type": "plain_text", "text": "Send"}, "blocks": []})
+        await client.views_open(
+            trigger_id=body["trigger_id"],
+            view={
+                "type": "modal",
+                "callback_id": "send",
+                "title": {"type": "plain_text", "text": "S"},
+                "submit": {"type": "plain_text", "text": "Send"},
+                "blocks": [],
+            },
+        )
 
     @app.view("send")
     async def on_submit(ack: AsyncAck, view: dict[str, Any]) -> None:
@@ -300,6 +337,7 @@ async def test_bolt_accepts_signed_requests(slack: SlackStandIn) -> None:
     reqs = SlackRequests(SECRET)
     started = time.monotonic()
     async with TestClient(TestServer(app.web_app())) as http:
+
         async def post(body: str, headers: dict[str, str]) -> aiohttp.ClientResponse:
             return await http.post("/slack/events", data=body, headers=headers)
 
@@ -308,27 +346,48 @@ async def test_bolt_accepts_signed_requests(slack: SlackStandIn) -> None:
         await slack.wait_for_response_url(lambda b: b.get("text") == "got hi")
 
         msg = _thread(1)[0]
-        r = reqs.interactivity(reqs.message_shortcut(
-            user_id="U1", callback_id="send_thread", channel_id="C1", channel_name="general",
-            message=msg, response_url=slack.response_url("2")))
+        r = reqs.interactivity(
+            reqs.message_shortcut(
+                user_id="U1",
+                callback_id="send_thread",
+                channel_id="C1",
+                channel_name="general",
+                message=msg,
+                response_url=slack.response_url("2"),
+            )
+        )
         assert (await post(r.body, r.headers)).status == 200
         opened = (await slack.wait_for("views.open")).params["trigger_id"]
         assert opened == "111.222.trigger"
         view = next(iter(slack.views.values()))
 
-        r = reqs.interactivity(reqs.view_submission(
-            user_id="U1", view=view, values={"to": {"addr": {"type": "plain_text_input",
-                                                             "value": "a@b"}}}))
+        r = reqs.interactivity(
+            reqs.view_submission(
+                user_id="U1",
+                view=view,
+                values={"to": {"addr": {"type": "plain_text_input", "value": "a@b"}}},
+            )
+        )
         resp = await post(r.body, r.headers)
         assert resp.status == 200
         assert await resp.json() == {"response_action": "errors", "errors": {"to": "bad address"}}
 
-        r = reqs.interactivity(reqs.block_actions(
-            user_id="U1", action_id="pick", selected_option_value="opt-2", view=view))
+        r = reqs.interactivity(
+            reqs.block_actions(
+                user_id="U1", action_id="pick", selected_option_value="opt-2", view=view
+            )
+        )
         assert (await post(r.body, r.headers)).status == 200
 
-        r = reqs.event({"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home",
-                        "event_ts": "1700000000.000100"})
+        r = reqs.event(
+            {
+                "type": "app_home_opened",
+                "user": "U1",
+                "channel": "D1",
+                "tab": "home",
+                "event_ts": "1700000000.000100",
+            }
+        )
         assert (await post(r.body, r.headers)).status == 200
         await slack.wait_for("views.publish")
 

@@ -35,20 +35,39 @@ MOMENT = datetime(2026, 11, 24, 14, 7, tzinfo=UTC)
 
 def destination(n: int = 0, **changes: Any) -> Destination:
     values: dict[str, Any] = dict(
-        id=f"d{n}", team_id="T1", user_id="U1", name=f"iCloud {n}", name_key=f"icloud {n}",
-        smtp_host="smtp.mail.me.com", smtp_port=587, username="jane@icloud.com",
-        from_address="jane@icloud.com", to_addresses="jane@icloud.com,x@example.com",
-        secret_key_id="k", secret_ciphertext=b"\x00" * 40, last_test_at=MOMENT,
-        last_test_ok=True)
+        id=f"d{n}",
+        team_id="T1",
+        user_id="U1",
+        name=f"iCloud {n}",
+        name_key=f"icloud {n}",
+        smtp_host="smtp.mail.me.com",
+        smtp_port=587,
+        username="jane@icloud.com",
+        from_address="jane@icloud.com",
+        to_addresses="jane@icloud.com,x@example.com",
+        secret_key_id="k",
+        secret_ciphertext=b"\x00" * 40,
+        last_test_at=MOMENT,
+        last_test_ok=True,
+    )
     values.update(changes)
     return Destination(**values)
 
 
 def delivery(**changes: Any) -> Delivery:
     values: dict[str, Any] = dict(
-        id="x1", team_id="T1", user_id="U1", destination_id="d0", destination_name="iCloud",
-        kind=DeliveryKind.SESSION, summary="12 messages from #incidents", message_id="<m@x>",
-        status=DeliveryStatus.SENT, attempts=1, created_at=MOMENT)
+        id="x1",
+        team_id="T1",
+        user_id="U1",
+        destination_id="d0",
+        destination_name="iCloud",
+        kind=DeliveryKind.SESSION,
+        summary="12 messages from #incidents",
+        message_id="<m@x>",
+        status=DeliveryStatus.SENT,
+        attempts=1,
+        created_at=MOMENT,
+    )
     values.update(changes)
     return Delivery(**values)
 
@@ -90,34 +109,51 @@ def test_home_view_without_destinations_invites_to_add_one() -> None:
 
 
 def test_send_modal_defaults_and_the_empty_case() -> None:
-    data = check_view(send_modal(destinations=[destination(0), destination(1)], default_id="d1",
-                                 scope="thread", subject="#x: hi",
-                                 metadata=SendMetadata("draft1")))
+    data = check_view(
+        send_modal(
+            destinations=[destination(0), destination(1)],
+            default_id="d1",
+            scope="thread",
+            subject="#x: hi",
+            metadata=SendMetadata("draft1"),
+        )
+    )
     select = data["blocks"][0]["element"]
     assert select["initial_option"]["value"] == "d1"
     assert SendMetadata.load(data["private_metadata"]).draft_id == "draft1"
     assert "Add destination" in json.dumps(check_view(no_destination_modal()))
 
 
-@pytest.mark.parametrize(("where", "text", "subject"), [
-    ("#incidents", "*Prod* is down since <https://x.example|the deploy> again and again and "
-                   "again", "#incidents: Prod is down since the deploy again and…"),
-    ("#x", "Hi\r\nBcc: evil@example.com", "#x: Hi Bcc: evil@example.com"),
-    ("Direct message", "", "Direct message"),
-    ("#dev", "my_var_name is _still_ `None` :rotating_light: <@U1>",
-     "#dev: my_var_name is still `None` 🚨 @Jane Doe"),
-    ("#dev", "&gt; *quoted* C:\\path &amp; more", "#dev: quoted C:\\path & more"),
-])
+@pytest.mark.parametrize(
+    ("where", "text", "subject"),
+    [
+        (
+            "#incidents",
+            "*Prod* is down since <https://x.example|the deploy> again and again and again",
+            "#incidents: Prod is down since the deploy again and…",
+        ),
+        ("#x", "Hi\r\nBcc: evil@example.com", "#x: Hi Bcc: evil@example.com"),
+        ("Direct message", "", "Direct message"),
+        (
+            "#dev",
+            "my_var_name is _still_ `None` :rotating_light: <@U1>",
+            "#dev: my_var_name is still `None` 🚨 @Jane Doe",
+        ),
+        ("#dev", "&gt; *quoted* C:\\path &amp; more", "#dev: quoted C:\\path & more"),
+    ],
+)
 def test_prefilled_subject(where: str, text: str, subject: str) -> None:
     assert prefill_subject(where, text, Directory(users={"U1": "Jane Doe"})) == subject
 
 
 def test_status_messages_carry_what_the_user_needs() -> None:
-    advice = Advice("Logging in failed", "iCloud answered: 535 5.7.8 …", ("Use an app-specific "
-                                                                          "password.",))
+    advice = Advice(
+        "Logging in failed", "iCloud answered: 535 5.7.8 …", ("Use an app-specific password.",)
+    )
     sent = messages.sent(delivery(), recipients=["jane@icloud.com"], seconds=1.26)
-    assert sent.text == ("✅ Sent 12 messages from #incidents to jane@icloud.com via *iCloud* "
-                         "(1.3 s).")
+    assert sent.text == (
+        "✅ Sent 12 messages from #incidents to jane@icloud.com via *iCloud* (1.3 s)."
+    )
     failed = messages.failed(delivery(), advice, attempts=3, offer_message_only=True)
     assert "Logging in failed" in failed.text and "Send only this message" in str(failed.blocks)
     retry = messages.retrying(delivery(), advice, in_seconds=120, attempt=1)
@@ -161,15 +197,20 @@ def test_recipients_come_back_within_the_fields_max_length() -> None:
 def test_an_unknown_name_lists_ten_names_at_most() -> None:
     reply = messages.no_such_destination("x", verb="test", names=[f"n{n}" for n in range(30)])
     assert reply.text.count("`n") == 10 and "and 20 more (`/xenocept list`)" in reply.text
-    assert "Usage: `/xenocept edit NAME`" in messages.no_such_destination(
-        "", verb="edit", names=[]).text
+    assert (
+        "Usage: `/xenocept edit NAME`"
+        in messages.no_such_destination("", verb="edit", names=[]).text
+    )
 
 
 def test_the_destination_search_filters_by_name_and_recipient_and_caps() -> None:
     many = [destination(n) for n in range(150)]
     assert len(destination_options(many, "")) == 100
     assert [o["value"] for o in destination_options(many, "ICLOUD 14")] == [
-        "d14", "d114", *[f"d{n}" for n in range(140, 150)]]
+        "d14",
+        "d114",
+        *[f"d{n}" for n in range(140, 150)],
+    ]
     assert destination_options(many, "x@example") and not destination_options(many, "nobody")
 
 

@@ -13,11 +13,13 @@ from bot.listeners.common import owner_of, reply_privately, services_of
 from bot.views import messages
 
 
-async def page_turned(ack: AsyncAck, action: dict[str, Any], client: AsyncWebClient,
-                      context: AsyncBoltContext) -> None:
+async def page_turned(
+    ack: AsyncAck, action: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
     await ack()
     value = str(action.get("value") or "0")
     page = int(value) if value.isascii() and value.isdigit() else 0  # the builder clamps it
     mine = await owned_destinations(services_of(context), owner=owner_of(context))
-    await reply_privately(context, client, messages.destination_list(mine, page=page),
-                          replace_original=True)
+    await reply_privately(
+        context, client, messages.destination_list(mine, page=page), replace_original=True
+    )

@@ -23,8 +23,13 @@ from bot.views.destination_modal import FormMetadata, destination_modal
 log = logging.getLogger(__name__)
 
 
-async def provider_chosen(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any],
-                          client: AsyncWebClient, context: AsyncBoltContext) -> None:
+async def provider_chosen(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
     await ack()
     view = body.get("view") or {}
     local = local_hosts_allowed(context)
@@ -32,16 +37,14 @@ async def provider_chosen(ack: AsyncAck, action: dict[str, Any], body: dict[str,
     if chosen is None or not view.get("id"):
         return
     typed = DestinationForm.from_state((view.get("state") or {}).get("values") or {})
-    modal = destination_modal(preset=chosen, local_allowed=local,
-                              values=carry_over(typed, chosen))
+    modal = destination_modal(preset=chosen, local_allowed=local, values=carry_over(typed, chosen))
     try:
         await client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=modal)
     except SlackApiError as error:  # e.g. hash_conflict: the user changed the view meanwhile
         log.info("provider switch not applied: %s", error.response.get("error"))
 
 
-def _chosen(action: dict[str, Any], view: dict[str, Any], *, local_allowed: bool
-            ) -> Preset | None:
+def _chosen(action: dict[str, Any], view: dict[str, Any], *, local_allowed: bool) -> Preset | None:
     """The offered preset picked in a new-destination modal; None for anything else."""
     if FormMetadata.load(view.get("private_metadata", "")).destination_id:
         return None  # editing has no provider choice

@@ -16,19 +16,27 @@ from bot.views.destination_modal import destination_modal
 from storage.errors import NotFound
 
 
-async def push_add_destination(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient,
-                               context: AsyncBoltContext) -> None:
+async def push_add_destination(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
     await ack()
-    await client.views_push(trigger_id=body["trigger_id"], view=destination_modal(
-        preset=ICLOUD, local_allowed=local_hosts_allowed(context)))
+    await client.views_push(
+        trigger_id=body["trigger_id"],
+        view=destination_modal(preset=ICLOUD, local_allowed=local_hosts_allowed(context)),
+    )
 
 
-async def send_only_message(ack: AsyncAck, action: dict[str, Any], client: AsyncWebClient,
-                            context: AsyncBoltContext) -> None:
+async def send_only_message(
+    ack: AsyncAck, action: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
     await ack()
     try:
-        await resend_only_message(services_of(context), owner=owner_of(context),
-                                  delivery_id=str(action.get("value")))
+        await resend_only_message(
+            services_of(context), owner=owner_of(context), delivery_id=str(action.get("value"))
+        )
     except NotFound:
-        await reply_privately(context, client, messages.plain(
-            "That send is not yours or no longer exists: nothing was done."))
+        await reply_privately(
+            context,
+            client,
+            messages.plain("That send is not yours or no longer exists: nothing was done."),
+        )

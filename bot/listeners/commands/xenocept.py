@@ -39,43 +39,76 @@ async def xenocept_command(
         await ack(**vars(_unknown(command.get("text", ""))))
 
 
-async def _add(name: str, ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient,
-               context: AsyncBoltContext) -> None:
+async def _add(
+    name: str,
+    ack: AsyncAck,
+    command: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
     """Open the setup modal on the provider named (iCloud when none); else say why not."""
     local = local_hosts_allowed(context)
     preset = find_preset(name) if name else ICLOUD
     if preset is None:
-        await ack(**vars(messages.provider_choices(
-            f"I don't know the provider `{escape(name[:40])}`.", local_allowed=local)))
+        await ack(
+            **vars(
+                messages.provider_choices(
+                    f"I don't know the provider `{escape(name[:40])}`.", local_allowed=local
+                )
+            )
+        )
         return
     reason = unavailable_reason(preset, local_allowed=local)
     if reason is not None:
-        await ack(**vars(messages.provider_choices(
-            f"*{preset.label}* is not available here. {reason}", local_allowed=local)))
+        await ack(
+            **vars(
+                messages.provider_choices(
+                    f"*{preset.label}* is not available here. {reason}", local_allowed=local
+                )
+            )
+        )
         return
     await ack()
-    await client.views_open(trigger_id=command["trigger_id"],
-                            view=destination_modal(preset=preset, local_allowed=local))
+    await client.views_open(
+        trigger_id=command["trigger_id"], view=destination_modal(preset=preset, local_allowed=local)
+    )
 
 
-async def _named(verb: str, name: str, ack: AsyncAck, command: dict[str, Any],
-                 client: AsyncWebClient, context: AsyncBoltContext) -> None:
+async def _named(
+    verb: str,
+    name: str,
+    ack: AsyncAck,
+    command: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
     services, owner = services_of(context), owner_of(context)
     found = await _find(context, owner, name) if name else None
     if found is None:
         await ack(**vars(await _not_found(context, owner, name, verb)))
     elif verb == "edit":
         await ack()
-        await client.views_open(trigger_id=command["trigger_id"], view=destination_modal(
-            preset=preset_for(found.provider), destination=found))
+        await client.views_open(
+            trigger_id=command["trigger_id"],
+            view=destination_modal(preset=preset_for(found.provider), destination=found),
+        )
     elif verb == "remove":
         await ack(**vars(messages.confirm_remove(found)))
     else:
-        await request_test(services, owner=owner, destination_id=found.id,
-                           dedupe_key=slack_request_key("command", command.get("trigger_id")))
-        await ack(**vars(messages.plain(
-            f"⏳ Sending a test session to *{escape(found.name)}*… The result appears in "
-            "your Xenocept app messages.")))
+        await request_test(
+            services,
+            owner=owner,
+            destination_id=found.id,
+            dedupe_key=slack_request_key("command", command.get("trigger_id")),
+        )
+        await ack(
+            **vars(
+                messages.plain(
+                    f"⏳ Sending a test session to *{escape(found.name)}*… The result appears in "
+                    "your Xenocept app messages."
+                )
+            )
+        )
 
 
 async def _find(context: AsyncBoltContext, owner: Owner, name: str) -> Destination | None:
@@ -86,8 +119,9 @@ async def _find(context: AsyncBoltContext, owner: Owner, name: str) -> Destinati
             return None
 
 
-async def _not_found(context: AsyncBoltContext, owner: Owner, name: str,
-                     verb: str) -> messages.Message:
+async def _not_found(
+    context: AsyncBoltContext, owner: Owner, name: str, verb: str
+) -> messages.Message:
     mine = await owned_destinations(services_of(context), owner=owner)
     return messages.no_such_destination(name, verb=verb, names=[d.name for d in mine])
 
@@ -97,9 +131,11 @@ async def _listing(verb: str, context: AsyncBoltContext) -> messages.Message:
     async with transaction(services_of(context).sessions) as session:
         if verb == "list":
             return messages.destination_list(
-                await destinations.list_destinations(session=session, owner=owner))
+                await destinations.list_destinations(session=session, owner=owner)
+            )
         return messages.history(
-            await deliveries.recent_deliveries(session=session, owner=owner, limit=20))
+            await deliveries.recent_deliveries(session=session, owner=owner, limit=20)
+        )
 
 
 def _unknown(text: str) -> messages.Message:

@@ -33,18 +33,25 @@ async def forget(context: AsyncBoltContext) -> None:
     async with transaction(services.sessions) as session:
         if services.settings.installs_through_oauth:
             removed = await installations.forget_installation(
-                session=session, enterprise_id=enterprise, team_id=team, org_wide=org_wide)
+                session=session, enterprise_id=enterprise, team_id=team, org_wide=org_wide
+            )
         elif not org_wide and team and team == _own_team(context):
             removed = await installations.forget_workspace(
-                session=session, enterprise_id=enterprise, team_id=team)
+                session=session, enterprise_id=enterprise, team_id=team
+            )
         else:
             removed = None
     if removed is None:
-        log.warning("uninstall event for %s matches no installation: nothing deleted",
-                    team or enterprise or "no workspace")
+        log.warning(
+            "uninstall event for %s matches no installation: nothing deleted",
+            team or enterprise or "no workspace",
+        )
         return
-    log.info("uninstalled from %s: its token and %d destination(s) deleted",
-             team if not org_wide else enterprise, removed)
+    log.info(
+        "uninstalled from %s: its token and %d destination(s) deleted",
+        team if not org_wide else enterprise,
+        removed,
+    )
 
 
 def _own_team(context: AsyncBoltContext) -> str | None:

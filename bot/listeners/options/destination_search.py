@@ -12,7 +12,8 @@ from bot.listeners.common import owner_of, services_of
 from bot.views.send_modal import destination_options
 
 
-async def destination_search(ack: AsyncAck, payload: dict[str, Any],
-                             context: AsyncBoltContext) -> None:
+async def destination_search(
+    ack: AsyncAck, payload: dict[str, Any], context: AsyncBoltContext
+) -> None:
     mine = await owned_destinations(services_of(context), owner=owner_of(context))
     await ack(options=destination_options(mine, str(payload.get("value") or "")))

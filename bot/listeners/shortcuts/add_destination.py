@@ -17,5 +17,7 @@ async def add_destination_shortcut(
     ack: AsyncAck, shortcut: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
     await ack()
-    await client.views_open(trigger_id=shortcut["trigger_id"], view=destination_modal(
-        preset=ICLOUD, local_allowed=local_hosts_allowed(context)))
+    await client.views_open(
+        trigger_id=shortcut["trigger_id"],
+        view=destination_modal(preset=ICLOUD, local_allowed=local_hosts_allowed(context)),
+    )

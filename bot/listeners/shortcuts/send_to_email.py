@@ -28,17 +28,19 @@ async def send_to_email_shortcut(
     await ack()
     owner, services = owner_of(context), services_of(context)
     message = shortcut.get("message") or {}
-    subject = await suggested_subject(client, where=_where(shortcut),
-                                      text=str(message.get("text", "")))
+    subject = await suggested_subject(
+        client, where=_where(shortcut), text=str(message.get("text", ""))
+    )
     try:
         async with transaction(services.sessions) as session:
             mine = await destinations.list_destinations(session=session, owner=owner)
             last = await deliveries.last_used_destination_id(session=session, owner=owner)
             draft = await drafts.create_draft(
-                session=session, owner=owner,
-                payload_json=draft_payload(shortcut, prefill=subject))
-            await drafts.forget_drafts_before(session=session,
-                                              moment=services.clock() - DRAFTS_KEPT_FOR)
+                session=session, owner=owner, payload_json=draft_payload(shortcut, prefill=subject)
+            )
+            await drafts.forget_drafts_before(
+                session=session, moment=services.clock() - DRAFTS_KEPT_FOR
+            )
     except StorageUnavailable:  # a full disk: say so in a modal rather than open nothing
         await client.views_open(trigger_id=shortcut["trigger_id"], view=not_saved_modal())
         return
@@ -46,9 +48,16 @@ async def send_to_email_shortcut(
         await client.views_open(trigger_id=shortcut["trigger_id"], view=no_destination_modal())
         return
     threaded = bool(message.get("thread_ts") or message.get("reply_count"))
-    await client.views_open(trigger_id=shortcut["trigger_id"], view=send_modal(
-        destinations=mine, default_id=last, scope="thread" if threaded else "message",
-        subject=subject, metadata=SendMetadata(draft_id=draft.id)))
+    await client.views_open(
+        trigger_id=shortcut["trigger_id"],
+        view=send_modal(
+            destinations=mine,
+            default_id=last,
+            scope="thread" if threaded else "message",
+            subject=subject,
+            metadata=SendMetadata(draft_id=draft.id),
+        ),
+    )
 
 
 DRAFTS_KEPT_FOR = timedelta(days=1)  # a modal left open longer than that starts over

@@ -38,13 +38,18 @@ async def destination_form_submitted(
         await ack(response_action="errors", errors={ids.BLOCK_HOST: host_error})
         return
     try:
-        await save_destination(services, owner=owner, valid=checked,
-                               destination_id=meta.destination_id,
-                               dedupe_key=slack_request_key("view", view.get("id"),
-                                                            view.get("hash")))
+        await save_destination(
+            services,
+            owner=owner,
+            valid=checked,
+            destination_id=meta.destination_id,
+            dedupe_key=slack_request_key("view", view.get("id"), view.get("hash")),
+        )
     except DuplicateName:
-        await ack(response_action="errors", errors={
-            ids.BLOCK_NAME: f"You already have a destination named {checked.fields.name}."})
+        await ack(
+            response_action="errors",
+            errors={ids.BLOCK_NAME: f"You already have a destination named {checked.fields.name}."},
+        )
         return
     except NotFound:  # an id that is not this user's: refuse, change nothing
         await ack(response_action="errors", errors={ids.BLOCK_NAME: NOT_YOURS})

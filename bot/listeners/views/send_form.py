@@ -18,8 +18,9 @@ from bot.views.send_modal import SendMetadata
 from storage.errors import StorageUnavailable
 
 
-async def send_form_submitted(ack: AsyncAck, view: dict[str, Any],
-                              context: AsyncBoltContext) -> None:
+async def send_form_submitted(
+    ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext
+) -> None:
     values = view["state"]["values"]
     scope = input_value(values, ids.BLOCK_SEND_SCOPE)
     choice = SendChoice(
@@ -36,7 +37,6 @@ async def send_form_submitted(ack: AsyncAck, view: dict[str, Any],
         await ack(response_action="errors", errors={ids.BLOCK_SEND_DESTINATION: refusal.text})
         return
     except StorageUnavailable:  # nothing queued: never ack a send that was not
-        await ack(response_action="errors",
-                  errors={ids.BLOCK_SEND_DESTINATION: messages.NOT_SAVED})
+        await ack(response_action="errors", errors={ids.BLOCK_SEND_DESTINATION: messages.NOT_SAVED})
         return
     await ack()

@@ -49,8 +49,9 @@ def upgrade() -> None:
         sa.Column("last_test_summary", sa.String(), nullable=True),
         sa.Column("last_used_at", WHEN, nullable=True),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("team_id", "user_id", "name_key",
-                            name="uq_destination_team_id_user_id_name_key"),
+        sa.UniqueConstraint(
+            "team_id", "user_id", "name_key", name="uq_destination_team_id_user_id_name_key"
+        ),
     )
     op.create_index("ix_destination_team_id", "destination", ["team_id"])
     op.create_index("ix_destination_user_id", "destination", ["user_id"])
@@ -81,8 +82,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("dedupe_key", name="uq_delivery_dedupe_key"),
     )
-    for column in ("team_id", "user_id", "destination_id", "status", "next_attempt_at",
-                   "created_at"):
+    for column in (
+        "team_id",
+        "user_id",
+        "destination_id",
+        "status",
+        "next_attempt_at",
+        "created_at",
+    ):
         op.create_index(f"ix_delivery_{column}", "delivery", [column])
 
     op.create_table(

@@ -40,8 +40,9 @@ def upgrade() -> None:
         sa.Column("token_ciphertext", sa.LargeBinary(), nullable=False),
         sa.Column("installed_at", WHEN, nullable=False),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("enterprise_id", "team_id",
-                            name="uq_installation_enterprise_id_team_id"),
+        sa.UniqueConstraint(
+            "enterprise_id", "team_id", name="uq_installation_enterprise_id_team_id"
+        ),
     )
     op.create_index("ix_installation_enterprise_id", "installation", ["enterprise_id"])
     op.create_index("ix_installation_team_id", "installation", ["team_id"])
@@ -56,8 +57,9 @@ def upgrade() -> None:
 
     for table in SCOPED:
         with op.batch_alter_table(table) as batch:
-            batch.add_column(sa.Column("enterprise_id", sa.String(), server_default="",
-                                       nullable=False))
+            batch.add_column(
+                sa.Column("enterprise_id", sa.String(), server_default="", nullable=False)
+            )
             batch.create_index(f"ix_{table}_enterprise_id", ["enterprise_id"])
 
 
