@@ -14,10 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import col
-from sqlmodel import select as sqlmodel_select
 
 from bot.app import build_secret_box, key_file_for, slack_client
 from bot.crypto import Sealed
@@ -25,8 +21,16 @@ from bot.destinations import password_context
 from bot.errors import SettingsError, XenoceptError
 from bot.installations import InstallationStore
 from bot.settings import RunMode, Settings
-from storage import installations, migrate
-from storage.db import create_engine, session_factory, sqlite_path, transaction
+from storage import destinations, installations, migrate
+from storage.db import (
+    Engine,
+    create_engine,
+    engine_kind,
+    ping,
+    session_factory,
+    sqlite_path,
+    transaction,
+)
 from storage.models import Destination
 
 
@@ -44,7 +48,7 @@ async def run_checks(settings: Settings, mode: RunMode) -> list[Check]:
     results = [_settings(settings, mode)]
     url = settings.resolved_database_url()
     path = sqlite_path(url)
-    engine: AsyncEngine | None = None
+    engine: Engine | None = None
     # A check creates nothing, not even the file; a read-only one would fail at start.
     if path is not None and not _writable(path):
         database = Check(
@@ -89,11 +93,10 @@ def _settings(settings: Settings, mode: RunMode) -> Check:
     return Check("settings", True, f"complete for {mode.value} mode")
 
 
-async def _database(engine: AsyncEngine) -> Check:
-    kind = engine.dialect.name
+async def _database(engine: Engine) -> Check:
+    kind = engine_kind(engine)
     try:
-        async with engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        await ping(engine)
         state = await migrate.state(engine)
     except Exception as error:  # any driver's connection error: say which, no traceback
         return Check(
@@ -119,7 +122,7 @@ async def _database(engine: AsyncEngine) -> Check:
     )
 
 
-async def check_key(settings: Settings, engine: AsyncEngine | None) -> Check:
+async def check_key(settings: Settings, engine: Engine | None) -> Check:
     if settings.secret_key is None and not key_file_for(settings).exists():
         stored = await _stored_samples(engine) if engine is not None else []
         if stored:
@@ -156,20 +159,16 @@ async def check_key(settings: Settings, engine: AsyncEngine | None) -> Check:
     )
 
 
-async def _stored_samples(engine: AsyncEngine) -> list[Destination]:
+async def _stored_samples(engine: Engine) -> list[Destination]:
     """One stored destination per key id (proves each key in use is still configured)."""
-    one_per_key = select(func.min(Destination.id)).group_by(col(Destination.secret_key_id))
     try:
-        async with transaction(session_factory(engine)) as session:
-            rows = await session.exec(
-                sqlmodel_select(Destination).where(col(Destination.id).in_(one_per_key))
-            )
-            return list(rows.all())
+        async with transaction(session_factory(engine)) as db:
+            return list(await destinations.one_per_key_for_operator(session=db))
     except Exception:  # tables not there yet: nothing stored
         return []
 
 
-async def _installations(settings: Settings, engine: AsyncEngine | None) -> Check:
+async def _installations(settings: Settings, engine: Engine | None) -> Check:
     """Installs through OAuth: auth.test with every workspace's own (decrypted) token."""
     if engine is None:
         return Check("slack", False, "no database: cannot read the installations")

@@ -21,9 +21,9 @@ from bot.crypto import new_key
 from bot.errors import SettingsError
 from bot.keys import rotate_keys
 from bot.operator import explain
-from bot.settings import RunMode, Settings, load_settings, redacted_url
+from bot.settings import RunMode, Settings, load_settings
 from storage import migrate
-from storage.db import create_engine, sqlite_path
+from storage.db import create_engine, redacted_url, sqlite_path
 
 log = logging.getLogger("xenocept")
 

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy.exc import IntegrityError
-
 from bot.forms import ValidDestination
 from bot.render.headers import ascii_domain
 from bot.services import Services
 from storage import deliveries, destinations
-from storage.db import transaction
+from storage.db import DbSession, transaction
 from storage.models import Delivery, DeliveryKind, Destination, Owner, new_id
 
 
@@ -36,87 +34,86 @@ async def save_destination(
     ``dedupe_key`` names the Slack request (view id and hash): a retried submit of the
     same form returns what the first one saved, and sends no second test.
     """
-    async with transaction(services.sessions) as session:
-        earlier = dedupe_key and await deliveries.find_by_dedupe_key(
-            session=session, owner=owner, dedupe_key=dedupe_key
+    async with transaction(services.sessions) as db:
+
+        async def save_and_test() -> Delivery:
+            destination = await _save(services, db, owner, valid, destination_id)
+            return test_delivery(destination)
+
+        delivery, _ = await deliveries.enqueue_once(
+            session=db, owner=owner, dedupe_key=dedupe_key, build=save_and_test
         )
-        if earlier:
-            return await destinations.get_destination(
-                session=session, owner=owner, destination_id=earlier.destination_id
-            ), earlier
-        if destination_id is None:
-            assert valid.password is not None
-            new = new_id()
-            sealed = services.box.seal(valid.password, context=password_context(new))
-            destination = await destinations.create_destination(
-                session=session,
-                owner=owner,
-                fields=valid.fields,
-                destination_id=new,
-                secret_key_id=sealed.key_id,
-                secret_ciphertext=sealed.ciphertext,
-            )
-        else:
-            secret = None
-            if valid.password is not None:
-                sealed = services.box.seal(valid.password, context=password_context(destination_id))
-                secret = (sealed.key_id, sealed.ciphertext)
-            destination = await destinations.update_destination(
-                session=session,
-                owner=owner,
-                destination_id=destination_id,
-                fields=valid.fields,
-                secret=secret,
-            )
-        delivery = await deliveries.enqueue(
-            session=session, owner=owner, delivery=test_delivery(destination, dedupe_key)
+        destination = await destinations.get_destination(
+            session=db, owner=owner, destination_id=delivery.destination_id
         )
     services.wake_outbox()
     return destination, delivery
+
+
+async def _save(
+    services: Services,
+    db: DbSession,
+    owner: Owner,
+    valid: ValidDestination,
+    destination_id: str | None,
+) -> Destination:
+    if destination_id is None:
+        assert valid.password is not None
+        new = new_id()
+        sealed = services.box.seal(valid.password, context=password_context(new))
+        return await destinations.create_destination(
+            session=db,
+            owner=owner,
+            fields=valid.fields,
+            destination_id=new,
+            secret_key_id=sealed.key_id,
+            secret_ciphertext=sealed.ciphertext,
+        )
+    secret = None
+    if valid.password is not None:
+        sealed = services.box.seal(valid.password, context=password_context(destination_id))
+        secret = (sealed.key_id, sealed.ciphertext)
+    return await destinations.update_destination(
+        session=db,
+        owner=owner,
+        destination_id=destination_id,
+        fields=valid.fields,
+        secret=secret,
+    )
 
 
 async def request_test(
     services: Services, *, owner: Owner, destination_id: str, dedupe_key: str | None = None
 ) -> Delivery:
     """Queue a test send; a retried Slack request (same ``dedupe_key``) queues nothing new."""
-    try:
-        async with transaction(services.sessions) as session:
+    async with transaction(services.sessions) as db:
+
+        async def test() -> Delivery:
             destination = await destinations.get_destination(
-                session=session, owner=owner, destination_id=destination_id
+                session=db, owner=owner, destination_id=destination_id
             )
-            earlier = dedupe_key and await deliveries.find_by_dedupe_key(
-                session=session, owner=owner, dedupe_key=dedupe_key
-            )
-            if earlier:
-                return earlier
-            delivery = await deliveries.enqueue(
-                session=session, owner=owner, delivery=test_delivery(destination, dedupe_key)
-            )
-    except IntegrityError:  # the same request, handled at this moment by another instance
-        assert dedupe_key is not None
-        async with transaction(services.sessions) as session:
-            found = await deliveries.find_by_dedupe_key(
-                session=session, owner=owner, dedupe_key=dedupe_key
-            )
-        if found is None:
-            raise
-        return found
-    services.wake_outbox()
+            return test_delivery(destination)
+
+        delivery, queued = await deliveries.enqueue_once(
+            session=db, owner=owner, dedupe_key=dedupe_key, build=test
+        )
+    if queued:
+        services.wake_outbox()
     return delivery
 
 
 async def owned_destinations(services: Services, *, owner: Owner) -> Sequence[Destination]:
     """The owner's destinations, by name: lists, pages and the send modal's search."""
-    async with transaction(services.sessions) as session:
-        return await destinations.list_destinations(session=session, owner=owner)
+    async with transaction(services.sessions) as db:
+        return await destinations.list_destinations(session=db, owner=owner)
 
 
 async def remove_destination(
     services: Services, *, owner: Owner, destination_id: str
 ) -> Destination:
-    async with transaction(services.sessions) as session:
+    async with transaction(services.sessions) as db:
         return await destinations.delete_destination(
-            session=session, owner=owner, destination_id=destination_id
+            session=db, owner=owner, destination_id=destination_id
         )
 
 
@@ -126,7 +123,6 @@ def new_delivery(
     kind: DeliveryKind,
     summary: str,
     request_json: str = "{}",
-    dedupe_key: str | None = None,
 ) -> Delivery:
     """An outbox row for ``destination``; enqueueing stamps the owner on it."""
     delivery_id = new_id()
@@ -139,15 +135,12 @@ def new_delivery(
         kind=kind,
         summary=summary,
         request_json=request_json,
-        dedupe_key=dedupe_key,
         message_id=message_id_for(delivery_id, destination.from_address),
     )
 
 
-def test_delivery(destination: Destination, dedupe_key: str | None = None) -> Delivery:
-    return new_delivery(
-        destination, kind=DeliveryKind.TEST, summary="Test session", dedupe_key=dedupe_key
-    )
+def test_delivery(destination: Destination) -> Delivery:
+    return new_delivery(destination, kind=DeliveryKind.TEST, summary="Test session")
 
 
 def slack_request_key(kind: str, *parts: object) -> str | None:

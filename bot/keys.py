@@ -29,8 +29,12 @@ async def rotate_keys(settings: Settings) -> int:
                     continue
                 context = password_context(row.id)
                 fresh = box.seal(box.open(sealed, context=context, label=row.name), context=context)
-                row.secret_key_id, row.secret_ciphertext = fresh.key_id, fresh.ciphertext
-                session.add(row)
+                await destinations.reseal_for_operator(
+                    session=session,
+                    destination_id=row.id,
+                    key_id=fresh.key_id,
+                    ciphertext=fresh.ciphertext,
+                )
                 count += 1
             for install in await installations.all_installations_for_operator(session=session):
                 sealed = Sealed(install.token_key_id, install.token_ciphertext)
@@ -41,8 +45,12 @@ async def rotate_keys(settings: Settings) -> int:
                     box.open(sealed, context=context, label=f"the bot token of {install.team_id}"),
                     context=context,
                 )
-                install.token_key_id, install.token_ciphertext = fresh.key_id, fresh.ciphertext
-                session.add(install)
+                await installations.reseal_for_operator(
+                    session=session,
+                    installation_id=install.id,
+                    key_id=fresh.key_id,
+                    ciphertext=fresh.ciphertext,
+                )
                 count += 1
         return count
     finally:

@@ -10,11 +10,9 @@ from __future__ import annotations
 import errno
 import socket
 
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-
 from bot.errors import XenoceptError
-from bot.settings import Settings, redacted_url
-from storage.db import sqlite_path
+from bot.settings import Settings
+from storage.db import is_database_error, redacted_url, sqlite_path
 from storage.errors import StorageError, StorageUnavailable
 
 
@@ -60,10 +58,10 @@ def explain(
         )
     if path is not None and isinstance(error, OSError) and error.errno == errno.ENOSPC:
         return f"The disk holding {path} is full: free some space, then start again."
-    unreachable = (DBAPIError, SQLAlchemyError, ConnectionError, socket.gaierror, TimeoutError)
+    unreachable = (ConnectionError, socket.gaierror, TimeoutError)
     if (
         isinstance(error, unreachable)
-        or type(error).__module__.startswith("asyncpg")
+        or is_database_error(error)
         or (isinstance(error, OSError) and path is None)
     ):
         return (

@@ -15,7 +15,6 @@ from datetime import timedelta
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.exc import IntegrityError
 
 from bot.delivery.session_compose import Scope, SendRequest
 from bot.destinations import new_delivery
@@ -25,7 +24,7 @@ from bot.services import Services
 from bot.slackdata.users import People
 from bot.views.send_modal import prefill_subject
 from storage import deliveries, destinations, drafts
-from storage.db import transaction
+from storage.db import DbSession, transaction
 from storage.errors import NotFound
 from storage.models import Delivery, DeliveryKind, Destination, Owner
 
@@ -83,31 +82,35 @@ def draft_payload(shortcut: dict[str, Any], *, prefill: str) -> str:
 
 async def accept_send(services: Services, *, owner: Owner, choice: SendChoice) -> Delivery | None:
     """Queue the send; None when this exact submit was already queued (a Slack retry)."""
-    try:
-        async with transaction(services.sessions) as session:
+    async with transaction(services.sessions) as db:
+
+        async def checked_send() -> Delivery:
             try:
-                draft = await drafts.get_draft(
-                    session=session, owner=owner, draft_id=choice.draft_id
-                )
+                draft = await drafts.get_draft(session=db, owner=owner, draft_id=choice.draft_id)
             except NotFound:
                 raise Refusal(STALE_FORM) from None
-            destination = await destinations.get_destination(
-                session=session, owner=owner, destination_id=choice.destination_id
-            )
-            await deliveries.lock_owner(session=session, owner=owner)  # limits across instances
-            await _check_limits(services, session, owner, destination)
-            delivery = _delivery(destination, json.loads(draft.payload_json), choice)
-            await deliveries.enqueue(session=session, owner=owner, delivery=delivery)
-    except NotFound:
-        raise Refusal("That destination is not yours or was removed; pick another.") from None
-    except IntegrityError:
+            try:
+                destination = await destinations.get_destination(
+                    session=db, owner=owner, destination_id=choice.destination_id
+                )
+            except NotFound:
+                raise Refusal(
+                    "That destination is not yours or was removed; pick another."
+                ) from None
+            await _check_limits(services, db, owner, destination)
+            return _delivery(destination, json.loads(draft.payload_json), choice)
+
+        delivery, queued = await deliveries.enqueue_once(
+            session=db, owner=owner, dedupe_key=choice.dedupe_key, build=checked_send
+        )
+    if not queued:
         return None
     services.wake_outbox()
     return delivery
 
 
 async def _check_limits(
-    services: Services, session: Any, owner: Owner, destination: Destination
+    services: Services, db: DbSession, owner: Owner, destination: Destination
 ) -> None:
     if destination.last_test_ok is False:
         raise Refusal(
@@ -115,16 +118,14 @@ async def _check_limits(
             f"first: /xenocept test {destination.name}, or Send test on the Home tab."
         )
     now, limits = services.clock(), services.settings
-    hourly = await deliveries.count_since(
-        session=session, owner=owner, since=now - timedelta(hours=1)
-    )
+    hourly = await deliveries.count_since(session=db, owner=owner, since=now - timedelta(hours=1))
     if hourly >= limits.user_sends_per_hour:
         raise Refusal(
             f"You sent {_emails(hourly)} in the last hour, the most allowed. Try "
             "again in a little while."
         )
     daily = await deliveries.count_since(
-        session=session, owner=owner, since=now - timedelta(days=1), destination_id=destination.id
+        session=db, owner=owner, since=now - timedelta(days=1), destination_id=destination.id
     )
     if daily >= limits.destination_sends_per_day:
         raise Refusal(
@@ -162,7 +163,6 @@ def _delivery(destination: Destination, draft: dict[str, Any], choice: SendChoic
         kind=DeliveryKind.SESSION,
         request_json=request.dump(),
         summary=f"{what} from {where}",
-        dedupe_key=choice.dedupe_key,
     )
 
 
@@ -171,26 +171,25 @@ async def resend_only_message(services: Services, *, owner: Owner, delivery_id: 
 
     Once per failed delivery: a retried or repeated click returns the first resend.
     """
-    async with transaction(services.sessions) as session:
-        failed = await deliveries.get_delivery(
-            session=session, owner=owner, delivery_id=delivery_id
+    async with transaction(services.sessions) as db:
+        failed = await deliveries.get_delivery(session=db, owner=owner, delivery_id=delivery_id)
+
+        async def only_message() -> Delivery:
+            destination = await destinations.get_destination(
+                session=db, owner=owner, destination_id=failed.destination_id
+            )
+            request = SendRequest.load(failed.request_json)
+            only = SendRequest(**{**vars(request), "scope": "message"})
+            return new_delivery(
+                destination,
+                kind=DeliveryKind.SESSION,
+                request_json=only.dump(),
+                summary=failed.summary.replace("Thread", "Message"),
+            )
+
+        delivery, queued = await deliveries.enqueue_once(
+            session=db, owner=owner, dedupe_key=f"only-message:{failed.id}", build=only_message
         )
-        key = f"only-message:{failed.id}"
-        earlier = await deliveries.find_by_dedupe_key(session=session, owner=owner, dedupe_key=key)
-        if earlier is not None:
-            return earlier
-        destination = await destinations.get_destination(
-            session=session, owner=owner, destination_id=failed.destination_id
-        )
-        request = SendRequest.load(failed.request_json)
-        only = SendRequest(**{**vars(request), "scope": "message"})
-        delivery = new_delivery(
-            destination,
-            kind=DeliveryKind.SESSION,
-            request_json=only.dump(),
-            summary=failed.summary.replace("Thread", "Message"),
-            dedupe_key=key,
-        )
-        await deliveries.enqueue(session=session, owner=owner, delivery=delivery)
-    services.wake_outbox()
+    if queued:
+        services.wake_outbox()
     return delivery

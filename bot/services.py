@@ -7,14 +7,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.crypto import SecretBox
 from bot.hostguard import HostGuard
 from bot.installations import WorkspaceClients
 from bot.mail.smtp import Mailer
 from bot.settings import Settings
-from storage.db import SessionFactory
+from storage.db import Engine, SessionFactory
 from storage.models import Delivery
 
 
@@ -25,7 +24,7 @@ def utc_now() -> datetime:
 @dataclass
 class Services:
     settings: Settings
-    engine: AsyncEngine
+    engine: Engine
     sessions: SessionFactory
     box: SecretBox
     guard: HostGuard

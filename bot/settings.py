@@ -228,13 +228,6 @@ def async_database_url(value: str) -> str:
     return f"{driver}://{rest}"
 
 
-def redacted_url(url: str) -> str:
-    """A database URL fit for a log line: the password replaced by ***."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
-
-
 def split_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 

@@ -8,16 +8,46 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from storage.errors import StorageUnavailable
+from storage.errors import Conflict, StorageUnavailable
 
+# The names the layers above use, so that none of them imports SQLAlchemy itself.
+Engine = AsyncEngine
+DbSession = AsyncSession  # a database session (not a Xenocept session, not an SMTP one)
 SessionFactory = async_sessionmaker[AsyncSession]
+
+
+def redacted_url(url: str) -> str:
+    """A database URL fit for a log line: the password replaced by ***."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def is_database_error(error: BaseException) -> bool:
+    """Raised by the database layer itself (driver or SQLAlchemy), not by our code."""
+    return isinstance(error, SQLAlchemyError) or type(error).__module__.startswith("asyncpg")
+
+
+def engine_kind(engine: AsyncEngine) -> str:
+    """ "sqlite" or "postgresql"."""
+    return engine.dialect.name
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """Raises the driver's error if the database does not answer."""
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -79,10 +109,13 @@ async def transaction(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
     """One unit of work: committed on success, rolled back (nothing half-saved) on error.
 
     The database refusing the work itself (disk full, connection lost, read-only) is
-    raised as ``StorageUnavailable``, so callers above storage name no driver's errors."""
+    raised as ``StorageUnavailable``, and a unique row written meanwhile by another instance
+    as ``Conflict``, so callers above storage name no driver's errors."""
     try:
         async with factory() as session, session.begin():
             yield session
+    except IntegrityError as error:
+        raise Conflict(_reason(error)) from error
     except (OperationalError, InterfaceError) as error:
         raise StorageUnavailable(_reason(error)) from error
 

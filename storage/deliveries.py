@@ -6,15 +6,16 @@ Owner-facing functions take the session and the owner. The worker's functions
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import false, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.errors import NotFound
 from storage.models import Delivery, DeliveryKind, DeliveryStatus, Owner
+from storage.scoping import belongs_to, owned
 
 
 async def enqueue(*, session: AsyncSession, owner: Owner, delivery: Delivery) -> Delivery:
@@ -25,14 +26,31 @@ async def enqueue(*, session: AsyncSession, owner: Owner, delivery: Delivery) ->
     return delivery
 
 
+async def enqueue_once(
+    *,
+    session: AsyncSession,
+    owner: Owner,
+    dedupe_key: str | None,
+    build: Callable[[], Awaitable[Delivery]],
+) -> tuple[Delivery, bool]:
+    """Queue what ``build`` makes, unless an earlier copy of the same Slack request
+    (same ``dedupe_key``) already did: then that delivery, and False.
+
+    The owner's lock comes first, so two instances handling one retry at the same moment
+    take turns and the second finds the first's row; ``build`` runs only for a new request
+    (its own writes, such as a saved destination, happen once)."""
+    await lock_owner(session=session, owner=owner)
+    if dedupe_key is not None:
+        earlier = await find_by_dedupe_key(session=session, owner=owner, dedupe_key=dedupe_key)
+        if earlier is not None:
+            return earlier, False
+    delivery = await build()
+    delivery.dedupe_key = dedupe_key
+    return await enqueue(session=session, owner=owner, delivery=delivery), True
+
+
 async def get_delivery(*, session: AsyncSession, owner: Owner, delivery_id: str) -> Delivery:
-    result = await session.exec(
-        select(Delivery).where(
-            Delivery.id == delivery_id,
-            Delivery.team_id == owner.team_id,
-            Delivery.user_id == owner.user_id,
-        )
-    )
+    result = await session.exec(owned(Delivery, owner).where(Delivery.id == delivery_id))
     delivery = result.first()
     if delivery is None:
         raise NotFound(delivery_id)
@@ -43,10 +61,7 @@ async def recent_deliveries(
     *, session: AsyncSession, owner: Owner, limit: int
 ) -> Sequence[Delivery]:
     result = await session.exec(
-        select(Delivery)
-        .where(Delivery.team_id == owner.team_id, Delivery.user_id == owner.user_id)
-        .order_by(col(Delivery.created_at).desc())
-        .limit(limit)
+        owned(Delivery, owner).order_by(col(Delivery.created_at).desc()).limit(limit)
     )
     return result.all()
 
@@ -58,8 +73,7 @@ async def count_since(
         select(func.count())
         .select_from(Delivery)
         .where(
-            Delivery.team_id == owner.team_id,
-            Delivery.user_id == owner.user_id,
+            belongs_to(Delivery, owner),
             Delivery.created_at >= since,
             Delivery.kind == DeliveryKind.SESSION,
         )
@@ -72,11 +86,7 @@ async def count_since(
 async def last_used_destination_id(*, session: AsyncSession, owner: Owner) -> str | None:
     result = await session.exec(
         select(Delivery.destination_id)
-        .where(
-            Delivery.team_id == owner.team_id,
-            Delivery.user_id == owner.user_id,
-            Delivery.kind == DeliveryKind.SESSION,
-        )
+        .where(belongs_to(Delivery, owner), Delivery.kind == DeliveryKind.SESSION)
         .order_by(col(Delivery.created_at).desc())
         .limit(1)
     )
@@ -171,20 +181,15 @@ async def find_by_dedupe_key(
     *, session: AsyncSession, owner: Owner, dedupe_key: str
 ) -> Delivery | None:
     """The delivery an earlier copy of the same Slack request queued, if any."""
-    result = await session.exec(
-        select(Delivery).where(
-            Delivery.dedupe_key == dedupe_key,
-            Delivery.team_id == owner.team_id,
-            Delivery.user_id == owner.user_id,
-        )
-    )
+    result = await session.exec(owned(Delivery, owner).where(Delivery.dedupe_key == dedupe_key))
     return result.first()
 
 
 async def lock_owner(*, session: AsyncSession, owner: Owner) -> None:
     """Serialise one owner's accepts across instances (rate limits count, then insert).
 
-    PostgreSQL: a transaction-scoped advisory lock. SQLite has one writer at a time anyway.
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: the file's write lock, taken
+    now rather than at the first insert, so a second writer waits before it reads.
     """
     if (await session.connection()).dialect.name == "postgresql":
         await session.exec(
@@ -194,6 +199,8 @@ async def lock_owner(*, session: AsyncSession, owner: Owner) -> None:
                 )
             )
         )
+    else:
+        await session.exec(update(Delivery).where(false()).values(id=Delivery.id))
 
 
 async def finish(

@@ -6,30 +6,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.errors import DuplicateName, NotFound
 from storage.models import Destination, DestinationFields, Owner, utcnow
-
-
-def _owned(owner: Owner) -> SelectOfScalar[Destination]:
-    return select(Destination).where(
-        Destination.team_id == owner.team_id, Destination.user_id == owner.user_id
-    )
+from storage.scoping import owned
 
 
 async def list_destinations(*, session: AsyncSession, owner: Owner) -> Sequence[Destination]:
-    result = await session.exec(_owned(owner).order_by(col(Destination.name_key)))
+    result = await session.exec(owned(Destination, owner).order_by(col(Destination.name_key)))
     return result.all()
 
 
 async def get_destination(
     *, session: AsyncSession, owner: Owner, destination_id: str
 ) -> Destination:
-    result = await session.exec(_owned(owner).where(Destination.id == destination_id))
+    result = await session.exec(owned(Destination, owner).where(Destination.id == destination_id))
     destination = result.first()
     if destination is None:
         raise NotFound(destination_id)
@@ -38,7 +33,7 @@ async def get_destination(
 
 async def find_destination(*, session: AsyncSession, owner: Owner, name: str) -> Destination:
     key = name.strip().casefold()
-    result = await session.exec(_owned(owner).where(Destination.name_key == key))
+    result = await session.exec(owned(Destination, owner).where(Destination.name_key == key))
     destination = result.first()
     if destination is None:
         raise NotFound(name)
@@ -135,10 +130,28 @@ async def all_destinations_for_operator(*, session: AsyncSession) -> Sequence[De
     return result.all()
 
 
+async def one_per_key_for_operator(*, session: AsyncSession) -> Sequence[Destination]:
+    """One stored destination per key id (``xenocept check`` proves each key in use)."""
+    first_per_key = select(func.min(Destination.id)).group_by(col(Destination.secret_key_id))
+    result = await session.exec(select(Destination).where(col(Destination.id).in_(first_per_key)))
+    return result.all()
+
+
+async def reseal_for_operator(
+    *, session: AsyncSession, destination_id: str, key_id: str, ciphertext: bytes
+) -> None:
+    """Store a password sealed again under another key (``xenocept keys rotate``)."""
+    destination = await session.get(Destination, destination_id)
+    if destination is None:
+        raise NotFound(destination_id)
+    destination.secret_key_id, destination.secret_ciphertext = key_id, ciphertext
+    session.add(destination)
+
+
 async def _ensure_name_free(
     *, session: AsyncSession, owner: Owner, name: str, except_id: str | None
 ) -> None:
-    query = _owned(owner).where(Destination.name_key == name.casefold())
+    query = owned(Destination, owner).where(Destination.name_key == name.casefold())
     existing = (await session.exec(query)).first()
     if existing is not None and existing.id != except_id:
         raise DuplicateName(name)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.errors import NotFound
 from storage.models import Draft, Owner
+from storage.scoping import owned
 
 
 async def create_draft(*, session: AsyncSession, owner: Owner, payload_json: str) -> Draft:
@@ -25,11 +26,7 @@ async def create_draft(*, session: AsyncSession, owner: Owner, payload_json: str
 
 
 async def get_draft(*, session: AsyncSession, owner: Owner, draft_id: str) -> Draft:
-    result = await session.exec(
-        select(Draft).where(
-            Draft.id == draft_id, Draft.team_id == owner.team_id, Draft.user_id == owner.user_id
-        )
-    )
+    result = await session.exec(owned(Draft, owner).where(Draft.id == draft_id))
     draft = result.first()
     if draft is None:
         raise NotFound(draft_id)

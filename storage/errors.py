@@ -4,6 +4,7 @@ StorageError
 ├── NotFound        no row with that id or name belongs to the requesting owner
 ├── DuplicateName   the owner already has a destination with that name
 ├── SchemaOutOfDate the database needs `xenocept db upgrade` (or a newer Xenocept)
+├── Conflict        a row this work writes already exists (another instance wrote it)
 └── StorageUnavailable the database took nothing: full disk, unreachable, read-only
 """
 
@@ -20,6 +21,10 @@ class NotFound(StorageError, LookupError):
 
 class DuplicateName(StorageError, ValueError):
     """The owner already uses this destination name."""
+
+
+class Conflict(StorageError):
+    """A unique row this unit of work would write already exists; nothing was saved."""
 
 
 class SchemaOutOfDate(StorageError):

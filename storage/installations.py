@@ -13,6 +13,7 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.errors import NotFound
 from storage.models import Delivery, Destination, Draft, Installation, OAuthState
 
 
@@ -48,6 +49,17 @@ async def find_installation(
 async def all_installations_for_operator(*, session: AsyncSession) -> Sequence[Installation]:
     """Every install, for operator commands (key rotation, check) only."""
     return (await session.exec(select(Installation))).all()
+
+
+async def reseal_for_operator(
+    *, session: AsyncSession, installation_id: str, key_id: str, ciphertext: bytes
+) -> None:
+    """Store a bot token sealed again under another key (``xenocept keys rotate``)."""
+    installation = await session.get(Installation, installation_id)
+    if installation is None:
+        raise NotFound(installation_id)
+    installation.token_key_id, installation.token_ciphertext = key_id, ciphertext
+    session.add(installation)
 
 
 async def delete_installations(

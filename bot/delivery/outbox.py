@@ -24,8 +24,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from bot import advice
 from bot.advice import Target
 from bot.crypto import Sealed
@@ -48,7 +46,7 @@ from bot.slackdata.fetch import ConversationUnreadable
 from bot.slackdata.users import People
 from bot.views import messages
 from storage import deliveries, destinations
-from storage.db import transaction
+from storage.db import DbSession, transaction
 from storage.errors import NotFound
 from storage.models import Delivery, DeliveryKind, DeliveryStatus, Destination
 
@@ -296,7 +294,7 @@ class Outbox:
     async def _persist(
         self,
         delivery: Delivery,
-        write: Callable[[AsyncSession], Awaitable[None]],
+        write: Callable[[DbSession], Awaitable[None]],
     ) -> None:
         """Run ``write`` in a transaction until the database takes it.
 
@@ -321,7 +319,7 @@ class Outbox:
     async def _release(self, delivery: Delivery) -> None:
         attempts = delivery.attempts + 1
 
-        async def release(session: AsyncSession) -> None:
+        async def release(session: DbSession) -> None:
             await deliveries.reschedule(
                 session=session,
                 delivery_id=delivery.id,
@@ -345,7 +343,7 @@ class Outbox:
         )
         outcome = f"Delivered to {', '.join(receipt.accepted)}; {refused}" if refused else "passed"
 
-        async def record(session: AsyncSession) -> None:
+        async def record(session: DbSession) -> None:
             await deliveries.finish(
                 session=session,
                 delivery_id=delivery.id,
@@ -380,7 +378,7 @@ class Outbox:
         note = advice.for_error(error, replace(target, retried=retry) if target else None)
         delay = self._backoff(attempts)
 
-        async def record(session: AsyncSession) -> None:
+        async def record(session: DbSession) -> None:
             if retry:
                 await deliveries.reschedule(
                     session=session,
@@ -443,7 +441,7 @@ class Outbox:
 
     @staticmethod
     async def _record_use(
-        session: AsyncSession, delivery: Delivery, *, ok: bool, summary: str, at: datetime
+        session: DbSession, delivery: Delivery, *, ok: bool, summary: str, at: datetime
     ) -> None:
         owner = delivery.owner
         with contextlib.suppress(NotFound):  # removed meanwhile: nothing to record on

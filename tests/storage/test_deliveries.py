@@ -6,12 +6,11 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import deliveries
 from storage.db import SessionFactory, create_engine, session_factory, transaction
-from storage.errors import NotFound
+from storage.errors import Conflict, NotFound
 from storage.models import Delivery, DeliveryKind, DeliveryStatus, Owner, new_id
 
 JANE = Owner("T1", "U0JANE")
@@ -163,7 +162,7 @@ async def test_release_claims_puts_in_flight_rows_back(sessions: SessionFactory)
 
 async def test_a_repeated_slack_request_is_one_delivery(sessions: SessionFactory) -> None:
     await enqueue(sessions, row(dedupe_key="view:V1:h1"))
-    with pytest.raises(IntegrityError):
+    with pytest.raises(Conflict):
         await enqueue(sessions, row(dedupe_key="view:V1:h1"))
     async with transaction(sessions) as session:
         found = await deliveries.find_by_dedupe_key(
@@ -175,6 +174,38 @@ async def test_a_repeated_slack_request_is_one_delivery(sessions: SessionFactory
             is None
         )
     await enqueue(sessions, row(), row())  # no key: never a conflict
+
+
+async def test_enqueue_once_queues_a_retried_request_once(engine: AsyncEngine) -> None:
+    """Two copies of one Slack request, handled at the same moment by two "instances"
+    (own engines): one delivery, ``build`` run once, both answered with the same row."""
+    second_engine = create_engine(str(engine.url.render_as_string(hide_password=False)))
+    built: list[str] = []
+
+    async def handle(factory: SessionFactory) -> tuple[str, bool]:
+        async with transaction(factory) as session:
+
+            async def build() -> Delivery:
+                built.append("once")
+                await asyncio.sleep(0.05)  # the other copy arrives meanwhile
+                return row()
+
+            delivery, queued = await deliveries.enqueue_once(
+                session=session, owner=JANE, dedupe_key="view:V9:h9", build=build
+            )
+        return delivery.id, queued
+
+    try:
+        answers = await asyncio.gather(
+            handle(session_factory(engine)), handle(session_factory(second_engine))
+        )
+    finally:
+        await second_engine.dispose()
+    assert built == ["once"]
+    assert sorted(queued for _, queued in answers) == [False, True]
+    assert answers[0][0] == answers[1][0]
+    async with transaction(session_factory(engine)) as session:
+        assert len(await deliveries.recent_deliveries(session=session, owner=JANE, limit=9)) == 1
 
 
 async def test_history_and_counts_are_the_owners(sessions: SessionFactory) -> None:
