@@ -221,8 +221,8 @@ async def deliver_ours(config: Json) -> Json:
     from bench import data
     from bench.setup import prepare_database
     from bot.app import create_app
-    from bot.delivery.session_compose import SendRequest
     from bot.destinations import message_id_for
+    from bot.render.request import SendRequest
     from bot.settings import load_settings
     from storage.db import create_tables, transaction
     from storage.models import Delivery, DeliveryKind, DeliveryStatus, new_id

@@ -10,16 +10,17 @@ import asyncio
 import contextlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.delivery.session_compose import Scope, SendRequest
 from bot.destinations import new_delivery
 from bot.errors import XenoceptError
 from bot.render.model import Directory
+from bot.render.request import Scope, SendRequest, conversation_label, thread_parent_ts
 from bot.services import Services
 from bot.slackdata.users import People
 from bot.views.send_modal import prefill_subject
@@ -56,6 +57,38 @@ class SendChoice:
 MENTIONED_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 NAMES_LOOKED_UP = 5  # the subject shows eight words: a handful of names at most
 NAMES_WAIT = 1.0  # seconds: the modal must open within Slack's 3-second trigger window
+DRAFTS_KEPT_FOR = timedelta(days=1)  # a modal left open longer than that starts over
+
+
+@dataclass(frozen=True)
+class SendStart:
+    """What the send modal opens with: the owner's destinations, the one used last, the
+    scope the message suggests, the subject we suggest, and the draft holding the message."""
+
+    destinations: Sequence[Destination]
+    last_used_id: str | None
+    scope: Scope
+    subject: str
+    draft_id: str
+
+
+async def start_send(
+    services: Services, *, owner: Owner, client: AsyncWebClient, shortcut: dict[str, Any]
+) -> SendStart:
+    """Keep the shortcut's message as a draft and gather what the send modal shows."""
+    channel = shortcut.get("channel") or {}
+    message = shortcut.get("message") or {}
+    where = conversation_label(str(channel.get("id", "")), channel.get("name"))
+    subject = await suggested_subject(client, where=where, text=str(message.get("text", "")))
+    async with transaction(services.sessions) as db:
+        mine = await destinations.list_destinations(session=db, owner=owner)
+        last = await deliveries.last_used_destination_id(session=db, owner=owner)
+        draft = await drafts.create_draft(
+            session=db, owner=owner, payload_json=draft_payload(shortcut, prefill=subject)
+        )
+        await drafts.forget_drafts_before(session=db, moment=services.clock() - DRAFTS_KEPT_FOR)
+    scope: Scope = "thread" if thread_parent_ts(message) else "message"
+    return SendStart(mine, last, scope, subject, draft.id)
 
 
 async def suggested_subject(client: AsyncWebClient, *, where: str, text: str) -> str:
@@ -144,19 +177,14 @@ def _delivery(destination: Destination, draft: dict[str, Any], choice: SendChoic
         channel_id=draft.get("channel_id", ""),
         channel_name=draft.get("channel_name"),
         message_ts=str(message.get("ts", "")),
-        thread_ts=message.get("thread_ts")
-        or (message.get("ts") if message.get("reply_count") else None),
+        thread_ts=thread_parent_ts(message),
         scope=choice.scope,
         subject=choice.subject,
         note=choice.note,
         message=message,
         subject_is_prefill=choice.subject == draft.get("prefill"),
     )
-    where = (
-        f"#{request.channel_name}"
-        if request.channel_name and request.channel_id[:1] in ("C", "G")
-        else "a conversation"
-    )
+    where = conversation_label(request.channel_id, request.channel_name)
     what = "Thread" if choice.scope == "thread" else "Message"
     return new_delivery(
         destination,

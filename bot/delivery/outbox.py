@@ -28,7 +28,6 @@ from bot import advice
 from bot.advice import Target
 from bot.crypto import Sealed
 from bot.delivery.compose import Composed, SessionComposer, compose_test, size_budget
-from bot.delivery.session_compose import SendRequest
 from bot.delivery.status import StatusReporter
 from bot.destinations import password_context
 from bot.errors import (
@@ -41,6 +40,7 @@ from bot.errors import (
 from bot.home import publish_home
 from bot.mail.smtp import SendReceipt, SmtpAccount, SmtpConnection
 from bot.presets import preset_for, preset_for_host
+from bot.render.request import SendRequest
 from bot.services import Services
 from bot.slackdata.fetch import ConversationUnreadable
 from bot.slackdata.users import People

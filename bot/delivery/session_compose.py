@@ -1,62 +1,28 @@
-"""Compose the email for a forwarded message, thread or Xenocept session.
-
-``SendRequest`` is what the send modal stores in the outbox row (``request_json``):
-everything needed to fetch and render later, and nothing secret.
-"""
+"""Compose the email for a forwarded message, thread or Xenocept session: read the
+conversation the row's ``SendRequest`` names from Slack, then render it."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 from itertools import pairwise
-from typing import Any, Literal
 
 import aiohttp
 
 from bot.delivery.compose import ICLOUD_SIZE_LIMIT, Composed
-from bot.render import default_subject, render_email, session_in
+from bot.render import render_email
 from bot.render.model import Conversation, RenderedEmail
+from bot.render.request import SendRequest
 from bot.services import Services
 from bot.slackdata import files
 from bot.slackdata.fetch import DOWNLOAD_TIMEOUT, fetch_conversation
 from bot.slackdata.users import People, PeopleCache
 from storage.models import Delivery, Destination
 
-Scope = Literal["thread", "message"]
-
 # Bytes of files to download: what fits the size limit once base64 (4/3) is applied.
 DOWNLOAD_BUDGET = ICLOUD_SIZE_LIMIT * 3 // 4
 _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9.-]")
-
-
-@dataclass(frozen=True)
-class SendRequest:
-    channel_id: str
-    channel_name: str | None  # as the shortcut payload gave it
-    message_ts: str
-    thread_ts: str | None  # the thread parent's ts when the message is in a thread
-    scope: Scope
-    subject: str
-    note: str | None
-    message: dict[str, Any] = field(default_factory=dict)  # the shortcut payload's message
-    subject_is_prefill: bool = False  # the user kept the subject we suggested
-
-    def subject_for(self, conversation: Conversation) -> str:
-        """The user's subject; a session's first Note when they kept our suggestion."""
-        if not self.subject or (self.subject_is_prefill and session_in(conversation)):
-            return default_subject(conversation)
-        return self.subject
-
-    def dump(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
-
-    @classmethod
-    def load(cls, text: str) -> SendRequest:
-        data = json.loads(text)
-        return cls(**{key: data.get(key) for key in cls.__dataclass_fields__})
 
 
 class SlackSessionComposer:

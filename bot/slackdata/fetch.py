@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiohttp
@@ -24,12 +24,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.errors import SlackDataError
 from bot.render.model import ChatMessage, Conversation, Directory, FileItem, LegacyAttachment
 from bot.render.mrkdwn import unescape
+from bot.render.request import SendRequest, conversation_label
 from bot.slackdata import files
 from bot.slackdata.clean import without_lone_surrogates
 from bot.slackdata.users import People, Person
-
-if TYPE_CHECKING:  # session_compose imports this module
-    from bot.delivery.session_compose import SendRequest
 
 Json = dict[str, Any]
 
@@ -40,7 +38,6 @@ DOWNLOAD_TIMEOUT = aiohttp.ClientTimeout(total=120, sock_connect=15, sock_read=3
 USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
 CHANNEL_MENTION = re.compile(r"<#([CGD][A-Z0-9]+)(\|[^<>]*)?>")
 USERGROUP_MENTION = re.compile(r"<!subteam\^([A-Z0-9]+)\|([^<>]*)>")
-_SHORTCUT_CHANNEL_NAMES = frozenset({"directmessage", "privategroup"})
 
 
 class ConversationUnreadable(SlackDataError):
@@ -98,8 +95,7 @@ async def read_messages(client: AsyncWebClient, request: SendRequest) -> list[Js
     message = dict(request.message or {})
     if message and not message.get("ts"):
         message["ts"] = request.message_ts
-    single = not request.thread_ts and not message.get("reply_count")
-    if request.scope == "message" or (single and message):
+    if request.scope == "message" or (not request.in_thread and message):
         if not message:
             raise SlackDataError(error="message_missing", method="message_action")
         return [message]
@@ -276,19 +272,20 @@ async def conversation_title(
     request: SendRequest, raw: Sequence[Json], viewer: Person, people: People, channels: Channels
 ) -> str:
     """ "#name", "a direct message with Bob", "a group DM" or "a private channel"."""
-    channel_id, name = request.channel_id, request.channel_name or ""
+    channel_id = request.channel_id
+    label = conversation_label(channel_id, request.channel_name)
     if channel_id.startswith("D"):
         return await dm_title(channel_id, raw, viewer, people, channels)
-    if name and name not in _SHORTCUT_CHANNEL_NAMES and not name.startswith("mpdm-"):
-        return f"#{name}"
+    if label.startswith("#"):
+        return label
     info = await channels.info(channel_id) or {}
     if info.get("is_im"):
         return await dm_title(channel_id, raw, viewer, people, channels)
-    if info.get("is_mpim") or name.startswith("mpdm-"):
+    if info.get("is_mpim"):
         return "a group DM"
-    if info.get("name"):
+    if info.get("name") and label != "a group DM":
         return f"#{info['name']}"
-    return "a private channel" if channel_id.startswith("G") else "a conversation"
+    return label
 
 
 async def dm_title(

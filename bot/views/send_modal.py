@@ -55,7 +55,12 @@ def prefill_subject(where: str, text: str, directory: Directory | None = None) -
 
     The same markup conversion as the email: names for mentions, emoji as characters,
     styling markers gone and the words inside them kept (``my_var`` stays whole).
+    ``where`` is a conversation label: "#name", or a kind such as "a direct message",
+    which starts the subject as "Direct message".
     """
+    if not where.startswith("#"):
+        kind = where.removeprefix("a ")
+        where = kind[:1].upper() + kind[1:]
     labelled = LABELLED_LINK.sub(r"\1", text)  # a subject keeps a link's words, not its URL
     plain = to_plain(labelled, directory or Directory())
     words = [word for word in plain.split() if word != ">"]

@@ -12,8 +12,9 @@ import pytest
 
 from bot.app import create_app
 from bot.delivery.compose import Composed
-from bot.delivery.session_compose import SendRequest, SlackSessionComposer, thread_reference
+from bot.delivery.session_compose import SlackSessionComposer, thread_reference
 from bot.errors import SlackDataError
+from bot.render.request import SendRequest
 from bot.services import Services
 from bot.settings import Settings
 from storage.models import Delivery, DeliveryKind, Destination

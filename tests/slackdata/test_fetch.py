@@ -12,10 +12,10 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import advice
-from bot.delivery.session_compose import SendRequest
 from bot.errors import SlackDataError
 from bot.render.model import Conversation
 from bot.render.mrkdwn import to_plain
+from bot.render.request import SendRequest
 from bot.slackdata import files
 from bot.slackdata.fetch import fetch_conversation
 from bot.slackdata.users import People

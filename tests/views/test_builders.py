@@ -133,7 +133,8 @@ def test_send_modal_defaults_and_the_empty_case() -> None:
             "#incidents: Prod is down since the deploy again and…",
         ),
         ("#x", "Hi\r\nBcc: evil@example.com", "#x: Hi Bcc: evil@example.com"),
-        ("Direct message", "", "Direct message"),
+        ("a direct message", "", "Direct message"),
+        ("a group DM", "Lunch?", "Group DM: Lunch?"),
         (
             "#dev",
             "my_var_name is _still_ `None` :rotating_light: <@U1>",
