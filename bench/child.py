@@ -221,7 +221,7 @@ async def deliver_ours(config: Json) -> Json:
     from bench import data
     from bench.setup import prepare_database
     from bot.app import create_app
-    from bot.destinations import message_id_for
+    from bot.destination_service import message_id_for
     from bot.render.request import SendRequest
     from bot.settings import load_settings
     from storage.db import create_tables, transaction
@@ -264,8 +264,8 @@ async def deliver_ours(config: Json) -> Json:
                 message_id=message_id_for(delivery_id, data.SENDER_LOGIN),
             )
         )
-    async with transaction(app.services.sessions) as session:
-        session.add_all(rows)
+    async with transaction(app.services.database) as db:
+        db.add_all(rows)
     await create_tables(app.services.engine)  # start-up work (migrations) before the clock
     go()
     started, cpu = time.perf_counter(), cpu_seconds()
@@ -276,16 +276,16 @@ async def deliver_ours(config: Json) -> Json:
         .where(col(Delivery.status).in_([DeliveryStatus.SENT, DeliveryStatus.FAILED]))
     )
     while True:
-        async with transaction(app.services.sessions) as session:
-            done = (await session.exec(done_query)).one()
+        async with transaction(app.services.database) as db:
+            done = (await db.exec(done_query)).one()
         if done >= len(rows):
             break
         await asyncio.sleep(0.25)  # rarely: the count shares the one database connection
     seconds = time.perf_counter() - started
     cpu = cpu_seconds() - cpu
-    async with transaction(app.services.sessions) as session:
+    async with transaction(app.services.database) as db:
         failed = (
-            await session.exec(
+            await db.exec(
                 select(Delivery.last_error).where(Delivery.status == DeliveryStatus.FAILED)
             )
         ).all()

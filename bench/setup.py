@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bench import data
 from bot.crypto import SecretBox, parse_key
-from bot.destinations import password_context
+from bot.destination_service import password_context
 from storage import destinations
 from storage.db import create_engine, create_tables, session_factory, transaction
 from storage.models import DestinationFields, Owner, Security, new_id
@@ -35,12 +35,12 @@ async def prepare_database(
     ids: dict[str, str] = {}
     try:
         await create_tables(engine)
-        async with transaction(session_factory(engine)) as session:
+        async with transaction(session_factory(engine)) as db:
             for user in users:
                 destination_id = new_id()
                 sealed = box.seal(data.SENDER_ASP, context=password_context(destination_id))
                 await destinations.create_destination(
-                    session=session,
+                    db=db,
                     owner=Owner(data.TEAM_ID, user),
                     fields=DestinationFields(
                         name="iCloud",

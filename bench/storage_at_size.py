@@ -24,7 +24,7 @@ from bench import data
 from bench.setup import remove_database
 from bench.stats import percentile
 from bot.crypto import Sealed, SecretBox, new_key, parse_key
-from bot.destinations import password_context
+from bot.destination_service import password_context
 from storage import deliveries, destinations
 from storage.db import create_engine, create_tables, session_factory, transaction
 from storage.models import (
@@ -204,29 +204,29 @@ Op = Callable[[AsyncSession, Owner], Awaitable[Any]]
 HOUR_AGO = NOW - timedelta(hours=1)
 
 
-async def _list_destinations(session: AsyncSession, owner: Owner) -> Any:
-    found = await destinations.list_destinations(session=session, owner=owner)
+async def _list_destinations(db: AsyncSession, owner: Owner) -> Any:
+    found = await destinations.list_destinations(db=db, owner=owner)
     assert found, owner
     return found
 
 
-async def _history(session: AsyncSession, owner: Owner) -> Any:
-    found = await deliveries.recent_deliveries(session=session, owner=owner, limit=20)
+async def _history(db: AsyncSession, owner: Owner) -> Any:
+    found = await deliveries.recent_deliveries(db=db, owner=owner, limit=20)
     assert len(found) == 20, owner
     return found
 
 
-async def _count_since(session: AsyncSession, owner: Owner) -> Any:
-    return await deliveries.count_since(session=session, owner=owner, since=HOUR_AGO)
+async def _count_since(db: AsyncSession, owner: Owner) -> Any:
+    return await deliveries.count_since(db=db, owner=owner, since=HOUR_AGO)
 
 
-async def _last_used(session: AsyncSession, owner: Owner) -> Any:
-    return await deliveries.last_used_destination_id(session=session, owner=owner)
+async def _last_used(db: AsyncSession, owner: Owner) -> Any:
+    return await deliveries.last_used_destination_id(db=db, owner=owner)
 
 
-async def _claim_due(session: AsyncSession, owner: Owner) -> Any:
+async def _claim_due(db: AsyncSession, owner: Owner) -> Any:
     return await deliveries.claim_due(
-        session=session, worker_id="bench", now=NOW, lease=timedelta(minutes=10), limit=50
+        db=db, worker_id="bench", now=NOW, lease=timedelta(minutes=10), limit=50
     )
 
 
@@ -246,7 +246,7 @@ class Size:
         self.name = name
         self.users = users
         self.engine = create_engine(f"sqlite+aiosqlite:///{path}")
-        self.sessions = session_factory(self.engine)
+        self.database = session_factory(self.engine)
         self.times: dict[str, list[float]] = {name: [] for name in [*OPS, "secretbox_open"]}
 
     async def time_op(
@@ -256,15 +256,15 @@ class Size:
         for _ in range(samples):
             owner = Owner(data.TEAM_ID, _user(rng.randrange(self.users)))
             started = time.perf_counter()
-            async with transaction(self.sessions) as session:
-                await op(session, owner)
+            async with transaction(self.database) as db:
+                await op(db, owner)
             if record:
                 self.times[name].append((time.perf_counter() - started) * 1000)
 
     async def time_open(self, box: SecretBox, samples: int) -> None:
-        async with transaction(self.sessions) as session:
+        async with transaction(self.database) as db:
             one = await destinations.get_destination(
-                session=session,
+                db=db,
                 owner=Owner(data.TEAM_ID, _user(0)),
                 destination_id=f"d{0:08d}{0:04d}",
             )

@@ -34,12 +34,12 @@ from bot.delivery.compose import SessionComposer
 from bot.delivery.outbox import Outbox
 from bot.delivery.session_compose import SlackSessionComposer
 from bot.hostguard import HostGuard, Resolver, system_resolver
-from bot.installations import BOT_SCOPES, InstallationStore, StateStore, WorkspaceClients
 from bot.listeners import register_listeners
 from bot.listeners.common import SERVICES_KEY
 from bot.listeners.shape import refuse_malformed
 from bot.listeners.tasks import ListenerTasks
 from bot.mail.smtp import Mailer
+from bot.oauth import BOT_SCOPES, InstallationStore, StateStore, WorkspaceClients
 from bot.services import Services
 from bot.settings import Settings
 from storage import migrate
@@ -188,7 +188,7 @@ def create_app(
     services = Services(
         settings=settings,
         engine=engine,
-        sessions=session_factory(engine),
+        database=session_factory(engine),
         box=build_secret_box(settings),
         guard=guard,
         mailer=Mailer(guard=guard, timeout=settings.smtp_timeout_seconds, tls_context=tls_context),
@@ -224,7 +224,7 @@ def _oauth(settings: Settings, services: Services) -> dict[str, Any]:
     if not settings.installs_through_oauth:
         return {}
     assert settings.slack_client_id and settings.slack_client_secret
-    store = InstallationStore(sessions=services.sessions, box=services.box)
+    store = InstallationStore(database=services.database, box=services.box)
     services.workspaces = WorkspaceClients(store=store, template=services.slack)
     api = urlsplit(settings.slack_api_url or SLACK_API_DEFAULT)
     return {
@@ -236,7 +236,7 @@ def _oauth(settings: Settings, services: Services) -> dict[str, Any]:
             user_scopes=[],
             installation_store=store,
             installation_store_bot_only=True,
-            state_store=StateStore(sessions=services.sessions),
+            state_store=StateStore(database=services.database),
             # GovSlack and test stand-ins authorize where their Web API lives.
             authorization_url=f"{api.scheme}://{api.netloc}/oauth/v2/authorize",
         ),

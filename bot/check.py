@@ -17,9 +17,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app import build_secret_box, key_file_for, slack_client
 from bot.crypto import Sealed
-from bot.destinations import password_context
+from bot.destination_service import password_context
 from bot.errors import SettingsError, XenoceptError
-from bot.installations import InstallationStore
+from bot.oauth import InstallationStore
 from bot.settings import RunMode, Settings
 from storage import destinations, installations, migrate
 from storage.db import (
@@ -163,7 +163,7 @@ async def _stored_samples(engine: Engine) -> list[Destination]:
     """One stored destination per key id (proves each key in use is still configured)."""
     try:
         async with transaction(session_factory(engine)) as db:
-            return list(await destinations.one_per_key_for_operator(session=db))
+            return list(await destinations.one_per_key_for_operator(db=db))
     except Exception:  # tables not there yet: nothing stored
         return []
 
@@ -173,9 +173,9 @@ async def _installations(settings: Settings, engine: Engine | None) -> Check:
     if engine is None:
         return Check("slack", False, "no database: cannot read the installations")
     try:
-        store = InstallationStore(sessions=session_factory(engine), box=build_secret_box(settings))
-        async with transaction(session_factory(engine)) as session:
-            rows = await installations.all_installations_for_operator(session=session)
+        store = InstallationStore(database=session_factory(engine), box=build_secret_box(settings))
+        async with transaction(session_factory(engine)) as db:
+            rows = await installations.all_installations_for_operator(db=db)
         failed = []
         for row in rows:
             answer = await _auth_test(settings, store.token_of(row))

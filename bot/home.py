@@ -15,10 +15,10 @@ from storage.models import Owner
 log = logging.getLogger(__name__)
 
 
-async def publish_home(sessions: SessionFactory, client: AsyncWebClient, owner: Owner) -> None:
-    async with transaction(sessions) as session:
-        mine = await destinations.list_destinations(session=session, owner=owner)
-        recent = await deliveries.recent_deliveries(session=session, owner=owner, limit=5)
+async def publish_home(database: SessionFactory, client: AsyncWebClient, owner: Owner) -> None:
+    async with transaction(database) as db:
+        mine = await destinations.list_destinations(db=db, owner=owner)
+        recent = await deliveries.recent_deliveries(db=db, owner=owner, limit=5)
     try:
         await client.views_publish(
             user_id=owner.user_id, view=home_view(destinations=mine, deliveries=recent)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from bot.app import build_secret_box
 from bot.crypto import Sealed
-from bot.destinations import password_context
-from bot.installations import token_context
+from bot.destination_service import password_context
+from bot.oauth import token_context
 from bot.settings import Settings
 from storage import destinations, installations
 from storage.db import create_engine, session_factory, transaction
@@ -22,21 +22,21 @@ async def rotate_keys(settings: Settings) -> int:
     try:
         await prepare(engine)
         count = 0
-        async with transaction(session_factory(engine)) as session:
-            for row in await destinations.all_destinations_for_operator(session=session):
+        async with transaction(session_factory(engine)) as db:
+            for row in await destinations.all_destinations_for_operator(db=db):
                 sealed = Sealed(row.secret_key_id, row.secret_ciphertext)
                 if not box.needs_rotation(sealed):
                     continue
                 context = password_context(row.id)
                 fresh = box.seal(box.open(sealed, context=context, label=row.name), context=context)
                 await destinations.reseal_for_operator(
-                    session=session,
+                    db=db,
                     destination_id=row.id,
                     key_id=fresh.key_id,
                     ciphertext=fresh.ciphertext,
                 )
                 count += 1
-            for install in await installations.all_installations_for_operator(session=session):
+            for install in await installations.all_installations_for_operator(db=db):
                 sealed = Sealed(install.token_key_id, install.token_ciphertext)
                 if not box.needs_rotation(sealed):
                     continue
@@ -46,7 +46,7 @@ async def rotate_keys(settings: Settings) -> int:
                     context=context,
                 )
                 await installations.reseal_for_operator(
-                    session=session,
+                    db=db,
                     installation_id=install.id,
                     key_id=fresh.key_id,
                     ciphertext=fresh.ciphertext,

@@ -17,7 +17,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.destinations import new_delivery
+from bot.destination_service import new_delivery
 from bot.errors import XenoceptError
 from bot.render.model import Directory
 from bot.render.request import Scope, SendRequest, conversation_label, thread_parent_ts
@@ -80,13 +80,13 @@ async def start_send(
     message = shortcut.get("message") or {}
     where = conversation_label(str(channel.get("id", "")), channel.get("name"))
     subject = await suggested_subject(client, where=where, text=str(message.get("text", "")))
-    async with transaction(services.sessions) as db:
-        mine = await destinations.list_destinations(session=db, owner=owner)
-        last = await deliveries.last_used_destination_id(session=db, owner=owner)
+    async with transaction(services.database) as db:
+        mine = await destinations.list_destinations(db=db, owner=owner)
+        last = await deliveries.last_used_destination_id(db=db, owner=owner)
         draft = await drafts.create_draft(
-            session=db, owner=owner, payload_json=draft_payload(shortcut, prefill=subject)
+            db=db, owner=owner, payload_json=draft_payload(shortcut, prefill=subject)
         )
-        await drafts.forget_drafts_before(session=db, moment=services.clock() - DRAFTS_KEPT_FOR)
+        await drafts.forget_drafts_before(db=db, moment=services.clock() - DRAFTS_KEPT_FOR)
     scope: Scope = "thread" if thread_parent_ts(message) else "message"
     return SendStart(mine, last, scope, subject, draft.id)
 
@@ -115,16 +115,16 @@ def draft_payload(shortcut: dict[str, Any], *, prefill: str) -> str:
 
 async def accept_send(services: Services, *, owner: Owner, choice: SendChoice) -> Delivery | None:
     """Queue the send; None when this exact submit was already queued (a Slack retry)."""
-    async with transaction(services.sessions) as db:
+    async with transaction(services.database) as db:
 
         async def checked_send() -> Delivery:
             try:
-                draft = await drafts.get_draft(session=db, owner=owner, draft_id=choice.draft_id)
+                draft = await drafts.get_draft(db=db, owner=owner, draft_id=choice.draft_id)
             except NotFound:
                 raise Refusal(STALE_FORM) from None
             try:
                 destination = await destinations.get_destination(
-                    session=db, owner=owner, destination_id=choice.destination_id
+                    db=db, owner=owner, destination_id=choice.destination_id
                 )
             except NotFound:
                 raise Refusal(
@@ -134,7 +134,7 @@ async def accept_send(services: Services, *, owner: Owner, choice: SendChoice) -
             return _delivery(destination, json.loads(draft.payload_json), choice)
 
         delivery, queued = await deliveries.enqueue_once(
-            session=db, owner=owner, dedupe_key=choice.dedupe_key, build=checked_send
+            db=db, owner=owner, dedupe_key=choice.dedupe_key, build=checked_send
         )
     if not queued:
         return None
@@ -151,14 +151,14 @@ async def _check_limits(
             f"first: /xenocept test {destination.name}, or Send test on the Home tab."
         )
     now, limits = services.clock(), services.settings
-    hourly = await deliveries.count_since(session=db, owner=owner, since=now - timedelta(hours=1))
+    hourly = await deliveries.count_since(db=db, owner=owner, since=now - timedelta(hours=1))
     if hourly >= limits.user_sends_per_hour:
         raise Refusal(
             f"You sent {_emails(hourly)} in the last hour, the most allowed. Try "
             "again in a little while."
         )
     daily = await deliveries.count_since(
-        session=db, owner=owner, since=now - timedelta(days=1), destination_id=destination.id
+        db=db, owner=owner, since=now - timedelta(days=1), destination_id=destination.id
     )
     if daily >= limits.destination_sends_per_day:
         raise Refusal(
@@ -199,12 +199,12 @@ async def resend_only_message(services: Services, *, owner: Owner, delivery_id: 
 
     Once per failed delivery: a retried or repeated click returns the first resend.
     """
-    async with transaction(services.sessions) as db:
-        failed = await deliveries.get_delivery(session=db, owner=owner, delivery_id=delivery_id)
+    async with transaction(services.database) as db:
+        failed = await deliveries.get_delivery(db=db, owner=owner, delivery_id=delivery_id)
 
         async def only_message() -> Delivery:
             destination = await destinations.get_destination(
-                session=db, owner=owner, destination_id=failed.destination_id
+                db=db, owner=owner, destination_id=failed.destination_id
             )
             request = SendRequest.load(failed.request_json)
             only = SendRequest(**{**vars(request), "scope": "message"})
@@ -216,7 +216,7 @@ async def resend_only_message(services: Services, *, owner: Owner, delivery_id: 
             )
 
         delivery, queued = await deliveries.enqueue_once(
-            session=db, owner=owner, dedupe_key=f"only-message:{failed.id}", build=only_message
+            db=db, owner=owner, dedupe_key=f"only-message:{failed.id}", build=only_message
         )
     if queued:
         services.wake_outbox()

@@ -10,8 +10,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.crypto import SecretBox
 from bot.hostguard import HostGuard
-from bot.installations import WorkspaceClients
 from bot.mail.smtp import Mailer
+from bot.oauth import WorkspaceClients
 from bot.settings import Settings
 from storage.db import Engine, SessionFactory
 from storage.models import Delivery
@@ -25,7 +25,7 @@ def utc_now() -> datetime:
 class Services:
     settings: Settings
     engine: Engine
-    sessions: SessionFactory
+    database: SessionFactory
     box: SecretBox
     guard: HostGuard
     mailer: Mailer

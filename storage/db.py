@@ -112,8 +112,8 @@ async def transaction(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
     raised as ``StorageUnavailable``, and a unique row written meanwhile by another instance
     as ``Conflict``, so callers above storage name no driver's errors."""
     try:
-        async with factory() as session, session.begin():
-            yield session
+        async with factory() as db, db.begin():
+            yield db
     except IntegrityError as error:
         raise Conflict(_reason(error)) from error
     except (OperationalError, InterfaceError) as error:

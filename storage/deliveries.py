@@ -18,17 +18,17 @@ from storage.models import Delivery, DeliveryKind, DeliveryStatus, Owner
 from storage.scoping import belongs_to, owned
 
 
-async def enqueue(*, session: AsyncSession, owner: Owner, delivery: Delivery) -> Delivery:
+async def enqueue(*, db: AsyncSession, owner: Owner, delivery: Delivery) -> Delivery:
     delivery.team_id, delivery.user_id = owner.team_id, owner.user_id
     delivery.enterprise_id = owner.enterprise_id
-    session.add(delivery)
-    await session.flush()
+    db.add(delivery)
+    await db.flush()
     return delivery
 
 
 async def enqueue_once(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     owner: Owner,
     dedupe_key: str | None,
     build: Callable[[], Awaitable[Delivery]],
@@ -39,35 +39,33 @@ async def enqueue_once(
     The owner's lock comes first, so two instances handling one retry at the same moment
     take turns and the second finds the first's row; ``build`` runs only for a new request
     (its own writes, such as a saved destination, happen once)."""
-    await lock_owner(session=session, owner=owner)
+    await lock_owner(db=db, owner=owner)
     if dedupe_key is not None:
-        earlier = await find_by_dedupe_key(session=session, owner=owner, dedupe_key=dedupe_key)
+        earlier = await find_by_dedupe_key(db=db, owner=owner, dedupe_key=dedupe_key)
         if earlier is not None:
             return earlier, False
     delivery = await build()
     delivery.dedupe_key = dedupe_key
-    return await enqueue(session=session, owner=owner, delivery=delivery), True
+    return await enqueue(db=db, owner=owner, delivery=delivery), True
 
 
-async def get_delivery(*, session: AsyncSession, owner: Owner, delivery_id: str) -> Delivery:
-    result = await session.exec(owned(Delivery, owner).where(Delivery.id == delivery_id))
+async def get_delivery(*, db: AsyncSession, owner: Owner, delivery_id: str) -> Delivery:
+    result = await db.exec(owned(Delivery, owner).where(Delivery.id == delivery_id))
     delivery = result.first()
     if delivery is None:
         raise NotFound(delivery_id)
     return delivery
 
 
-async def recent_deliveries(
-    *, session: AsyncSession, owner: Owner, limit: int
-) -> Sequence[Delivery]:
-    result = await session.exec(
+async def recent_deliveries(*, db: AsyncSession, owner: Owner, limit: int) -> Sequence[Delivery]:
+    result = await db.exec(
         owned(Delivery, owner).order_by(col(Delivery.created_at).desc()).limit(limit)
     )
     return result.all()
 
 
 async def count_since(
-    *, session: AsyncSession, owner: Owner, since: datetime, destination_id: str | None = None
+    *, db: AsyncSession, owner: Owner, since: datetime, destination_id: str | None = None
 ) -> int:
     query = (
         select(func.count())
@@ -80,11 +78,11 @@ async def count_since(
     )
     if destination_id is not None:
         query = query.where(Delivery.destination_id == destination_id)
-    return (await session.exec(query)).one()
+    return (await db.exec(query)).one()
 
 
-async def last_used_destination_id(*, session: AsyncSession, owner: Owner) -> str | None:
-    result = await session.exec(
+async def last_used_destination_id(*, db: AsyncSession, owner: Owner) -> str | None:
+    result = await db.exec(
         select(Delivery.destination_id)
         .where(belongs_to(Delivery, owner), Delivery.kind == DeliveryKind.SESSION)
         .order_by(col(Delivery.created_at).desc())
@@ -93,19 +91,17 @@ async def last_used_destination_id(*, session: AsyncSession, owner: Owner) -> st
     return result.first()
 
 
-async def set_status_message(
-    *, session: AsyncSession, delivery_id: str, channel: str, ts: str
-) -> None:
-    await session.exec(
+async def set_status_message(*, db: AsyncSession, delivery_id: str, channel: str, ts: str) -> None:
+    await db.exec(
         update(Delivery)
         .where(col(Delivery.id) == delivery_id)
         .values(status_channel=channel, status_ts=ts)
     )
 
 
-async def release_claims(*, session: AsyncSession) -> int:
+async def release_claims(*, db: AsyncSession) -> int:
     """At start-up of the only process on this database: in-flight rows are due again."""
-    result = await session.exec(
+    result = await db.exec(
         update(Delivery)
         .where(col(Delivery.status) == DeliveryStatus.SENDING)
         .values(status=DeliveryStatus.QUEUED, claimed_by=None, lease_until=None)
@@ -114,7 +110,7 @@ async def release_claims(*, session: AsyncSession) -> int:
 
 
 async def claim_due(
-    *, session: AsyncSession, worker_id: str, now: datetime, lease: timedelta, limit: int
+    *, db: AsyncSession, worker_id: str, now: datetime, lease: timedelta, limit: int
 ) -> Sequence[Delivery]:
     """Claim due rows (queued, or in flight with an expired lease) for this worker.
 
@@ -127,17 +123,17 @@ async def claim_due(
         (col(Delivery.status) == DeliveryStatus.SENDING) & (col(Delivery.lease_until) < now),
     )
     candidates = select(Delivery.id).where(due).order_by(col(Delivery.next_attempt_at))
-    if (await session.connection()).dialect.name == "postgresql":
+    if (await db.connection()).dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
-    ids = (await session.exec(candidates.limit(limit))).all()
+    ids = (await db.exec(candidates.limit(limit))).all()
     if not ids:
         return []
-    await session.exec(
+    await db.exec(
         update(Delivery)
         .where(col(Delivery.id).in_(ids), due)
         .values(status=DeliveryStatus.SENDING, claimed_by=worker_id, lease_until=now + lease)
     )
-    result = await session.exec(
+    result = await db.exec(
         select(Delivery).where(
             col(Delivery.id).in_(ids),
             Delivery.claimed_by == worker_id,
@@ -147,9 +143,9 @@ async def claim_due(
     return result.all()
 
 
-async def renew_leases(*, session: AsyncSession, worker_id: str, until: datetime) -> int:
+async def renew_leases(*, db: AsyncSession, worker_id: str, until: datetime) -> int:
     """Keep this worker's in-flight claims alive (a live instance never loses them)."""
-    result = await session.exec(
+    result = await db.exec(
         update(Delivery)
         .where(
             col(Delivery.claimed_by) == worker_id, col(Delivery.status) == DeliveryStatus.SENDING
@@ -159,17 +155,17 @@ async def renew_leases(*, session: AsyncSession, worker_id: str, until: datetime
     return int(result.rowcount or 0)
 
 
-async def next_due_at(*, session: AsyncSession) -> datetime | None:
+async def next_due_at(*, db: AsyncSession) -> datetime | None:
     """When the next row falls due: queued, or in flight under a lease that will expire."""
     queued = (
-        await session.exec(
+        await db.exec(
             select(func.min(Delivery.next_attempt_at)).where(
                 Delivery.status == DeliveryStatus.QUEUED
             )
         )
     ).one()
     leased = (
-        await session.exec(
+        await db.exec(
             select(func.min(Delivery.lease_until)).where(Delivery.status == DeliveryStatus.SENDING)
         )
     ).one()
@@ -177,22 +173,20 @@ async def next_due_at(*, session: AsyncSession) -> datetime | None:
     return min(known) if known else None
 
 
-async def find_by_dedupe_key(
-    *, session: AsyncSession, owner: Owner, dedupe_key: str
-) -> Delivery | None:
+async def find_by_dedupe_key(*, db: AsyncSession, owner: Owner, dedupe_key: str) -> Delivery | None:
     """The delivery an earlier copy of the same Slack request queued, if any."""
-    result = await session.exec(owned(Delivery, owner).where(Delivery.dedupe_key == dedupe_key))
+    result = await db.exec(owned(Delivery, owner).where(Delivery.dedupe_key == dedupe_key))
     return result.first()
 
 
-async def lock_owner(*, session: AsyncSession, owner: Owner) -> None:
+async def lock_owner(*, db: AsyncSession, owner: Owner) -> None:
     """Serialise one owner's accepts across instances (rate limits count, then insert).
 
     PostgreSQL: a transaction-scoped advisory lock. SQLite: the file's write lock, taken
     now rather than at the first insert, so a second writer waits before it reads.
     """
-    if (await session.connection()).dialect.name == "postgresql":
-        await session.exec(
+    if (await db.connection()).dialect.name == "postgresql":
+        await db.exec(
             select(
                 func.pg_advisory_xact_lock(
                     func.hashtextextended(f"xenocept:{owner.team_id}:{owner.user_id}", 0)
@@ -200,12 +194,12 @@ async def lock_owner(*, session: AsyncSession, owner: Owner) -> None:
             )
         )
     else:
-        await session.exec(update(Delivery).where(false()).values(id=Delivery.id))
+        await db.exec(update(Delivery).where(false()).values(id=Delivery.id))
 
 
 async def finish(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     delivery_id: str,
     worker_id: str,
     status: DeliveryStatus,
@@ -216,7 +210,7 @@ async def finish(
     duration_ms: int | None,
 ) -> None:
     """Record the outcome of a claimed delivery (sent, or failed for good)."""
-    await session.exec(
+    await db.exec(
         update(Delivery)
         .where(col(Delivery.id) == delivery_id, col(Delivery.claimed_by) == worker_id)
         .values(
@@ -234,7 +228,7 @@ async def finish(
 
 async def reschedule(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     delivery_id: str,
     worker_id: str,
     at: datetime,
@@ -242,7 +236,7 @@ async def reschedule(
     error: str,
 ) -> None:
     """Put a claimed delivery back in the queue for a later attempt."""
-    await session.exec(
+    await db.exec(
         update(Delivery)
         .where(col(Delivery.id) == delivery_id, col(Delivery.claimed_by) == worker_id)
         .values(

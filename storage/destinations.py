@@ -16,24 +16,22 @@ from storage.models import Destination, DestinationFields, Owner, utcnow
 from storage.scoping import owned
 
 
-async def list_destinations(*, session: AsyncSession, owner: Owner) -> Sequence[Destination]:
-    result = await session.exec(owned(Destination, owner).order_by(col(Destination.name_key)))
+async def list_destinations(*, db: AsyncSession, owner: Owner) -> Sequence[Destination]:
+    result = await db.exec(owned(Destination, owner).order_by(col(Destination.name_key)))
     return result.all()
 
 
-async def get_destination(
-    *, session: AsyncSession, owner: Owner, destination_id: str
-) -> Destination:
-    result = await session.exec(owned(Destination, owner).where(Destination.id == destination_id))
+async def get_destination(*, db: AsyncSession, owner: Owner, destination_id: str) -> Destination:
+    result = await db.exec(owned(Destination, owner).where(Destination.id == destination_id))
     destination = result.first()
     if destination is None:
         raise NotFound(destination_id)
     return destination
 
 
-async def find_destination(*, session: AsyncSession, owner: Owner, name: str) -> Destination:
+async def find_destination(*, db: AsyncSession, owner: Owner, name: str) -> Destination:
     key = name.strip().casefold()
-    result = await session.exec(owned(Destination, owner).where(Destination.name_key == key))
+    result = await db.exec(owned(Destination, owner).where(Destination.name_key == key))
     destination = result.first()
     if destination is None:
         raise NotFound(name)
@@ -42,14 +40,14 @@ async def find_destination(*, session: AsyncSession, owner: Owner, name: str) ->
 
 async def create_destination(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     owner: Owner,
     fields: DestinationFields,
     destination_id: str,
     secret_key_id: str,
     secret_ciphertext: bytes,
 ) -> Destination:
-    await _ensure_name_free(session=session, owner=owner, name=fields.name, except_id=None)
+    await _ensure_name_free(db=db, owner=owner, name=fields.name, except_id=None)
     destination = Destination(
         **fields.model_dump(),
         id=destination_id,
@@ -60,24 +58,22 @@ async def create_destination(
         secret_key_id=secret_key_id,
         secret_ciphertext=secret_ciphertext,
     )
-    session.add(destination)
-    await _flush(session, fields.name)
+    db.add(destination)
+    await _flush(db, fields.name)
     return destination
 
 
 async def update_destination(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     owner: Owner,
     destination_id: str,
     fields: DestinationFields,
     secret: tuple[str, bytes] | None,
 ) -> Destination:
     """Replace the editable fields; ``secret`` None keeps the stored password."""
-    destination = await get_destination(session=session, owner=owner, destination_id=destination_id)
-    await _ensure_name_free(
-        session=session, owner=owner, name=fields.name, except_id=destination.id
-    )
+    destination = await get_destination(db=db, owner=owner, destination_id=destination_id)
+    await _ensure_name_free(db=db, owner=owner, name=fields.name, except_id=destination.id)
     for key, value in fields.model_dump().items():
         setattr(destination, key, value)
     destination.name_key = fields.name.casefold()
@@ -86,79 +82,75 @@ async def update_destination(
     destination.updated_at = utcnow()
     # A changed destination must prove itself again before sessions go to it.
     destination.last_test_ok = None
-    session.add(destination)
-    await _flush(session, fields.name)
+    db.add(destination)
+    await _flush(db, fields.name)
     return destination
 
 
-async def delete_destination(
-    *, session: AsyncSession, owner: Owner, destination_id: str
-) -> Destination:
-    destination = await get_destination(session=session, owner=owner, destination_id=destination_id)
-    await session.delete(destination)
-    await session.flush()
+async def delete_destination(*, db: AsyncSession, owner: Owner, destination_id: str) -> Destination:
+    destination = await get_destination(db=db, owner=owner, destination_id=destination_id)
+    await db.delete(destination)
+    await db.flush()
     return destination
 
 
 async def record_test_result(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     owner: Owner,
     destination_id: str,
     ok: bool,
     summary: str,
     at: datetime,
 ) -> None:
-    destination = await get_destination(session=session, owner=owner, destination_id=destination_id)
+    destination = await get_destination(db=db, owner=owner, destination_id=destination_id)
     destination.last_test_at = at
     destination.last_test_ok = ok
     destination.last_test_summary = summary[:500]
-    session.add(destination)
+    db.add(destination)
 
 
-async def mark_used(
-    *, session: AsyncSession, owner: Owner, destination_id: str, at: datetime
-) -> None:
-    destination = await get_destination(session=session, owner=owner, destination_id=destination_id)
+async def mark_used(*, db: AsyncSession, owner: Owner, destination_id: str, at: datetime) -> None:
+    destination = await get_destination(db=db, owner=owner, destination_id=destination_id)
     destination.last_used_at = at
-    session.add(destination)
+    db.add(destination)
 
 
-async def all_destinations_for_operator(*, session: AsyncSession) -> Sequence[Destination]:
+async def all_destinations_for_operator(*, db: AsyncSession) -> Sequence[Destination]:
     """Every row, for operator commands (key rotation) only — never for a Slack user."""
-    result = await session.exec(select(Destination))
+    result = await db.exec(select(Destination))
     return result.all()
 
 
-async def one_per_key_for_operator(*, session: AsyncSession) -> Sequence[Destination]:
+async def one_per_key_for_operator(*, db: AsyncSession) -> Sequence[Destination]:
     """One stored destination per key id (``xenocept check`` proves each key in use)."""
     first_per_key = select(func.min(Destination.id)).group_by(col(Destination.secret_key_id))
-    result = await session.exec(select(Destination).where(col(Destination.id).in_(first_per_key)))
+    result = await db.exec(select(Destination).where(col(Destination.id).in_(first_per_key)))
     return result.all()
 
 
 async def reseal_for_operator(
-    *, session: AsyncSession, destination_id: str, key_id: str, ciphertext: bytes
+    *, db: AsyncSession, destination_id: str, key_id: str, ciphertext: bytes
 ) -> None:
     """Store a password sealed again under another key (``xenocept keys rotate``)."""
-    destination = await session.get(Destination, destination_id)
+    destination = await db.get(Destination, destination_id)
     if destination is None:
         raise NotFound(destination_id)
     destination.secret_key_id, destination.secret_ciphertext = key_id, ciphertext
-    session.add(destination)
+    db.add(destination)
 
 
 async def _ensure_name_free(
-    *, session: AsyncSession, owner: Owner, name: str, except_id: str | None
+    *, db: AsyncSession, owner: Owner, name: str, except_id: str | None
 ) -> None:
     query = owned(Destination, owner).where(Destination.name_key == name.casefold())
-    existing = (await session.exec(query)).first()
+    existing = (await db.exec(query)).first()
     if existing is not None and existing.id != except_id:
         raise DuplicateName(name)
 
 
-async def _flush(session: AsyncSession, name: str) -> None:
+async def _flush(db: AsyncSession, name: str) -> None:
     try:
-        await session.flush()
+        await db.flush()
     except IntegrityError:  # a concurrent save took the name between check and flush
         raise DuplicateName(name) from None

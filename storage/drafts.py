@@ -13,26 +13,26 @@ from storage.models import Draft, Owner
 from storage.scoping import owned
 
 
-async def create_draft(*, session: AsyncSession, owner: Owner, payload_json: str) -> Draft:
+async def create_draft(*, db: AsyncSession, owner: Owner, payload_json: str) -> Draft:
     draft = Draft(
         team_id=owner.team_id,
         user_id=owner.user_id,
         enterprise_id=owner.enterprise_id,
         payload_json=payload_json,
     )
-    session.add(draft)
-    await session.flush()
+    db.add(draft)
+    await db.flush()
     return draft
 
 
-async def get_draft(*, session: AsyncSession, owner: Owner, draft_id: str) -> Draft:
-    result = await session.exec(owned(Draft, owner).where(Draft.id == draft_id))
+async def get_draft(*, db: AsyncSession, owner: Owner, draft_id: str) -> Draft:
+    result = await db.exec(owned(Draft, owner).where(Draft.id == draft_id))
     draft = result.first()
     if draft is None:
         raise NotFound(draft_id)
     return draft
 
 
-async def forget_drafts_before(*, session: AsyncSession, moment: datetime) -> None:
+async def forget_drafts_before(*, db: AsyncSession, moment: datetime) -> None:
     """Drafts are only needed for the minutes a modal stays open."""
-    await session.exec(delete(Draft).where(col(Draft.created_at) < moment))
+    await db.exec(delete(Draft).where(col(Draft.created_at) < moment))

@@ -17,27 +17,27 @@ from storage.errors import NotFound
 from storage.models import Delivery, Destination, Draft, Installation, OAuthState
 
 
-async def save_installation(*, session: AsyncSession, installation: Installation) -> Installation:
+async def save_installation(*, db: AsyncSession, installation: Installation) -> Installation:
     """Insert, or replace the row of the same (enterprise, team): a reinstall."""
-    existing = await _exact(session, installation.enterprise_id, installation.team_id)
+    existing = await _exact(db, installation.enterprise_id, installation.team_id)
     if existing is not None:
         for key, value in installation.model_dump(exclude={"id"}).items():
             setattr(existing, key, value)
         installation = existing
-    session.add(installation)
-    await session.flush()
+    db.add(installation)
+    await db.flush()
     return installation
 
 
 async def find_installation(
-    *, session: AsyncSession, enterprise_id: str, team_id: str, is_enterprise_install: bool
+    *, db: AsyncSession, enterprise_id: str, team_id: str, is_enterprise_install: bool
 ) -> Installation | None:
     """The install that serves this workspace: its own, else its organisation's."""
     if not is_enterprise_install:
-        found = await _exact(session, enterprise_id, team_id)
+        found = await _exact(db, enterprise_id, team_id)
         if found is not None or not enterprise_id:
             return found
-    result = await session.exec(
+    result = await db.exec(
         select(Installation).where(
             Installation.enterprise_id == enterprise_id,
             col(Installation.is_enterprise_install).is_(True),
@@ -46,35 +46,33 @@ async def find_installation(
     return result.first()
 
 
-async def all_installations_for_operator(*, session: AsyncSession) -> Sequence[Installation]:
+async def all_installations_for_operator(*, db: AsyncSession) -> Sequence[Installation]:
     """Every install, for operator commands (key rotation, check) only."""
-    return (await session.exec(select(Installation))).all()
+    return (await db.exec(select(Installation))).all()
 
 
 async def reseal_for_operator(
-    *, session: AsyncSession, installation_id: str, key_id: str, ciphertext: bytes
+    *, db: AsyncSession, installation_id: str, key_id: str, ciphertext: bytes
 ) -> None:
     """Store a bot token sealed again under another key (``xenocept keys rotate``)."""
-    installation = await session.get(Installation, installation_id)
+    installation = await db.get(Installation, installation_id)
     if installation is None:
         raise NotFound(installation_id)
     installation.token_key_id, installation.token_ciphertext = key_id, ciphertext
-    session.add(installation)
+    db.add(installation)
 
 
-async def delete_installations(
-    *, session: AsyncSession, enterprise_id: str, team_id: str | None
-) -> int:
+async def delete_installations(*, db: AsyncSession, enterprise_id: str, team_id: str | None) -> int:
     """Tokens of one workspace (``team_id``), or of a whole organisation (None)."""
     query = delete(Installation).where(col(Installation.enterprise_id) == enterprise_id)
     if team_id is not None:
         query = query.where(col(Installation.team_id) == team_id)
-    result = await session.exec(query)
+    result = await db.exec(query)
     return int(result.rowcount or 0)
 
 
 async def forget_installation(
-    *, session: AsyncSession, enterprise_id: str, team_id: str, org_wide: bool
+    *, db: AsyncSession, enterprise_id: str, team_id: str, org_wide: bool
 ) -> int | None:
     """Uninstalled through OAuth: exactly the installation the event names, with its data.
 
@@ -89,19 +87,17 @@ async def forget_installation(
     )
     if org_wide is False and not team_id:
         return None
-    if (await session.exec(query)).first() is None:
+    if (await db.exec(query)).first() is None:
         return None
     return await forget_workspace(
-        session=session, enterprise_id=enterprise_id, team_id=None if org_wide else team_id
+        db=db, enterprise_id=enterprise_id, team_id=None if org_wide else team_id
     )
 
 
-async def forget_workspace(
-    *, session: AsyncSession, enterprise_id: str, team_id: str | None
-) -> int:
+async def forget_workspace(*, db: AsyncSession, enterprise_id: str, team_id: str | None) -> int:
     """Uninstalled: the workspace's (or organisation's) tokens, destinations, drafts and
     sends all go. Returns how many destinations were removed."""
-    await delete_installations(session=session, enterprise_id=enterprise_id, team_id=team_id)
+    await delete_installations(db=db, enterprise_id=enterprise_id, team_id=team_id)
     removed = 0
     for table in (Destination, Draft, Delivery):
         where = (
@@ -109,26 +105,26 @@ async def forget_workspace(
             if team_id is None  # the org
             else col(table.team_id) == team_id
         )
-        result = await session.exec(delete(table).where(where))
+        result = await db.exec(delete(table).where(where))
         if table is Destination:
             removed = int(result.rowcount or 0)
     return removed
 
 
-async def issue_state(*, session: AsyncSession, state: str, expires_at: datetime) -> None:
-    session.add(OAuthState(state=state, expires_at=expires_at))
-    await session.flush()
+async def issue_state(*, db: AsyncSession, state: str, expires_at: datetime) -> None:
+    db.add(OAuthState(state=state, expires_at=expires_at))
+    await db.flush()
 
 
-async def consume_state(*, session: AsyncSession, state: str, now: datetime) -> bool:
+async def consume_state(*, db: AsyncSession, state: str, now: datetime) -> bool:
     """True once for an issued, unexpired state (atomic: two instances cannot both use it)."""
-    await session.exec(delete(OAuthState).where(col(OAuthState.expires_at) <= now))
-    result = await session.exec(delete(OAuthState).where(col(OAuthState.state) == state))
+    await db.exec(delete(OAuthState).where(col(OAuthState.expires_at) <= now))
+    result = await db.exec(delete(OAuthState).where(col(OAuthState.state) == state))
     return int(result.rowcount or 0) == 1
 
 
-async def _exact(session: AsyncSession, enterprise_id: str, team_id: str) -> Installation | None:
-    result = await session.exec(
+async def _exact(db: AsyncSession, enterprise_id: str, team_id: str) -> Installation | None:
+    result = await db.exec(
         select(Installation).where(
             Installation.enterprise_id == enterprise_id, Installation.team_id == team_id
         )

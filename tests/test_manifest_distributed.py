@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from bot.installations import BOT_SCOPES
 from bot.listeners.options import OPTIONS
+from bot.oauth import BOT_SCOPES
 
 REPO = Path(__file__).resolve().parent.parent
 

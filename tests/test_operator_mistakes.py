@@ -186,7 +186,7 @@ def stored_secret(tmp_path: Path, key: str) -> Path:
     import asyncio
 
     from bot.app import build_secret_box
-    from bot.destinations import password_context
+    from bot.destination_service import password_context
     from bot.settings import load_settings
     from storage import destinations, migrate
     from storage.db import create_engine, session_factory, transaction
@@ -201,9 +201,9 @@ def stored_secret(tmp_path: Path, key: str) -> Path:
         sealed = build_secret_box(settings).seal(
             "abcd-efgh-ijkl-mnop", context=password_context("d1")
         )
-        async with transaction(session_factory(engine)) as session:
+        async with transaction(session_factory(engine)) as db:
             await destinations.create_destination(
-                session=session,
+                db=db,
                 owner=Owner("T1", "U1"),
                 destination_id="d1",
                 fields=DestinationFields(

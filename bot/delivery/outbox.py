@@ -29,7 +29,7 @@ from bot.advice import Target
 from bot.crypto import Sealed
 from bot.delivery.compose import Composed, SessionComposer, compose_test, size_budget
 from bot.delivery.status import StatusReporter
-from bot.destinations import password_context
+from bot.destination_service import password_context
 from bot.errors import (
     TRANSIENT_SLACK_ERRORS,
     DestinationGone,
@@ -70,7 +70,7 @@ class Outbox:
         self._lease = lease
         self._batch_size = batch_size
         self._parallel = asyncio.Semaphore(parallel)
-        self._status = StatusReporter(slack=services.slack_of, sessions=services.sessions)
+        self._status = StatusReporter(slack=services.slack_of, database=services.database)
         self._retry_writes_every = retry_writes_every  # the database refused a write
         self._status_catch_up_every = status_catch_up_every  # Slack could not be reached
         self._wake = asyncio.Event()
@@ -85,8 +85,8 @@ class Outbox:
 
     async def start(self, *, release_in_flight: bool = True) -> None:
         if release_in_flight:  # the only process on this database: in-flight rows were ours
-            async with transaction(self._services.sessions) as session:
-                released = await deliveries.release_claims(session=session)
+            async with transaction(self._services.database) as db:
+                released = await deliveries.release_claims(db=db)
             if released:
                 log.info("picked up %d deliveries that were in flight", released)
         self._task = asyncio.create_task(self._run(), name="xenocept-outbox")
@@ -137,9 +137,9 @@ class Outbox:
         while True:
             await asyncio.sleep(period)
             try:
-                async with transaction(self._services.sessions) as session:
+                async with transaction(self._services.database) as db:
                     await deliveries.renew_leases(
-                        session=session,
+                        db=db,
                         worker_id=self.worker_id,
                         until=self._services.clock() + self._lease,
                     )
@@ -147,8 +147,8 @@ class Outbox:
                 log.exception("could not renew delivery leases")
 
     async def _sleep_until_due(self) -> None:
-        async with transaction(self._services.sessions) as session:
-            due = await deliveries.next_due_at(session=session)
+        async with transaction(self._services.database) as db:
+            due = await deliveries.next_due_at(db=db)
         timeout = self._status_catch_up_every if self._status.behind else 30.0
         if due is not None:
             timeout = min(timeout, max(0.0, (due - self._services.clock()).total_seconds()))
@@ -158,9 +158,9 @@ class Outbox:
 
     async def run_once(self) -> int:
         """Claim what is due and deliver it; returns how many were claimed."""
-        async with transaction(self._services.sessions) as session:
+        async with transaction(self._services.database) as db:
             claimed = await deliveries.claim_due(
-                session=session,
+                db=db,
                 worker_id=self.worker_id,
                 now=self._services.clock(),
                 lease=self._lease,
@@ -225,9 +225,9 @@ class Outbox:
         return connection
 
     async def _destination(self, delivery: Delivery) -> Destination:
-        async with transaction(self._services.sessions) as session:
+        async with transaction(self._services.database) as db:
             return await destinations.get_destination(
-                session=session, owner=delivery.owner, destination_id=delivery.destination_id
+                db=db, owner=delivery.owner, destination_id=delivery.destination_id
             )
 
     def _account(self, destination: Destination) -> SmtpAccount:
@@ -303,8 +303,8 @@ class Outbox:
         waited = self._retry_writes_every
         while True:
             try:
-                async with transaction(self._services.sessions) as session:
-                    await write(session)
+                async with transaction(self._services.database) as db:
+                    await write(db)
                 return
             except Exception as error:
                 log.warning(
@@ -319,9 +319,9 @@ class Outbox:
     async def _release(self, delivery: Delivery) -> None:
         attempts = delivery.attempts + 1
 
-        async def release(session: DbSession) -> None:
+        async def release(db: DbSession) -> None:
             await deliveries.reschedule(
-                session=session,
+                db=db,
                 delivery_id=delivery.id,
                 worker_id=self.worker_id,
                 at=self._services.clock() + timedelta(seconds=self._backoff(attempts)),
@@ -343,9 +343,9 @@ class Outbox:
         )
         outcome = f"Delivered to {', '.join(receipt.accepted)}; {refused}" if refused else "passed"
 
-        async def record(session: DbSession) -> None:
+        async def record(db: DbSession) -> None:
             await deliveries.finish(
-                session=session,
+                db=db,
                 delivery_id=delivery.id,
                 worker_id=self.worker_id,
                 status=DeliveryStatus.SENT,
@@ -356,7 +356,7 @@ class Outbox:
                 duration_ms=int(seconds * 1000),
             )
             # A refused recipient is a problem to fix, even though the others got it.
-            await self._record_use(session, delivery, ok=refused is None, summary=outcome, at=now)
+            await self._record_use(db, delivery, ok=refused is None, summary=outcome, at=now)
 
         await self._persist(delivery, record)
         await self._status.show(
@@ -378,10 +378,10 @@ class Outbox:
         note = advice.for_error(error, replace(target, retried=retry) if target else None)
         delay = self._backoff(attempts)
 
-        async def record(session: DbSession) -> None:
+        async def record(db: DbSession) -> None:
             if retry:
                 await deliveries.reschedule(
-                    session=session,
+                    db=db,
                     delivery_id=delivery.id,
                     worker_id=self.worker_id,
                     at=now + timedelta(seconds=delay),
@@ -390,7 +390,7 @@ class Outbox:
                 )
             else:
                 await deliveries.finish(
-                    session=session,
+                    db=db,
                     delivery_id=delivery.id,
                     worker_id=self.worker_id,
                     status=DeliveryStatus.FAILED,
@@ -401,7 +401,7 @@ class Outbox:
                     duration_ms=None,
                 )
                 await self._record_use(
-                    session, delivery, ok=False, summary=f"{note.headline}: {note.detail}", at=now
+                    db, delivery, ok=False, summary=f"{note.headline}: {note.detail}", at=now
                 )
 
         await self._persist(delivery, record)
@@ -430,7 +430,7 @@ class Outbox:
             return
         try:
             await publish_home(
-                self._services.sessions, await self._services.slack_of(delivery), delivery.owner
+                self._services.database, await self._services.slack_of(delivery), delivery.owner
             )
         except Exception as error:  # Home catches up when it is next opened
             log.warning("could not refresh Home for %s: %s", delivery.user_id, error)
@@ -441,13 +441,13 @@ class Outbox:
 
     @staticmethod
     async def _record_use(
-        session: DbSession, delivery: Delivery, *, ok: bool, summary: str, at: datetime
+        db: DbSession, delivery: Delivery, *, ok: bool, summary: str, at: datetime
     ) -> None:
         owner = delivery.owner
         with contextlib.suppress(NotFound):  # removed meanwhile: nothing to record on
             if delivery.kind is DeliveryKind.TEST:
                 await destinations.record_test_result(
-                    session=session,
+                    db=db,
                     owner=owner,
                     destination_id=delivery.destination_id,
                     ok=ok,
@@ -456,7 +456,7 @@ class Outbox:
                 )
             elif ok:
                 await destinations.mark_used(
-                    session=session, owner=owner, destination_id=delivery.destination_id, at=at
+                    db=db, owner=owner, destination_id=delivery.destination_id, at=at
                 )
 
 

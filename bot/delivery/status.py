@@ -26,10 +26,10 @@ class StatusReporter:
     """
 
     def __init__(
-        self, *, slack: Callable[[Delivery], Awaitable[AsyncWebClient]], sessions: SessionFactory
+        self, *, slack: Callable[[Delivery], Awaitable[AsyncWebClient]], database: SessionFactory
     ) -> None:
         self._slack = slack  # the client of the delivery's workspace
-        self._sessions = sessions
+        self._database = database
         self._behind: dict[str, tuple[Delivery, Message]] = {}
 
     @property
@@ -78,9 +78,9 @@ class StatusReporter:
         )
         delivery.status_channel, delivery.status_ts = response["channel"], response["ts"]
         try:
-            async with transaction(self._sessions) as session:
+            async with transaction(self._database) as db:
                 await deliveries.set_status_message(
-                    session=session,
+                    db=db,
                     delivery_id=delivery.id,
                     channel=response["channel"],
                     ts=response["ts"],

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from bot import destinations as lifecycle
+from bot import destination_service as lifecycle
 from bot.delivery.outbox import Outbox
-from bot.destinations import request_test
+from bot.destination_service import request_test
 from bot.services import Services
 from bot.settings import Settings
 from storage import deliveries, destinations
@@ -43,8 +43,8 @@ async def ready(harness: Harness) -> AsyncIterator[tuple[Harness, str]]:
     """The harness with Jane's iCloud destination saved and its automatic test received."""
     assert await add_icloud(harness) == (200, "")
     await harness.smtp.wait_for_messages(1)
-    async with transaction(harness.app.services.sessions) as session:
-        [mine] = await destinations.list_destinations(session=session, owner=owner(harness))
+    async with transaction(harness.app.services.database) as db:
+        [mine] = await destinations.list_destinations(db=db, owner=owner(harness))
     yield harness, mine.id
 
 
@@ -60,10 +60,8 @@ async def extra_outbox(services: Services) -> Outbox:
 
 
 async def history(harness: Harness) -> list[Delivery]:
-    async with transaction(harness.app.services.sessions) as session:
-        return list(
-            await deliveries.recent_deliveries(session=session, owner=owner(harness), limit=500)
-        )
+    async with transaction(harness.app.services.database) as db:
+        return list(await deliveries.recent_deliveries(db=db, owner=owner(harness), limit=500))
 
 
 async def settled(harness: Harness) -> list[Delivery]:
@@ -107,9 +105,9 @@ async def test_a_dead_workers_claim_is_taken_over_when_its_lease_expires(
     harness, destination_id = ready
     services = harness.app.services
     expires = services.clock() + timedelta(seconds=1.5)
-    async with transaction(services.sessions) as session:
+    async with transaction(services.database) as db:
         mine = await destinations.get_destination(
-            session=session, owner=owner(harness), destination_id=destination_id
+            db=db, owner=owner(harness), destination_id=destination_id
         )
         orphan = lifecycle.test_delivery(mine)  # claimed by an instance that then died
         orphan.status, orphan.claimed_by, orphan.lease_until = (
@@ -117,7 +115,7 @@ async def test_a_dead_workers_claim_is_taken_over_when_its_lease_expires(
             "gone-host:4242:feedface",
             expires,
         )
-        await deliveries.enqueue(session=session, owner=owner(harness), delivery=orphan)
+        await deliveries.enqueue(db=db, owner=owner(harness), delivery=orphan)
     started = time.monotonic()
     received = await harness.smtp.wait_for_messages(2, timeout=15)
     assert time.monotonic() - started >= 1.0  # not before the lease ran out
@@ -176,9 +174,9 @@ async def test_a_thread_sent_from_the_shortcut_arrives_once(ready: tuple[Harness
     assert await harness.send(harness.requests.retried(submit)) == (200, "")
     received = await harness.smtp.wait_for_messages(2)
     rows = await settled(harness)
-    [session] = [row for row in rows if row.kind is DeliveryKind.SESSION]
-    assert session.status is DeliveryStatus.SENT
-    assert str(received[1].message["Message-ID"]) == session.message_id
+    [db] = [row for row in rows if row.kind is DeliveryKind.SESSION]
+    assert db.status is DeliveryStatus.SENT
+    assert str(received[1].message["Message-ID"]) == db.message_id
     assert "verified" in received[1].raw.decode(errors="replace")
     await asyncio.sleep(0.3)
     assert len(harness.smtp.received) == 2

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from bot import ids
-from bot.destinations import new_delivery
+from bot.destination_service import new_delivery
 from storage import deliveries, destinations
 from storage.db import transaction
 from storage.models import DeliveryKind, DeliveryStatus, Owner
@@ -197,9 +197,9 @@ async def test_history_shows_all_twenty_sends_with_long_errors(harness: Harness)
     [destination_id] = await seed_destinations(harness, ["iCloud"])
     owner = Owner(team_id=harness.requests.team_id, user_id=JANE)
     services = harness.app.services
-    async with transaction(services.sessions) as session:
+    async with transaction(services.database) as db:
         destination = await destinations.get_destination(
-            session=session, owner=owner, destination_id=destination_id
+            db=db, owner=owner, destination_id=destination_id
         )
         for n in range(25):
             delivery = new_delivery(
@@ -209,7 +209,7 @@ async def test_history_shows_all_twenty_sends_with_long_errors(harness: Harness)
             )
             delivery.status = DeliveryStatus.FAILED
             delivery.last_error = "550 5.7.1 " + "refused because " * 40
-            await deliveries.enqueue(session=session, owner=owner, delivery=delivery)
+            await deliveries.enqueue(db=db, owner=owner, delivery=delivery)
     assert rows(harness, "select count(*) from delivery") == [(25,)]
     _, body = await harness.command("history")
     shown = re.findall(r"Send number (\d\d)", str(body["blocks"]))

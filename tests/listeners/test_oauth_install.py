@@ -27,8 +27,8 @@ from bot import ids
 from bot.app import build_secret_box, create_app
 from bot.check import run_checks
 from bot.crypto import new_key
-from bot.installations import InstallationStore
 from bot.keys import rotate_keys
+from bot.oauth import InstallationStore
 from bot.settings import RunMode, Settings
 from storage import installations
 from storage.db import transaction
@@ -143,9 +143,9 @@ async def install(ws: Workspaces, team_id: str, installer: str) -> str:
 
 
 async def stored(ws: Workspaces) -> tuple[list[Any], list[Destination]]:
-    async with transaction(ws.first.app.services.sessions) as session:
-        rows = list(await installations.all_installations_for_operator(session=session))
-        mine = list((await session.exec(select(Destination))).all())
+    async with transaction(ws.first.app.services.database) as db:
+        rows = list(await installations.all_installations_for_operator(db=db))
+        mine = list((await db.exec(select(Destination))).all())
     return rows, mine
 
 
@@ -294,7 +294,7 @@ async def test_key_rotation_reseals_the_bot_tokens(workspaces: Workspaces) -> No
     assert await rotate_keys(both) == 1
     only_new = ws.settings.model_copy(update={"secret_key": SecretStr(newest)})
     store = InstallationStore(
-        sessions=ws.first.app.services.sessions, box=build_secret_box(only_new)
+        database=ws.first.app.services.database, box=build_secret_box(only_new)
     )
     found = await store.async_find_bot(enterprise_id=None, team_id="T1")
     assert found is not None and found.bot_token == token

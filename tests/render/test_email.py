@@ -650,7 +650,7 @@ def test_a_long_non_ascii_subject_folds_without_doubling_a_space() -> None:
 
 
 def test_an_internationalised_from_domain_goes_out_as_idna() -> None:
-    from bot.destinations import message_id_for
+    from bot.destination_service import message_id_for
 
     message_id = message_id_for("d1", "jane@bücher.example")
     assert message_id == "<xenocept.d1@xn--bcher-kva.example>"

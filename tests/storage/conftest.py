@@ -22,5 +22,5 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-def sessions(engine: AsyncEngine) -> SessionFactory:
+def database(engine: AsyncEngine) -> SessionFactory:
     return session_factory(engine)

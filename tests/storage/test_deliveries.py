@@ -42,69 +42,66 @@ def row(
     )
 
 
-async def enqueue(sessions: SessionFactory, *rows: Delivery, owner: Owner = JANE) -> list[str]:
-    async with transaction(sessions) as session:
+async def enqueue(database: SessionFactory, *rows: Delivery, owner: Owner = JANE) -> list[str]:
+    async with transaction(database) as db:
         for delivery in rows:
-            await deliveries.enqueue(session=session, owner=owner, delivery=delivery)
+            await deliveries.enqueue(db=db, owner=owner, delivery=delivery)
     return [delivery.id for delivery in rows]
 
 
 async def claim(
-    sessions: SessionFactory, worker: str, *, now: datetime = NOW, limit: int = 50
+    database: SessionFactory, worker: str, *, now: datetime = NOW, limit: int = 50
 ) -> list[str]:
-    async with transaction(sessions) as session:
+    async with transaction(database) as db:
         claimed = await deliveries.claim_due(
-            session=session, worker_id=worker, now=now, lease=LEASE, limit=limit
+            db=db, worker_id=worker, now=now, lease=LEASE, limit=limit
         )
     return [delivery.id for delivery in claimed]
 
 
-async def status_of(sessions: SessionFactory, delivery_id: str) -> Delivery:
-    async with transaction(sessions) as session:
-        return await deliveries.get_delivery(session=session, owner=JANE, delivery_id=delivery_id)
+async def status_of(database: SessionFactory, delivery_id: str) -> Delivery:
+    async with transaction(database) as db:
+        return await deliveries.get_delivery(db=db, owner=JANE, delivery_id=delivery_id)
 
 
-async def test_only_due_rows_are_claimed_oldest_first_and_once(sessions: SessionFactory) -> None:
+async def test_only_due_rows_are_claimed_oldest_first_and_once(database: SessionFactory) -> None:
     later, first, second = await enqueue(
-        sessions,
+        database,
         row(due=NOW + timedelta(minutes=5)),
         row(due=NOW - timedelta(minutes=2)),
         row(due=NOW - timedelta(minutes=1)),
     )
-    assert await claim(sessions, "w1", limit=1) == [first]
-    assert await claim(sessions, "w2") == [second]
-    assert await claim(sessions, "w3") == []
-    claimed = await status_of(sessions, first)
+    assert await claim(database, "w1", limit=1) == [first]
+    assert await claim(database, "w2") == [second]
+    assert await claim(database, "w3") == []
+    claimed = await status_of(database, first)
     assert (claimed.status, claimed.claimed_by) == (DeliveryStatus.SENDING, "w1")
     assert claimed.lease_until == NOW + LEASE
-    async with transaction(sessions) as session:
-        assert await deliveries.next_due_at(session=session) == NOW + LEASE
-    assert await claim(sessions, "w3", now=NOW + timedelta(minutes=5)) != [later]
+    async with transaction(database) as db:
+        assert await deliveries.next_due_at(db=db) == NOW + LEASE
+    assert await claim(database, "w3", now=NOW + timedelta(minutes=5)) != [later]
 
 
 async def test_an_expired_lease_passes_to_another_worker_a_renewed_one_does_not(
-    sessions: SessionFactory,
+    database: SessionFactory,
 ) -> None:
-    kept, lost = await enqueue(sessions, row(due=NOW - timedelta(seconds=1)), row())
-    assert await claim(sessions, "alive", limit=1) == [kept]
-    assert await claim(sessions, "dead", limit=1) == [lost]
-    async with transaction(sessions) as session:  # "alive" renews only its own claims
-        assert (
-            await deliveries.renew_leases(session=session, worker_id="alive", until=NOW + 3 * LEASE)
-            == 1
-        )
-    assert await claim(sessions, "other", now=NOW + LEASE / 2) == []  # both still leased
-    assert await claim(sessions, "other", now=NOW + 2 * LEASE) == [lost]  # "dead" lapsed
-    assert (await status_of(sessions, kept)).claimed_by == "alive"
-    assert (await status_of(sessions, lost)).claimed_by == "other"
+    kept, lost = await enqueue(database, row(due=NOW - timedelta(seconds=1)), row())
+    assert await claim(database, "alive", limit=1) == [kept]
+    assert await claim(database, "dead", limit=1) == [lost]
+    async with transaction(database) as db:  # "alive" renews only its own claims
+        assert await deliveries.renew_leases(db=db, worker_id="alive", until=NOW + 3 * LEASE) == 1
+    assert await claim(database, "other", now=NOW + LEASE / 2) == []  # both still leased
+    assert await claim(database, "other", now=NOW + 2 * LEASE) == [lost]  # "dead" lapsed
+    assert (await status_of(database, kept)).claimed_by == "alive"
+    assert (await status_of(database, lost)).claimed_by == "other"
 
 
-async def test_outcomes_need_the_claim(sessions: SessionFactory) -> None:
-    (made,) = await enqueue(sessions, row())
-    await claim(sessions, "w1")
-    async with transaction(sessions) as session:
+async def test_outcomes_need_the_claim(database: SessionFactory) -> None:
+    (made,) = await enqueue(database, row())
+    await claim(database, "w1")
+    async with transaction(database) as db:
         await deliveries.finish(
-            session=session,
+            db=db,
             delivery_id=made,
             worker_id="thief",
             status=DeliveryStatus.SENT,
@@ -114,27 +111,27 @@ async def test_outcomes_need_the_claim(sessions: SessionFactory) -> None:
             error=None,
             duration_ms=1,
         )
-    assert (await status_of(sessions, made)).status is DeliveryStatus.SENDING
-    async with transaction(sessions) as session:
+    assert (await status_of(database, made)).status is DeliveryStatus.SENDING
+    async with transaction(database) as db:
         await deliveries.reschedule(
-            session=session,
+            db=db,
             delivery_id=made,
             worker_id="w1",
             at=NOW + timedelta(minutes=2),
             attempts=1,
             error="451",
         )
-    back = await status_of(sessions, made)
+    back = await status_of(database, made)
     assert (back.status, back.attempts, back.claimed_by, back.last_error) == (
         DeliveryStatus.QUEUED,
         1,
         None,
         "451",
     )
-    await claim(sessions, "w2", now=NOW + timedelta(minutes=3))
-    async with transaction(sessions) as session:
+    await claim(database, "w2", now=NOW + timedelta(minutes=3))
+    async with transaction(database) as db:
         await deliveries.finish(
-            session=session,
+            db=db,
             delivery_id=made,
             worker_id="w2",
             status=DeliveryStatus.SENT,
@@ -144,7 +141,7 @@ async def test_outcomes_need_the_claim(sessions: SessionFactory) -> None:
             error=None,
             duration_ms=1300,
         )
-    done = await status_of(sessions, made)
+    done = await status_of(database, made)
     assert (done.status, done.summary, done.finished_at) == (
         DeliveryStatus.SENT,
         "12 messages",
@@ -152,28 +149,25 @@ async def test_outcomes_need_the_claim(sessions: SessionFactory) -> None:
     )
 
 
-async def test_release_claims_puts_in_flight_rows_back(sessions: SessionFactory) -> None:
-    (made,) = await enqueue(sessions, row())
-    await claim(sessions, "dead")
-    async with transaction(sessions) as session:
-        assert await deliveries.release_claims(session=session) == 1
-    assert await claim(sessions, "fresh") == [made]
+async def test_release_claims_puts_in_flight_rows_back(database: SessionFactory) -> None:
+    (made,) = await enqueue(database, row())
+    await claim(database, "dead")
+    async with transaction(database) as db:
+        assert await deliveries.release_claims(db=db) == 1
+    assert await claim(database, "fresh") == [made]
 
 
-async def test_a_repeated_slack_request_is_one_delivery(sessions: SessionFactory) -> None:
-    await enqueue(sessions, row(dedupe_key="view:V1:h1"))
+async def test_a_repeated_slack_request_is_one_delivery(database: SessionFactory) -> None:
+    await enqueue(database, row(dedupe_key="view:V1:h1"))
     with pytest.raises(Conflict):
-        await enqueue(sessions, row(dedupe_key="view:V1:h1"))
-    async with transaction(sessions) as session:
-        found = await deliveries.find_by_dedupe_key(
-            session=session, owner=JANE, dedupe_key="view:V1:h1"
-        )
+        await enqueue(database, row(dedupe_key="view:V1:h1"))
+    async with transaction(database) as db:
+        found = await deliveries.find_by_dedupe_key(db=db, owner=JANE, dedupe_key="view:V1:h1")
         assert found is not None
         assert (
-            await deliveries.find_by_dedupe_key(session=session, owner=BOB, dedupe_key="view:V1:h1")
-            is None
+            await deliveries.find_by_dedupe_key(db=db, owner=BOB, dedupe_key="view:V1:h1") is None
         )
-    await enqueue(sessions, row(), row())  # no key: never a conflict
+    await enqueue(database, row(), row())  # no key: never a conflict
 
 
 async def test_enqueue_once_queues_a_retried_request_once(engine: AsyncEngine) -> None:
@@ -183,7 +177,7 @@ async def test_enqueue_once_queues_a_retried_request_once(engine: AsyncEngine) -
     built: list[str] = []
 
     async def handle(factory: SessionFactory) -> tuple[str, bool]:
-        async with transaction(factory) as session:
+        async with transaction(factory) as db:
 
             async def build() -> Delivery:
                 built.append("once")
@@ -191,7 +185,7 @@ async def test_enqueue_once_queues_a_retried_request_once(engine: AsyncEngine) -
                 return row()
 
             delivery, queued = await deliveries.enqueue_once(
-                session=session, owner=JANE, dedupe_key="view:V9:h9", build=build
+                db=db, owner=JANE, dedupe_key="view:V9:h9", build=build
             )
         return delivery.id, queued
 
@@ -204,32 +198,29 @@ async def test_enqueue_once_queues_a_retried_request_once(engine: AsyncEngine) -
     assert built == ["once"]
     assert sorted(queued for _, queued in answers) == [False, True]
     assert answers[0][0] == answers[1][0]
-    async with transaction(session_factory(engine)) as session:
-        assert len(await deliveries.recent_deliveries(session=session, owner=JANE, limit=9)) == 1
+    async with transaction(session_factory(engine)) as db:
+        assert len(await deliveries.recent_deliveries(db=db, owner=JANE, limit=9)) == 1
 
 
-async def test_history_and_counts_are_the_owners(sessions: SessionFactory) -> None:
+async def test_history_and_counts_are_the_owners(database: SessionFactory) -> None:
     old = NOW - timedelta(hours=2)
     await enqueue(
-        sessions,
+        database,
         row(created=old, destination_id="a"),
         row(destination_id="a"),
         row(destination_id="b"),
         row(kind=DeliveryKind.TEST, destination_id="c"),
     )
-    await enqueue(sessions, row(destination_id="z"), owner=BOB)
-    async with transaction(sessions) as session:
+    await enqueue(database, row(destination_id="z"), owner=BOB)
+    async with transaction(database) as db:
         since = NOW - timedelta(hours=1)
-        assert await deliveries.count_since(session=session, owner=JANE, since=since) == 2
-        assert (
-            await deliveries.count_since(session=session, owner=JANE, since=old, destination_id="a")
-            == 2
-        )
-        recent = await deliveries.recent_deliveries(session=session, owner=JANE, limit=10)
+        assert await deliveries.count_since(db=db, owner=JANE, since=since) == 2
+        assert await deliveries.count_since(db=db, owner=JANE, since=old, destination_id="a") == 2
+        recent = await deliveries.recent_deliveries(db=db, owner=JANE, limit=10)
         assert len(recent) == 4 and recent[-1].created_at == old
-        assert await deliveries.last_used_destination_id(session=session, owner=BOB) == "z"
+        assert await deliveries.last_used_destination_id(db=db, owner=BOB) == "z"
         with pytest.raises(NotFound):
-            await deliveries.get_delivery(session=session, owner=BOB, delivery_id=recent[0].id)
+            await deliveries.get_delivery(db=db, owner=BOB, delivery_id=recent[0].id)
 
 
 async def test_instances_claiming_at_once_never_share_a_row(
@@ -267,15 +258,15 @@ async def test_instances_claiming_at_once_never_share_a_row(
 
 async def test_owner_lock_serialises_accepts(engine: AsyncEngine) -> None:
     """Two transactions for one owner run one after the other; other owners don't wait."""
-    sessions = session_factory(engine)
+    database = session_factory(engine)
     order: list[str] = []
 
     async def accept(label: str, owner: Owner, hold: float) -> None:
-        async with transaction(sessions) as session:
-            await deliveries.lock_owner(session=session, owner=owner)
+        async with transaction(database) as db:
+            await deliveries.lock_owner(db=db, owner=owner)
             order.append(f"{label}+")
             await asyncio.sleep(hold)
-            await deliveries.enqueue(session=session, owner=owner, delivery=row())
+            await deliveries.enqueue(db=db, owner=owner, delivery=row())
             order.append(f"{label}-")
 
     if engine.dialect.name != "postgresql":  # one writer at a time: the lock is a no-op

@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot import ids
 from bot.app import XenoceptApp, create_app
-from bot.destinations import password_context
+from bot.destination_service import password_context
 from bot.settings import Settings
 from storage import destinations
 from storage.db import transaction
@@ -119,7 +119,7 @@ async def seed_destinations(
     services = harness.app.services
     owner = Owner(team_id=harness.requests.team_id, user_id=user)
     made = []
-    async with transaction(services.sessions) as session:
+    async with transaction(services.database) as db:
         for name in names:
             destination_id = new_id()
             sealed = services.box.seal(ASP, context=password_context(destination_id))
@@ -133,7 +133,7 @@ async def seed_destinations(
                 to_addresses=to,
             )
             await destinations.create_destination(
-                session=session,
+                db=db,
                 owner=owner,
                 fields=fields,
                 destination_id=destination_id,

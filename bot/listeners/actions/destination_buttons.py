@@ -12,7 +12,7 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.destinations import remove_destination, request_test, slack_request_key
+from bot.destination_service import remove_destination, request_test, slack_request_key
 from bot.home import publish_home
 from bot.listeners.common import local_hosts_allowed, owner_of, reply_privately, services_of
 from bot.presets import ICLOUD, preset_for
@@ -97,7 +97,7 @@ async def remove_confirmed(
     await reply_privately(
         context, client, messages.removed(gone, preset_for(gone.provider)), replace_original=True
     )
-    await publish_home(services.sessions, client, owner)
+    await publish_home(services.database, client, owner)
 
 
 async def remove_cancelled(
@@ -110,10 +110,10 @@ async def remove_cancelled(
 
 
 async def _owned(context: AsyncBoltContext, action: dict[str, Any]) -> Destination | None:
-    async with transaction(services_of(context).sessions) as session:
+    async with transaction(services_of(context).database) as db:
         try:
             return await destinations.get_destination(
-                session=session, owner=owner_of(context), destination_id=str(action.get("value"))
+                db=db, owner=owner_of(context), destination_id=str(action.get("value"))
             )
         except NotFound:
             return None

@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.destinations import owned_destinations
+from bot.destination_service import owned_destinations
 from bot.listeners.common import owner_of, reply_privately, services_of
 from bot.views import messages
 

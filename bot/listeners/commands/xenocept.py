@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.destinations import owned_destinations, request_test, slack_request_key
+from bot.destination_service import owned_destinations, request_test, slack_request_key
 from bot.listeners.common import local_hosts_allowed, owner_of, services_of
 from bot.presets import ICLOUD, find_preset, preset_for, unavailable_reason
 from bot.views import messages
@@ -112,9 +112,9 @@ async def _named(
 
 
 async def _find(context: AsyncBoltContext, owner: Owner, name: str) -> Destination | None:
-    async with transaction(services_of(context).sessions) as session:
+    async with transaction(services_of(context).database) as db:
         try:
-            return await destinations.find_destination(session=session, owner=owner, name=name)
+            return await destinations.find_destination(db=db, owner=owner, name=name)
         except NotFound:
             return None
 
@@ -128,14 +128,12 @@ async def _not_found(
 
 async def _listing(verb: str, context: AsyncBoltContext) -> messages.Message:
     owner = owner_of(context)
-    async with transaction(services_of(context).sessions) as session:
+    async with transaction(services_of(context).database) as db:
         if verb == "list":
             return messages.destination_list(
-                await destinations.list_destinations(session=session, owner=owner)
+                await destinations.list_destinations(db=db, owner=owner)
             )
-        return messages.history(
-            await deliveries.recent_deliveries(session=session, owner=owner, limit=20)
-        )
+        return messages.history(await deliveries.recent_deliveries(db=db, owner=owner, limit=20))
 
 
 def _unknown(text: str) -> messages.Message:

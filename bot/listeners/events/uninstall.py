@@ -30,14 +30,14 @@ async def forget(context: AsyncBoltContext) -> None:
     services = services_of(context)
     enterprise, team = context.enterprise_id or "", context.team_id or ""
     org_wide = bool(context.is_enterprise_install)
-    async with transaction(services.sessions) as session:
+    async with transaction(services.database) as db:
         if services.settings.installs_through_oauth:
             removed = await installations.forget_installation(
-                session=session, enterprise_id=enterprise, team_id=team, org_wide=org_wide
+                db=db, enterprise_id=enterprise, team_id=team, org_wide=org_wide
             )
         elif not org_wide and team and team == _own_team(context):
             removed = await installations.forget_workspace(
-                session=session, enterprise_id=enterprise, team_id=team
+                db=db, enterprise_id=enterprise, team_id=team
             )
         else:
             removed = None

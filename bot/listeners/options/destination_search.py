@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot.destinations import owned_destinations
+from bot.destination_service import owned_destinations
 from bot.listeners.common import owner_of, services_of
 from bot.views.send_modal import destination_options
 

@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
 from bot.advice import Target, for_error
-from bot.destinations import save_destination, slack_request_key
+from bot.destination_service import save_destination, slack_request_key
 from bot.errors import HostLookupFailed, HostNotAllowed
 from bot.forms import DestinationForm, ValidDestination, validate
 from bot.home import publish_home
@@ -62,7 +62,7 @@ async def destination_form_submitted(
         await ack(response_action="clear")
     else:
         await ack()
-    await publish_home(services.sessions, client, owner)
+    await publish_home(services.database, client, owner)
 
 
 async def _host_problem(context: AsyncBoltContext, checked: ValidDestination) -> str | None:

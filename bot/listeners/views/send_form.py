@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot import ids
-from bot.destinations import slack_request_key
+from bot.destination_service import slack_request_key
 from bot.forms import input_value
 from bot.listeners.common import owner_of, services_of
 from bot.render.headers import clean_header

@@ -34,17 +34,17 @@ async def save_destination(
     ``dedupe_key`` names the Slack request (view id and hash): a retried submit of the
     same form returns what the first one saved, and sends no second test.
     """
-    async with transaction(services.sessions) as db:
+    async with transaction(services.database) as db:
 
         async def save_and_test() -> Delivery:
             destination = await _save(services, db, owner, valid, destination_id)
             return test_delivery(destination)
 
         delivery, _ = await deliveries.enqueue_once(
-            session=db, owner=owner, dedupe_key=dedupe_key, build=save_and_test
+            db=db, owner=owner, dedupe_key=dedupe_key, build=save_and_test
         )
         destination = await destinations.get_destination(
-            session=db, owner=owner, destination_id=delivery.destination_id
+            db=db, owner=owner, destination_id=delivery.destination_id
         )
     services.wake_outbox()
     return destination, delivery
@@ -62,7 +62,7 @@ async def _save(
         new = new_id()
         sealed = services.box.seal(valid.password, context=password_context(new))
         return await destinations.create_destination(
-            session=db,
+            db=db,
             owner=owner,
             fields=valid.fields,
             destination_id=new,
@@ -74,7 +74,7 @@ async def _save(
         sealed = services.box.seal(valid.password, context=password_context(destination_id))
         secret = (sealed.key_id, sealed.ciphertext)
     return await destinations.update_destination(
-        session=db,
+        db=db,
         owner=owner,
         destination_id=destination_id,
         fields=valid.fields,
@@ -86,16 +86,16 @@ async def request_test(
     services: Services, *, owner: Owner, destination_id: str, dedupe_key: str | None = None
 ) -> Delivery:
     """Queue a test send; a retried Slack request (same ``dedupe_key``) queues nothing new."""
-    async with transaction(services.sessions) as db:
+    async with transaction(services.database) as db:
 
         async def test() -> Delivery:
             destination = await destinations.get_destination(
-                session=db, owner=owner, destination_id=destination_id
+                db=db, owner=owner, destination_id=destination_id
             )
             return test_delivery(destination)
 
         delivery, queued = await deliveries.enqueue_once(
-            session=db, owner=owner, dedupe_key=dedupe_key, build=test
+            db=db, owner=owner, dedupe_key=dedupe_key, build=test
         )
     if queued:
         services.wake_outbox()
@@ -104,16 +104,16 @@ async def request_test(
 
 async def owned_destinations(services: Services, *, owner: Owner) -> Sequence[Destination]:
     """The owner's destinations, by name: lists, pages and the send modal's search."""
-    async with transaction(services.sessions) as db:
-        return await destinations.list_destinations(session=db, owner=owner)
+    async with transaction(services.database) as db:
+        return await destinations.list_destinations(db=db, owner=owner)
 
 
 async def remove_destination(
     services: Services, *, owner: Owner, destination_id: str
 ) -> Destination:
-    async with transaction(services.sessions) as db:
+    async with transaction(services.database) as db:
         return await destinations.delete_destination(
-            session=db, owner=owner, destination_id=destination_id
+            db=db, owner=owner, destination_id=destination_id
         )
 
 

@@ -60,8 +60,8 @@ def token_context(enterprise_id: str, team_id: str) -> str:
 
 
 class InstallationStore(AsyncInstallationStore):
-    def __init__(self, *, sessions: SessionFactory, box: SecretBox) -> None:
-        self._sessions = sessions
+    def __init__(self, *, database: SessionFactory, box: SecretBox) -> None:
+        self._database = database
         self._box = box
 
     @property
@@ -94,8 +94,8 @@ class InstallationStore(AsyncInstallationStore):
             token_key_id=sealed.key_id,
             token_ciphertext=sealed.ciphertext,
         )
-        async with transaction(self._sessions) as session:
-            await installations.save_installation(session=session, installation=row)
+        async with transaction(self._database) as db:
+            await installations.save_installation(db=db, installation=row)
         log.info("installed in %s", team or enterprise)
 
     async def async_find_bot(
@@ -157,9 +157,9 @@ class InstallationStore(AsyncInstallationStore):
         )
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
-        async with transaction(self._sessions) as session:
+        async with transaction(self._database) as db:
             await installations.delete_installations(
-                session=session, enterprise_id=enterprise_id or "", team_id=team_id or ""
+                db=db, enterprise_id=enterprise_id or "", team_id=team_id or ""
             )
 
     async def async_delete_installation(
@@ -170,9 +170,9 @@ class InstallationStore(AsyncInstallationStore):
     async def find_row(
         self, *, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None
     ) -> InstallationRow | None:
-        async with transaction(self._sessions) as session:
+        async with transaction(self._database) as db:
             return await installations.find_installation(
-                session=session,
+                db=db,
                 enterprise_id=enterprise_id or "",
                 team_id=team_id or "",
                 is_enterprise_install=bool(is_enterprise_install),
@@ -190,11 +190,11 @@ class StateStore(AsyncOAuthStateStore):
     def __init__(
         self,
         *,
-        sessions: SessionFactory,
+        database: SessionFactory,
         expiration_seconds: int = 600,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._sessions = sessions
+        self._database = database
         self._lifetime = timedelta(seconds=expiration_seconds)
         self._clock = clock
 
@@ -204,17 +204,15 @@ class StateStore(AsyncOAuthStateStore):
 
     async def async_issue(self, *args: Any, **kwargs: Any) -> str:
         state = secrets.token_urlsafe(32)
-        async with transaction(self._sessions) as session:
+        async with transaction(self._database) as db:
             await installations.issue_state(
-                session=session, state=state, expires_at=self._clock() + self._lifetime
+                db=db, state=state, expires_at=self._clock() + self._lifetime
             )
         return state
 
     async def async_consume(self, state: str) -> bool:
-        async with transaction(self._sessions) as session:
-            return await installations.consume_state(
-                session=session, state=state, now=self._clock()
-            )
+        async with transaction(self._database) as db:
+            return await installations.consume_state(db=db, state=state, now=self._clock())
 
 
 class WorkspaceClients:
