@@ -12,13 +12,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.errors import (
+    DailyLimit,
     DestinationGone,
+    DirectMessageUnreadable,
     HostLookupFailed,
     HostNotAllowed,
+    HourlyLimit,
+    LastTestFailed,
+    NotYours,
+    Refusal,
     SecretKeyError,
     SendFailure,
     SlackDataError,
     Stage,
+    StaleForm,
     Symptom,
 )
 from bot.presets import ICLOUD, Preset
@@ -280,7 +287,7 @@ def for_slack_data(error: SlackDataError) -> Advice:
     if error.error not in NO_HISTORY_ACCESS:
         return Advice("Slack did not give us the conversation", detail, ("Try again in a minute.",))
     headline = "Xenocept cannot read this conversation"
-    if str(getattr(error, "channel_id", "")).startswith("D"):  # an IM (fetch.py sets it)
+    if isinstance(error, DirectMessageUnreadable):
         return Advice(headline, detail, (DM_FIX,))
     fixes = (INVITE_FIX, SCOPE_FIX) if error.error == "missing_scope" else (INVITE_FIX,)
     return Advice(headline, detail, fixes)
@@ -329,3 +336,37 @@ def for_error(error: BaseException, target: Target | None = None) -> Advice:
         "The error was logged for the operator.",
         ("Try again in a minute.",),
     )
+
+
+STALE_FORM = (
+    "This form has expired or was not opened by you: close it and use Send to email "
+    "on the message again."
+)
+
+
+def for_refusal(refusal: Refusal) -> str:
+    """The sentence under the send form's destination field: what to change."""
+    if isinstance(refusal, StaleForm):
+        return STALE_FORM
+    if isinstance(refusal, NotYours):
+        return "That destination is not yours or was removed; pick another."
+    if isinstance(refusal, LastTestFailed):
+        return (
+            f"The last test of {refusal.destination} failed. Fix it and send a test "
+            f"first: /xenocept test {refusal.destination}, or Send test on the Home tab."
+        )
+    if isinstance(refusal, HourlyLimit):
+        return (
+            f"You sent {_emails(refusal.sent)} in the last hour, the most allowed. Try "
+            "again in a little while."
+        )
+    if isinstance(refusal, DailyLimit):
+        return (
+            f"{refusal.destination} already sent {_emails(refusal.sent)} today, the most "
+            "allowed (iCloud accepts 1,000 a day per account). Try again tomorrow."
+        )
+    return "This send cannot go as it is."
+
+
+def _emails(count: int) -> str:
+    return "1 email" if count == 1 else f"{count} emails"

@@ -11,8 +11,10 @@ from collections.abc import Sequence
 from bot.forms import ValidDestination
 from bot.render.headers import ascii_domain
 from bot.services import Services
+from bot.views.messages import HISTORY_SHOWN
 from storage import deliveries, destinations
 from storage.db import DbSession, transaction
+from storage.errors import NotFound
 from storage.models import Delivery, DeliveryKind, Destination, Owner, new_id
 
 
@@ -32,8 +34,11 @@ async def save_destination(
     """Create or update, and queue a test send in the same transaction.
 
     ``dedupe_key`` names the Slack request (view id and hash): a retried submit of the
-    same form returns what the first one saved, and sends no second test.
+    same form returns what the first one saved, and sends no second test. A host that
+    does not resolve, or resolves to a private address, is refused before anything is saved
+    (``HostLookupFailed``, ``HostNotAllowed``).
     """
+    await services.guard.resolve(valid.fields.smtp_host, valid.fields.smtp_port)
     async with transaction(services.database) as db:
 
         async def save_and_test() -> Delivery:
@@ -100,6 +105,32 @@ async def request_test(
     if queued:
         services.wake_outbox()
     return delivery
+
+
+async def find_by_name(services: Services, *, owner: Owner, name: str) -> Destination | None:
+    async with transaction(services.database) as db:
+        try:
+            return await destinations.find_destination(db=db, owner=owner, name=name)
+        except NotFound:
+            return None
+
+
+async def find_owned(
+    services: Services, *, owner: Owner, destination_id: str
+) -> Destination | None:
+    """The owner's destination with that id (from a button), or None for anyone else's."""
+    async with transaction(services.database) as db:
+        try:
+            return await destinations.get_destination(
+                db=db, owner=owner, destination_id=destination_id
+            )
+        except NotFound:
+            return None
+
+
+async def recent_history(services: Services, *, owner: Owner) -> Sequence[Delivery]:
+    async with transaction(services.database) as db:
+        return await deliveries.recent_deliveries(db=db, owner=owner, limit=HISTORY_SHOWN)
 
 
 async def owned_destinations(services: Services, *, owner: Owner) -> Sequence[Destination]:

@@ -10,8 +10,17 @@ XenoceptError
 ├── HostNotAllowed           an SMTP host resolves to a non-public address
 ├── HostLookupFailed         an SMTP host name does not resolve
 ├── SendFailure              an SMTP exchange failed at a known stage
-├── SlackDataError           Slack refused to give us the conversation
-└── DestinationGone          the destination was removed while a delivery waited
+├── SlackDataError           Slack refused a read a delivery needs
+│   └── ConversationUnreadable      Slack refused the conversation's history
+│       └── DirectMessageUnreadable  … of a direct message, which no app can read
+├── DestinationGone          the destination was removed while a delivery waited
+├── NotInstalled             no installation serves the workspace
+└── Refusal                  a send the user must change (said under the form's field)
+    ├── StaleForm            the send form expired or was not opened by this user
+    ├── NotYours             a destination id that is not the user's, or was removed
+    ├── LastTestFailed       the destination's last test failed
+    ├── HourlyLimit          the user's sends per hour are used up
+    └── DailyLimit           the destination's sends per day are used up
 """
 
 from __future__ import annotations
@@ -109,8 +118,62 @@ class SlackDataError(XenoceptError):
         super().__init__(f"{method}: {error}")
 
 
+class ConversationUnreadable(SlackDataError):
+    """Slack refused the history of a conversation (not a member, no scope, no thread…)."""
+
+    def __init__(self, *, error: str, method: str = "conversations.replies") -> None:
+        super().__init__(error=error, method=method)
+
+    @classmethod
+    def of(cls, channel_id: str, *, error: str) -> ConversationUnreadable:
+        """The error for ``channel_id``: a direct message's history no app can read."""
+        kind = DirectMessageUnreadable if channel_id.startswith("D") else cls
+        return kind(error=error)
+
+
+class DirectMessageUnreadable(ConversationUnreadable):
+    """The history of a direct message between two people: no app can read it."""
+
+
 class DestinationGone(XenoceptError):
     """The destination was removed while the delivery waited."""
+
+
+class NotInstalled(XenoceptError):
+    """No installation serves this workspace (never installed, or uninstalled)."""
+
+    def __init__(self, *, team_id: str, enterprise_id: str) -> None:
+        super().__init__(f"Xenocept is not installed in workspace {team_id or enterprise_id}")
+
+
+class Refusal(XenoceptError):
+    """A send the user must change; ``bot.advice.for_refusal`` words it."""
+
+
+class StaleForm(Refusal):
+    """The send form expired (its draft is gone) or was opened by someone else."""
+
+
+class NotYours(Refusal):
+    """The destination chosen is not the user's, or was removed."""
+
+
+class LastTestFailed(Refusal):
+    def __init__(self, *, destination: str) -> None:
+        super().__init__(destination)
+        self.destination = destination
+
+
+class HourlyLimit(Refusal):
+    def __init__(self, *, sent: int) -> None:
+        super().__init__(sent)
+        self.sent = sent
+
+
+class DailyLimit(Refusal):
+    def __init__(self, *, destination: str, sent: int) -> None:
+        super().__init__(destination, sent)
+        self.destination, self.sent = destination, sent
 
 
 # Slack errors worth another try later (a hiccup, not a refusal): for sends and statuses.

@@ -23,7 +23,7 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.crypto import Sealed, SecretBox
-from bot.errors import XenoceptError
+from bot.errors import NotInstalled
 from storage import installations
 from storage.db import SessionFactory, transaction
 from storage.models import Installation as InstallationRow
@@ -45,13 +45,6 @@ BOT_SCOPES = (
     "mpim:read",
     "files:read",
 )
-
-
-class NotInstalled(XenoceptError):
-    """No installation serves this workspace (never installed, or uninstalled)."""
-
-    def __init__(self, *, team_id: str, enterprise_id: str) -> None:
-        super().__init__(f"Xenocept is not installed in workspace {team_id or enterprise_id}")
 
 
 def token_context(enterprise_id: str, team_id: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.destination_service import new_delivery
-from bot.errors import XenoceptError
+from bot.errors import DailyLimit, HourlyLimit, LastTestFailed, NotYours, StaleForm
 from bot.render.model import Directory
 from bot.render.request import Scope, SendRequest, conversation_label, thread_parent_ts
 from bot.services import Services
@@ -28,19 +28,6 @@ from storage import deliveries, destinations, drafts
 from storage.db import DbSession, transaction
 from storage.errors import NotFound
 from storage.models import Delivery, DeliveryKind, Destination, Owner
-
-STALE_FORM = (
-    "This form has expired or was not opened by you: close it and use Send to email "
-    "on the message again."
-)
-
-
-class Refusal(XenoceptError):
-    """A send the user must change: the text goes under the destination field."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        super().__init__(text)
 
 
 @dataclass(frozen=True)
@@ -121,15 +108,13 @@ async def accept_send(services: Services, *, owner: Owner, choice: SendChoice) -
             try:
                 draft = await drafts.get_draft(db=db, owner=owner, draft_id=choice.draft_id)
             except NotFound:
-                raise Refusal(STALE_FORM) from None
+                raise StaleForm from None
             try:
                 destination = await destinations.get_destination(
                     db=db, owner=owner, destination_id=choice.destination_id
                 )
             except NotFound:
-                raise Refusal(
-                    "That destination is not yours or was removed; pick another."
-                ) from None
+                raise NotYours from None
             await _check_limits(services, db, owner, destination)
             return _delivery(destination, json.loads(draft.payload_json), choice)
 
@@ -146,29 +131,16 @@ async def _check_limits(
     services: Services, db: DbSession, owner: Owner, destination: Destination
 ) -> None:
     if destination.last_test_ok is False:
-        raise Refusal(
-            f"The last test of {destination.name} failed. Fix it and send a test "
-            f"first: /xenocept test {destination.name}, or Send test on the Home tab."
-        )
+        raise LastTestFailed(destination=destination.name)
     now, limits = services.clock(), services.settings
     hourly = await deliveries.count_since(db=db, owner=owner, since=now - timedelta(hours=1))
     if hourly >= limits.user_sends_per_hour:
-        raise Refusal(
-            f"You sent {_emails(hourly)} in the last hour, the most allowed. Try "
-            "again in a little while."
-        )
+        raise HourlyLimit(sent=hourly)
     daily = await deliveries.count_since(
         db=db, owner=owner, since=now - timedelta(days=1), destination_id=destination.id
     )
     if daily >= limits.destination_sends_per_day:
-        raise Refusal(
-            f"{destination.name} already sent {_emails(daily)} today, the most allowed "
-            "(iCloud accepts 1,000 a day per account). Try again tomorrow."
-        )
-
-
-def _emails(count: int) -> str:
-    return "1 email" if count == 1 else f"{count} emails"
+        raise DailyLimit(destination=destination.name, sent=daily)
 
 
 def _delivery(destination: Destination, draft: dict[str, Any], choice: SendChoice) -> Delivery:

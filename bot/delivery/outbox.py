@@ -32,6 +32,7 @@ from bot.delivery.status import StatusReporter
 from bot.destination_service import password_context
 from bot.errors import (
     TRANSIENT_SLACK_ERRORS,
+    ConversationUnreadable,
     DestinationGone,
     SendFailure,
     SlackDataError,
@@ -42,7 +43,6 @@ from bot.mail.smtp import SendReceipt, SmtpAccount, SmtpConnection
 from bot.presets import preset_for, preset_for_host
 from bot.render.request import SendRequest
 from bot.services import Services
-from bot.slackdata.fetch import ConversationUnreadable
 from bot.slackdata.users import People
 from bot.views import messages
 from storage import deliveries, destinations

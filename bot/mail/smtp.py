@@ -43,7 +43,7 @@ class SmtpAccount:
 
 
 @dataclass(frozen=True)
-class Refusal:
+class RecipientRefusal:
     """One recipient the server refused while it accepted others."""
 
     recipient: str
@@ -56,7 +56,7 @@ class SendReceipt:
     """What the server accepted: every recipient but those in ``refused``."""
 
     accepted: tuple[str, ...]
-    refused: tuple[Refusal, ...]
+    refused: tuple[RecipientRefusal, ...]
     reply: str
 
 
@@ -96,7 +96,9 @@ class SmtpConnection:
         except (aiosmtplib.SMTPException, OSError) as error:
             raise _failure(Stage.MESSAGE, error, self.account) from None
         refused = tuple(
-            Refusal(recipient, response.code, _redact(response.message.strip(), self.account))
+            RecipientRefusal(
+                recipient, response.code, _redact(response.message.strip(), self.account)
+            )
             for recipient, response in errors.items()
         )  # as the envelope named them
         accepted = tuple(r for r in recipients if ascii_address(r) not in errors)

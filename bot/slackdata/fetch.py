@@ -21,7 +21,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import SlackDataError
+from bot.errors import ConversationUnreadable, SlackDataError
 from bot.render.model import ChatMessage, Conversation, Directory, FileItem, LegacyAttachment
 from bot.render.mrkdwn import unescape
 from bot.render.request import SendRequest, conversation_label
@@ -31,21 +31,12 @@ from bot.slackdata.users import People, Person
 
 Json = dict[str, Any]
 
-HISTORY_METHOD = "conversations.replies"
 REPLIES_PAGE = 200
 LOOKUPS_AT_ONCE = 8
 DOWNLOAD_TIMEOUT = aiohttp.ClientTimeout(total=120, sock_connect=15, sock_read=30)
 USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
 CHANNEL_MENTION = re.compile(r"<#([CGD][A-Z0-9]+)(\|[^<>]*)?>")
 USERGROUP_MENTION = re.compile(r"<!subteam\^([A-Z0-9]+)\|([^<>]*)>")
-
-
-class ConversationUnreadable(SlackDataError):
-    """Slack refused the history of ``channel_id`` (not a member, no scope, no thread…)."""
-
-    def __init__(self, *, error: str, channel_id: str) -> None:
-        self.channel_id = channel_id
-        super().__init__(error=error, method=HISTORY_METHOD)
 
 
 async def fetch_conversation(
@@ -114,11 +105,11 @@ async def read_thread(client: AsyncWebClient, channel_id: str, thread_ts: str) -
                 seen.setdefault(str(message.get("ts", "")), message)
     except SlackApiError as error:
         code = str(error.response.get("error") or "unknown_error")
-        raise ConversationUnreadable(error=code, channel_id=channel_id) from None
+        raise ConversationUnreadable.of(channel_id, error=code) from None
     except (aiohttp.ClientError, TimeoutError):
-        raise ConversationUnreadable(error="slack_unreachable", channel_id=channel_id) from None
+        raise ConversationUnreadable.of(channel_id, error="slack_unreachable") from None
     if not seen:
-        raise ConversationUnreadable(error="thread_not_found", channel_id=channel_id)
+        raise ConversationUnreadable.of(channel_id, error="thread_not_found")
     parent = seen.pop(thread_ts, None)
     return ([parent] if parent else []) + list(seen.values())
 

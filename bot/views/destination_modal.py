@@ -17,9 +17,13 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot import ids
-from bot.forms import DestinationForm
-from bot.presets import Preset, not_offered, offered
+from bot.advice import Target, for_error
+from bot.errors import HostLookupFailed, HostNotAllowed
+from bot.forms import DestinationForm, ValidDestination
+from bot.presets import Preset, not_offered, offered, preset_for
+from bot.views import messages
 from bot.views.common import context, unavailable_note, utf16_len
+from storage.errors import DuplicateName, NotFound
 from storage.models import Destination, ScreenshotMode, Security
 
 CLEAR_TEXT_WARNING = (
@@ -270,3 +274,19 @@ def _select(
         element=StaticSelectElement(action_id=action_id, options=options, initial_option=chosen),
         hint=PlainTextObject(text=hint) if hint else None,
     )
+
+
+def form_errors(error: Exception, valid: ValidDestination) -> dict[str, str]:
+    """The setup form's inline error for a save that was refused, on the field it is
+    about."""
+    fields = valid.fields
+    if isinstance(error, (HostNotAllowed, HostLookupFailed)):
+        target = Target(preset_for(fields.provider), fields.smtp_host, fields.smtp_port)
+        advice = for_error(error, target)
+        return {ids.BLOCK_HOST: f"{advice.detail} {' '.join(advice.fixes)}"}
+    if isinstance(error, DuplicateName):
+        return {ids.BLOCK_NAME: messages.duplicate_name(fields.name)}
+    if isinstance(error, NotFound):  # an id that is not this user's: refuse, change nothing
+        return {ids.BLOCK_NAME: messages.FORM_NOT_YOURS}
+    # StorageUnavailable (a full disk): the form stays open with what was typed
+    return {ids.BLOCK_NAME: messages.NOT_SAVED}

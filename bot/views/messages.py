@@ -302,6 +302,51 @@ def provider_choices(intro: str, *, local_allowed: bool) -> Message:
     return message(intro, [md(intro), md(f"*Providers*\n{lines}"), *notes])
 
 
+def unknown_provider(name: str, *, local_allowed: bool) -> Message:
+    return provider_choices(
+        f"I don't know the provider `{escape(name[:40])}`.", local_allowed=local_allowed
+    )
+
+
+def provider_unavailable(preset: Preset, reason: str, *, local_allowed: bool) -> Message:
+    return provider_choices(
+        f"*{preset.label}* is not available here. {reason}", local_allowed=local_allowed
+    )
+
+
+def unknown_command(text: str) -> Message:
+    """An unknown ``/xenocept`` word: say so, then the help."""
+    intro = plain(f"I don't know `{escape(text.strip()[:60])}`. Here is what I can do:")
+    return Message(text=intro.text, blocks=intro.blocks + help_message().blocks)
+
+
+def test_queued(destination: Destination) -> Message:
+    return plain(
+        f"⏳ Sending a test session to *{escape(destination.name)}*… The result appears in "
+        "your Xenocept app messages."
+    )
+
+
+def destination_not_yours() -> Message:
+    return plain("That destination is not yours or was removed: nothing was done.")
+
+
+def send_not_yours() -> Message:
+    return plain("That send is not yours or no longer exists: nothing was done.")
+
+
+def kept(destination: Destination | None) -> Message:
+    return plain(f"Kept {escape(destination.name) if destination else 'the destination'}.")
+
+
+# Errors under the setup form's fields.
+FORM_NOT_YOURS = "This destination is not yours or was removed. Close this and start again."
+
+
+def duplicate_name(name: str) -> str:
+    return f"You already have a destination named {name}."
+
+
 def history(deliveries: Sequence[Delivery]) -> Message:
     """Every send asked for (at most 20), one block each: none is cut off."""
     if not deliveries:

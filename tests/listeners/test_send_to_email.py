@@ -22,8 +22,8 @@ import pytest
 import trustme
 
 from bot import ids
+from bot.advice import STALE_FORM
 from bot.render.sample import png
-from bot.sending import STALE_FORM
 from tests.conftest import SIGNING_SECRET, make_settings
 from tests.support.harness import BOB, JANE, JANE_LOGIN, Harness, form_values, running_app
 from tests.support.icloud_smtpd import ICloudLikeServer

@@ -17,7 +17,7 @@ import trustme
 from bot.advice import Target, for_send_failure
 from bot.errors import SendFailure, Stage, Symptom
 from bot.hostguard import HostGuard
-from bot.mail.smtp import Mailer, Refusal, SendReceipt, SmtpAccount, ehlo_name
+from bot.mail.smtp import Mailer, RecipientRefusal, SendReceipt, SmtpAccount, ehlo_name
 from bot.presets import ICLOUD
 from storage.models import Security
 from tests.support.harness import APPLE_ID_PASSWORD, ASP, JANE_LOGIN, loopback_resolver, trusting
@@ -195,7 +195,7 @@ async def test_a_partly_refused_send_returns_who_was_refused(
     receipt = await mailer_send(ca, account(icloud), ["x@example.com", "gone@example.com"])
     assert receipt.accepted == ("x@example.com",)
     assert receipt.refused == (
-        Refusal("gone@example.com", 550, "5.1.1 <gone@example.com>: user unknown"),
+        RecipientRefusal("gone@example.com", 550, "5.1.1 <gone@example.com>: user unknown"),
     )
     [arrived] = await icloud.wait_for_messages(1)
     assert arrived.rcpt_tos == ["x@example.com"]

@@ -12,19 +12,19 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.destination_service import remove_destination, request_test, slack_request_key
+from bot.destination_service import (
+    find_owned,
+    remove_destination,
+    request_test,
+    slack_request_key,
+)
 from bot.home import publish_home
 from bot.listeners.common import local_hosts_allowed, owner_of, reply_privately, services_of
 from bot.presets import ICLOUD, preset_for
 from bot.views import messages
-from bot.views.common import escape
 from bot.views.destination_modal import destination_modal
-from storage import destinations
-from storage.db import transaction
 from storage.errors import NotFound
 from storage.models import Destination
-
-NOT_YOURS = messages.plain("That destination is not yours or was removed: nothing was done.")
 
 
 async def add_clicked(
@@ -53,7 +53,7 @@ async def test_clicked(
             dedupe_key=slack_request_key("action", body.get("trigger_id"), action.get("action_id")),
         )
     except NotFound:
-        await reply_privately(context, client, NOT_YOURS)
+        await reply_privately(context, client, messages.destination_not_yours())
 
 
 async def edit_clicked(
@@ -66,7 +66,7 @@ async def edit_clicked(
     await ack()
     found = await _owned(context, action)
     if found is None:
-        await reply_privately(context, client, NOT_YOURS)
+        await reply_privately(context, client, messages.destination_not_yours())
         return
     await client.views_open(
         trigger_id=body["trigger_id"],
@@ -79,7 +79,11 @@ async def remove_clicked(
 ) -> None:
     await ack()
     found = await _owned(context, action)
-    await reply_privately(context, client, messages.confirm_remove(found) if found else NOT_YOURS)
+    await reply_privately(
+        context,
+        client,
+        messages.confirm_remove(found) if found else messages.destination_not_yours(),
+    )
 
 
 async def remove_confirmed(
@@ -92,7 +96,7 @@ async def remove_confirmed(
             services, owner=owner, destination_id=str(action.get("value"))
         )
     except NotFound:
-        await reply_privately(context, client, NOT_YOURS)
+        await reply_privately(context, client, messages.destination_not_yours())
         return
     await reply_privately(
         context, client, messages.removed(gone, preset_for(gone.provider)), replace_original=True
@@ -105,15 +109,10 @@ async def remove_cancelled(
 ) -> None:
     await ack()
     found = await _owned(context, action)
-    name = escape(found.name) if found else "the destination"
-    await reply_privately(context, client, messages.plain(f"Kept {name}."), replace_original=True)
+    await reply_privately(context, client, messages.kept(found), replace_original=True)
 
 
 async def _owned(context: AsyncBoltContext, action: dict[str, Any]) -> Destination | None:
-    async with transaction(services_of(context).database) as db:
-        try:
-            return await destinations.get_destination(
-                db=db, owner=owner_of(context), destination_id=str(action.get("value"))
-            )
-        except NotFound:
-            return None
+    return await find_owned(
+        services_of(context), owner=owner_of(context), destination_id=str(action.get("value"))
+    )

@@ -35,8 +35,4 @@ async def send_only_message(
             services_of(context), owner=owner_of(context), delivery_id=str(action.get("value"))
         )
     except NotFound:
-        await reply_privately(
-            context,
-            client,
-            messages.plain("That send is not yours or no longer exists: nothing was done."),
-        )
+        await reply_privately(context, client, messages.send_not_yours())

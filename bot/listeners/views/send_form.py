@@ -8,11 +8,13 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot import ids
+from bot.advice import for_refusal
 from bot.destination_service import slack_request_key
+from bot.errors import Refusal
 from bot.forms import input_value
 from bot.listeners.common import owner_of, services_of
 from bot.render.headers import clean_header
-from bot.sending import Refusal, SendChoice, accept_send
+from bot.sending import SendChoice, accept_send
 from bot.views import messages
 from bot.views.send_modal import SendMetadata
 from storage.errors import StorageUnavailable
@@ -34,7 +36,9 @@ async def send_form_submitted(
     try:
         await accept_send(services_of(context), owner=owner_of(context), choice=choice)
     except Refusal as refusal:
-        await ack(response_action="errors", errors={ids.BLOCK_SEND_DESTINATION: refusal.text})
+        await ack(
+            response_action="errors", errors={ids.BLOCK_SEND_DESTINATION: for_refusal(refusal)}
+        )
         return
     except StorageUnavailable:  # nothing queued: never ack a send that was not
         await ack(response_action="errors", errors={ids.BLOCK_SEND_DESTINATION: messages.NOT_SAVED})
