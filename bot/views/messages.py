@@ -46,6 +46,14 @@ def what(delivery: Delivery) -> str:
     return "Test session" if delivery.kind is DeliveryKind.TEST else (delivery.summary or "Session")
 
 
+INTERRUPTED = "Interrupted; trying again."  # a delivery cut short, as history shows it
+
+
+def outcome_summary(accepted: Sequence[str], refused: str | None) -> str:
+    """What a finished send records on its destination ("passed" for a clean test)."""
+    return f"Delivered to {', '.join(accepted)}; {refused}" if refused else "passed"
+
+
 def sending(delivery: Delivery) -> Message:
     verb = "Testing" if delivery.kind is DeliveryKind.TEST else "Sending"
     text = f"⏳ {verb} *{escape(delivery.destination_name)}*… {escape(what(delivery))}"

@@ -1,0 +1,166 @@
+"""One claimed delivery, from its row to the SMTP server's answer.
+
+The step reads the destination, opens its password, connects (or reuses the group's
+connection to the same account), composes the email within the server's size limit and
+sends it. It writes nothing and posts nothing: it returns an :data:`Outcome` that the
+recorder (``bot.delivery.outcomes``) stores and reports.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+
+from bot.advice import Target
+from bot.crypto import Sealed
+from bot.delivery.compose import Composed, SessionComposer, compose_test, size_budget
+from bot.destination_service import password_context
+from bot.errors import DestinationGone, SendFailure, XenoceptError
+from bot.mail.smtp import SendReceipt, SmtpAccount, SmtpConnection
+from bot.presets import preset_for, preset_for_host
+from bot.render.request import SendRequest
+from bot.services import Services
+from bot.slackdata.users import People
+from storage import destinations
+from storage.db import transaction
+from storage.errors import NotFound
+from storage.models import Delivery, DeliveryKind, Destination
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Sent:
+    composed: Composed
+    receipt: SendReceipt  # who accepted it, and who refused it
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Failed:
+    error: BaseException
+    target: Target | None  # what the advice speaks about, once the destination was read
+
+
+Outcome = Sent | Failed
+
+
+class DeliveryStep:
+    def __init__(self, services: Services, *, composer: SessionComposer | None) -> None:
+        self._services = services
+        self._composer = composer
+
+    async def run(
+        self, delivery: Delivery, connection: SmtpConnection | None
+    ) -> tuple[Outcome, SmtpConnection | None]:
+        """Send ``delivery``; returns its outcome and the connection worth keeping open
+        for the group's next delivery (None once it failed)."""
+        started = time.monotonic()
+        target: Target | None = None
+        try:
+            destination = await self._destination(delivery)
+            target = target_of(destination, delivery)
+            account = self._account(destination)
+            connection, reused = await self._connection(connection, account)
+            target = replace(target, size_limit=connection.size_limit)
+            composed = await self._compose(
+                delivery, destination, size_limit=size_budget(connection.size_limit)
+            )
+            connection, receipt = await self._send(connection, reused, destination, composed)
+        except SendFailure as failure:
+            return Failed(failure, target), None
+        except NotFound:
+            return Failed(DestinationGone(), None), connection
+        except XenoceptError as error:
+            return Failed(error, target), connection
+        except Exception as error:  # a bug must end in an explained failure, not a stuck row
+            log.exception("delivery %s failed unexpectedly", delivery.id)
+            return Failed(error, target), None
+        return Sent(composed, receipt, time.monotonic() - started), connection
+
+    async def _destination(self, delivery: Delivery) -> Destination:
+        async with transaction(self._services.database) as db:
+            return await destinations.get_destination(
+                db=db, owner=delivery.owner, destination_id=delivery.destination_id
+            )
+
+    def _account(self, destination: Destination) -> SmtpAccount:
+        password = self._services.box.open(
+            Sealed(destination.secret_key_id, destination.secret_ciphertext),
+            context=password_context(destination.id),
+            label=destination.name,
+        )
+        return SmtpAccount(
+            host=destination.smtp_host,
+            port=destination.smtp_port,
+            security=destination.security,
+            username=destination.username,
+            password=password,
+        )
+
+    async def _compose(
+        self, delivery: Delivery, destination: Destination, *, size_limit: int
+    ) -> Composed:
+        if delivery.kind is DeliveryKind.SESSION and self._composer is not None:
+            return await self._composer.compose(delivery, destination, size_limit=size_limit)
+        person = await People(await self._services.slack_of(delivery)).get(delivery.user_id)
+        return await compose_test(
+            self._services,
+            delivery,
+            destination,
+            user_name=person.name,
+            time_zone=person.time_zone,
+            size_limit=size_limit,
+        )
+
+    async def _connection(
+        self, connection: SmtpConnection | None, account: SmtpAccount
+    ) -> tuple[SmtpConnection, bool]:
+        """The group's open connection when it is for this account, else a new one."""
+        if connection is not None and connection.is_open and connection.account == account:
+            return connection, True
+        if connection is not None:
+            await connection.close()
+        return await self._services.mailer.open(account), False
+
+    async def _send(
+        self,
+        connection: SmtpConnection,
+        reused: bool,
+        destination: Destination,
+        composed: Composed,
+    ) -> tuple[SmtpConnection, SendReceipt]:
+        try:
+            receipt = await connection.send(
+                composed.message, sender=destination.from_address, recipients=destination.recipients
+            )
+        except SendFailure as failure:
+            await connection.close()
+            if not (reused and failure.transient and failure.code is None):
+                raise
+            # An idle connection the server closed: one fresh try, then report.
+            connection = await self._services.mailer.open(connection.account)
+            receipt = await connection.send(
+                composed.message, sender=destination.from_address, recipients=destination.recipients
+            )
+        return connection, receipt
+
+
+def target_of(destination: Destination, delivery: Delivery) -> Target:
+    preset = preset_for_host(destination.smtp_host) or preset_for(destination.provider)
+    return Target(
+        preset=preset,
+        host=destination.smtp_host,
+        port=destination.smtp_port,
+        username=destination.username,
+        is_test=delivery.kind is DeliveryKind.TEST,
+        whole_thread=is_thread_send(delivery),
+    )
+
+
+def is_thread_send(delivery: Delivery) -> bool:
+    return (
+        delivery.kind is DeliveryKind.SESSION
+        and SendRequest.load(delivery.request_json).scope == "thread"
+    )
