@@ -263,12 +263,12 @@ class Size:
 
     async def time_open(self, box: SecretBox, samples: int) -> None:
         async with transaction(self.database) as db:
-            one = await destinations.get_destination(
+            one, stored = await destinations.sealed_password(
                 db=db,
                 owner=Owner(data.TEAM_ID, _user(0)),
                 destination_id=f"d{0:08d}{0:04d}",
             )
-        sealed = Sealed(one.secret_key_id, one.secret_ciphertext)
+        sealed = Sealed(stored.key_id, stored.ciphertext)
         for _ in range(samples):
             started = time.perf_counter()
             box.open(sealed, context=password_context(one.id), label=one.name)

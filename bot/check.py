@@ -31,7 +31,7 @@ from storage.db import (
     sqlite_path,
     transaction,
 )
-from storage.models import Destination
+from storage.models import SealedPassword
 
 
 @dataclass(frozen=True)
@@ -138,17 +138,17 @@ async def check_key(settings: Settings, engine: Engine | None) -> Check:
         sample = box.seal("xenocept check", context="check")
         assert box.open(sample, context="check", label="sample") == "xenocept check"
         samples = await _stored_samples(engine) if engine is not None else []
-        for row in samples:
+        for kept in samples:
             box.open(
-                Sealed(row.secret_key_id, row.secret_ciphertext),
-                context=password_context(row.id),
-                label=row.name,
+                Sealed(kept.key_id, kept.ciphertext),
+                context=password_context(kept.destination_id),
+                label=kept.destination_name,
             )
     except XenoceptError as error:
         return Check("key", False, str(error))
     rotate = (
         " (run `xenocept keys rotate`)"
-        if any(box.needs_rotation(Sealed(row.secret_key_id, b"")) for row in samples)
+        if any(box.needs_rotation(Sealed(stored.key_id, b"")) for stored in samples)
         else ""
     )
     return Check(
@@ -159,11 +159,11 @@ async def check_key(settings: Settings, engine: Engine | None) -> Check:
     )
 
 
-async def _stored_samples(engine: Engine) -> list[Destination]:
+async def _stored_samples(engine: Engine) -> list[SealedPassword]:
     """One stored destination per key id (proves each key in use is still configured)."""
     try:
         async with transaction(session_factory(engine)) as db:
-            return list(await destinations.one_per_key_for_operator(db=db))
+            return await destinations.one_password_per_key_for_operator(db=db)
     except Exception:  # tables not there yet: nothing stored
         return []
 

@@ -15,7 +15,7 @@ from bot.views.messages import HISTORY_SHOWN
 from storage import deliveries, destinations
 from storage.db import DbSession, transaction
 from storage.errors import NotFound
-from storage.models import Delivery, DeliveryKind, Destination, Owner, new_id
+from storage.models import Delivery, DeliveryKind, DestinationPublic, Owner, new_id
 
 
 def password_context(destination_id: str) -> str:
@@ -30,7 +30,7 @@ async def save_destination(
     valid: ValidDestination,
     destination_id: str | None,
     dedupe_key: str | None = None,
-) -> tuple[Destination, Delivery]:
+) -> tuple[DestinationPublic, Delivery]:
     """Create or update, and queue a test send in the same transaction.
 
     ``dedupe_key`` names the Slack request (view id and hash): a retried submit of the
@@ -61,7 +61,7 @@ async def _save(
     owner: Owner,
     valid: ValidDestination,
     destination_id: str | None,
-) -> Destination:
+) -> DestinationPublic:
     if destination_id is None:
         assert valid.password is not None
         new = new_id()
@@ -107,7 +107,7 @@ async def request_test(
     return delivery
 
 
-async def find_by_name(services: Services, *, owner: Owner, name: str) -> Destination | None:
+async def find_by_name(services: Services, *, owner: Owner, name: str) -> DestinationPublic | None:
     async with transaction(services.database) as db:
         try:
             return await destinations.find_destination(db=db, owner=owner, name=name)
@@ -117,7 +117,7 @@ async def find_by_name(services: Services, *, owner: Owner, name: str) -> Destin
 
 async def find_owned(
     services: Services, *, owner: Owner, destination_id: str
-) -> Destination | None:
+) -> DestinationPublic | None:
     """The owner's destination with that id (from a button), or None for anyone else's."""
     async with transaction(services.database) as db:
         try:
@@ -133,7 +133,7 @@ async def recent_history(services: Services, *, owner: Owner) -> Sequence[Delive
         return await deliveries.recent_deliveries(db=db, owner=owner, limit=HISTORY_SHOWN)
 
 
-async def owned_destinations(services: Services, *, owner: Owner) -> Sequence[Destination]:
+async def owned_destinations(services: Services, *, owner: Owner) -> Sequence[DestinationPublic]:
     """The owner's destinations, by name: lists, pages and the send modal's search."""
     async with transaction(services.database) as db:
         return await destinations.list_destinations(db=db, owner=owner)
@@ -141,7 +141,7 @@ async def owned_destinations(services: Services, *, owner: Owner) -> Sequence[De
 
 async def remove_destination(
     services: Services, *, owner: Owner, destination_id: str
-) -> Destination:
+) -> DestinationPublic:
     async with transaction(services.database) as db:
         return await destinations.delete_destination(
             db=db, owner=owner, destination_id=destination_id
@@ -149,7 +149,7 @@ async def remove_destination(
 
 
 def new_delivery(
-    destination: Destination,
+    destination: DestinationPublic,
     *,
     kind: DeliveryKind,
     summary: str,
@@ -170,7 +170,7 @@ def new_delivery(
     )
 
 
-def test_delivery(destination: Destination) -> Delivery:
+def test_delivery(destination: DestinationPublic) -> Delivery:
     return new_delivery(destination, kind=DeliveryKind.TEST, summary="Test session")
 
 

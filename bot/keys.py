@@ -23,15 +23,16 @@ async def rotate_keys(settings: Settings) -> int:
         await prepare(engine)
         count = 0
         async with transaction(session_factory(engine)) as db:
-            for row in await destinations.all_destinations_for_operator(db=db):
-                sealed = Sealed(row.secret_key_id, row.secret_ciphertext)
+            for stored in await destinations.all_passwords_for_operator(db=db):
+                sealed = Sealed(stored.key_id, stored.ciphertext)
                 if not box.needs_rotation(sealed):
                     continue
-                context = password_context(row.id)
-                fresh = box.seal(box.open(sealed, context=context, label=row.name), context=context)
+                context = password_context(stored.destination_id)
+                label = stored.destination_name
+                fresh = box.seal(box.open(sealed, context=context, label=label), context=context)
                 await destinations.reseal_for_operator(
                     db=db,
-                    destination_id=row.id,
+                    destination_id=stored.destination_id,
                     key_id=fresh.key_id,
                     ciphertext=fresh.ciphertext,
                 )

@@ -27,7 +27,7 @@ from bot.views.send_modal import prefill_subject
 from storage import deliveries, destinations, drafts
 from storage.db import DbSession, transaction
 from storage.errors import NotFound
-from storage.models import Delivery, DeliveryKind, Destination, Owner
+from storage.models import Delivery, DeliveryKind, DestinationPublic, Owner
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class SendStart:
     """What the send modal opens with: the owner's destinations, the one used last, the
     scope the message suggests, the subject we suggest, and the draft holding the message."""
 
-    destinations: Sequence[Destination]
+    destinations: Sequence[DestinationPublic]
     last_used_id: str | None
     scope: Scope
     subject: str
@@ -128,7 +128,7 @@ async def accept_send(services: Services, *, owner: Owner, choice: SendChoice) -
 
 
 async def _check_limits(
-    services: Services, db: DbSession, owner: Owner, destination: Destination
+    services: Services, db: DbSession, owner: Owner, destination: DestinationPublic
 ) -> None:
     if destination.last_test_ok is False:
         raise LastTestFailed(destination=destination.name)
@@ -143,7 +143,9 @@ async def _check_limits(
         raise DailyLimit(destination=destination.name, sent=daily)
 
 
-def _delivery(destination: Destination, draft: dict[str, Any], choice: SendChoice) -> Delivery:
+def _delivery(
+    destination: DestinationPublic, draft: dict[str, Any], choice: SendChoice
+) -> Delivery:
     message = draft.get("message") or {}
     request = SendRequest(
         channel_id=draft.get("channel_id", ""),

@@ -1,5 +1,7 @@
-"""Destination repository: every function takes the session and the requesting owner,
-and can only see or change that owner's rows."""
+"""Destination repository: every function takes the database session and the requesting
+owner, and can only see or change that owner's rows. What leaves this module is the
+public shape (``DestinationPublic``): the sealed password stays here, except for the
+worker's ``sealed_password`` and the operator's key rotation."""
 
 from __future__ import annotations
 
@@ -12,30 +14,43 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.errors import DuplicateName, NotFound
-from storage.models import Destination, DestinationFields, Owner, utcnow
+from storage.models import (
+    Destination,
+    DestinationFields,
+    DestinationPublic,
+    Owner,
+    SealedPassword,
+    utcnow,
+)
 from storage.scoping import owned
 
 
-async def list_destinations(*, db: AsyncSession, owner: Owner) -> Sequence[Destination]:
+async def list_destinations(*, db: AsyncSession, owner: Owner) -> list[DestinationPublic]:
     result = await db.exec(owned(Destination, owner).order_by(col(Destination.name_key)))
-    return result.all()
+    return [row.public() for row in result.all()]
 
 
-async def get_destination(*, db: AsyncSession, owner: Owner, destination_id: str) -> Destination:
-    result = await db.exec(owned(Destination, owner).where(Destination.id == destination_id))
-    destination = result.first()
-    if destination is None:
-        raise NotFound(destination_id)
-    return destination
+async def get_destination(
+    *, db: AsyncSession, owner: Owner, destination_id: str
+) -> DestinationPublic:
+    return (await _row(db, owner, destination_id)).public()
 
 
-async def find_destination(*, db: AsyncSession, owner: Owner, name: str) -> Destination:
+async def find_destination(*, db: AsyncSession, owner: Owner, name: str) -> DestinationPublic:
     key = name.strip().casefold()
     result = await db.exec(owned(Destination, owner).where(Destination.name_key == key))
     destination = result.first()
     if destination is None:
         raise NotFound(name)
-    return destination
+    return destination.public()
+
+
+async def sealed_password(
+    *, db: AsyncSession, owner: Owner, destination_id: str
+) -> tuple[DestinationPublic, SealedPassword]:
+    """The destination and its sealed password: for the worker, which opens it to send."""
+    row = await _row(db, owner, destination_id)
+    return row.public(), _sealed(row)
 
 
 async def create_destination(
@@ -46,7 +61,7 @@ async def create_destination(
     destination_id: str,
     secret_key_id: str,
     secret_ciphertext: bytes,
-) -> Destination:
+) -> DestinationPublic:
     await _ensure_name_free(db=db, owner=owner, name=fields.name, except_id=None)
     destination = Destination(
         **fields.model_dump(),
@@ -60,7 +75,7 @@ async def create_destination(
     )
     db.add(destination)
     await _flush(db, fields.name)
-    return destination
+    return destination.public()
 
 
 async def update_destination(
@@ -70,9 +85,9 @@ async def update_destination(
     destination_id: str,
     fields: DestinationFields,
     secret: tuple[str, bytes] | None,
-) -> Destination:
+) -> DestinationPublic:
     """Replace the editable fields; ``secret`` None keeps the stored password."""
-    destination = await get_destination(db=db, owner=owner, destination_id=destination_id)
+    destination = await _row(db, owner, destination_id)
     await _ensure_name_free(db=db, owner=owner, name=fields.name, except_id=destination.id)
     for key, value in fields.model_dump().items():
         setattr(destination, key, value)
@@ -84,14 +99,16 @@ async def update_destination(
     destination.last_test_ok = None
     db.add(destination)
     await _flush(db, fields.name)
-    return destination
+    return destination.public()
 
 
-async def delete_destination(*, db: AsyncSession, owner: Owner, destination_id: str) -> Destination:
-    destination = await get_destination(db=db, owner=owner, destination_id=destination_id)
+async def delete_destination(
+    *, db: AsyncSession, owner: Owner, destination_id: str
+) -> DestinationPublic:
+    destination = await _row(db, owner, destination_id)
     await db.delete(destination)
     await db.flush()
-    return destination
+    return destination.public()
 
 
 async def record_test_result(
@@ -103,7 +120,7 @@ async def record_test_result(
     summary: str,
     at: datetime,
 ) -> None:
-    destination = await get_destination(db=db, owner=owner, destination_id=destination_id)
+    destination = await _row(db, owner, destination_id)
     destination.last_test_at = at
     destination.last_test_ok = ok
     destination.last_test_summary = summary[:500]
@@ -111,22 +128,22 @@ async def record_test_result(
 
 
 async def mark_used(*, db: AsyncSession, owner: Owner, destination_id: str, at: datetime) -> None:
-    destination = await get_destination(db=db, owner=owner, destination_id=destination_id)
+    destination = await _row(db, owner, destination_id)
     destination.last_used_at = at
     db.add(destination)
 
 
-async def all_destinations_for_operator(*, db: AsyncSession) -> Sequence[Destination]:
-    """Every row, for operator commands (key rotation) only — never for a Slack user."""
-    result = await db.exec(select(Destination))
-    return result.all()
+async def all_passwords_for_operator(*, db: AsyncSession) -> list[SealedPassword]:
+    """Every sealed password, for operator commands (key rotation) only — never for a
+    Slack user."""
+    return [_sealed(row) for row in (await db.exec(select(Destination))).all()]
 
 
-async def one_per_key_for_operator(*, db: AsyncSession) -> Sequence[Destination]:
-    """One stored destination per key id (``xenocept check`` proves each key in use)."""
+async def one_password_per_key_for_operator(*, db: AsyncSession) -> list[SealedPassword]:
+    """One sealed password per key id (``xenocept check`` proves each key in use)."""
     first_per_key = select(func.min(Destination.id)).group_by(col(Destination.secret_key_id))
     result = await db.exec(select(Destination).where(col(Destination.id).in_(first_per_key)))
-    return result.all()
+    return [_sealed(row) for row in result.all()]
 
 
 async def reseal_for_operator(
@@ -138,6 +155,18 @@ async def reseal_for_operator(
         raise NotFound(destination_id)
     destination.secret_key_id, destination.secret_ciphertext = key_id, ciphertext
     db.add(destination)
+
+
+async def _row(db: AsyncSession, owner: Owner, destination_id: str) -> Destination:
+    result = await db.exec(owned(Destination, owner).where(Destination.id == destination_id))
+    destination = result.first()
+    if destination is None:
+        raise NotFound(destination_id)
+    return destination
+
+
+def _sealed(row: Destination) -> SealedPassword:
+    return SealedPassword(row.id, row.name, row.secret_key_id, row.secret_ciphertext)
 
 
 async def _ensure_name_free(

@@ -1,14 +1,16 @@
 """Tables and the shapes around them.
 
 Layering follows the full-stack FastAPI template: ``DestinationFields`` (what a user
-edits) → ``Destination`` (the table, the only place the ciphertext lives) and
-``DestinationView`` (what listeners and views get: no secret at all).
+edits) → ``DestinationBase`` (with the columns storage keeps) → ``Destination`` (the
+table, the only place the ciphertext lives) and, beside it, ``DestinationPublic`` (what
+everything above storage gets: no secret at all). ``SealedPassword`` carries the
+ciphertext to the one reader that needs it, the worker, which opens it to send.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -99,16 +101,11 @@ class DestinationFields(SQLModel):
     screenshot_mode: ScreenshotMode = ScreenshotMode.INLINE
 
 
-class Destination(DestinationFields, table=True):
-    __table_args__ = (UniqueConstraint("team_id", "user_id", "name_key"),)
-
+class DestinationBase(DestinationFields):
     id: str = Field(default_factory=new_id, primary_key=True)
     team_id: str = Field(index=True)
     user_id: str = Field(index=True)
     enterprise_id: str = enterprise_field()
-    name_key: str  # casefolded name: names are unique per user regardless of case
-    secret_key_id: str
-    secret_ciphertext: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = when(default_factory=utcnow)
     updated_at: datetime = when(default_factory=utcnow)
     last_test_at: datetime | None = when(default=None)
@@ -119,6 +116,33 @@ class Destination(DestinationFields, table=True):
     @property
     def recipients(self) -> list[str]:
         return [item for item in self.to_addresses.split(",") if item]
+
+
+class Destination(DestinationBase, table=True):
+    __table_args__ = (UniqueConstraint("team_id", "user_id", "name_key"),)
+
+    name_key: str  # casefolded name: names are unique per user regardless of case
+    secret_key_id: str
+    secret_ciphertext: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+    def public(self) -> DestinationPublic:
+        return DestinationPublic.model_validate(
+            self.model_dump(exclude={"name_key", "secret_key_id", "secret_ciphertext"})
+        )
+
+
+class DestinationPublic(DestinationBase):
+    """A destination as listeners, views and the worker see it: no sealed password."""
+
+
+@dataclass(frozen=True)
+class SealedPassword:
+    """A destination's password as stored: the key id and the AES-GCM ciphertext."""
+
+    destination_id: str
+    destination_name: str
+    key_id: str
+    ciphertext: bytes = field(repr=False)
 
 
 class DeliveryKind(StrEnum):

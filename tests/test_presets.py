@@ -25,7 +25,7 @@ from bot.presets import (
     unavailable_reason,
 )
 from bot.views.destination_modal import FormMetadata, destination_modal
-from storage.models import Destination, Security
+from storage.models import DestinationPublic, Security
 
 
 @dataclass(frozen=True)
@@ -226,20 +226,17 @@ def test_the_provider_select_lists_offered_presets_in_table_order() -> None:
 
 
 def test_editing_has_no_provider_choice() -> None:
-    existing = Destination(
+    existing = DestinationPublic(
         id="d1",
         team_id="T1",
         user_id="U1",
         name="Gmail",
-        name_key="gmail",
         provider="gmail",
         smtp_host="smtp.gmail.com",
         smtp_port=587,
         username="jane@gmail.com",
         from_address="jane@gmail.com",
         to_addresses="jane@gmail.com",
-        secret_key_id="k",
-        secret_ciphertext=b"\x00" * 40,
     )
     view = destination_modal(preset=PRESETS["gmail"], destination=existing).to_dict()
     assert ids.BLOCK_PROVIDER not in inputs(view)

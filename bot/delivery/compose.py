@@ -11,7 +11,7 @@ from bot.presets import SECURITY_NAMES, preset_for
 from bot.render import build_sample_conversation, default_subject, render_email
 from bot.render.explainers import explain_test_send
 from bot.services import Services
-from storage.models import Delivery, Destination
+from storage.models import Delivery, DestinationPublic
 
 ICLOUD_SIZE_LIMIT = 28_319_744  # what smtp.mail.me.com advertises in EHLO SIZE
 
@@ -24,7 +24,7 @@ class Composed:
 
 class SessionComposer(Protocol):
     async def compose(
-        self, delivery: Delivery, destination: Destination, *, size_limit: int
+        self, delivery: Delivery, destination: DestinationPublic, *, size_limit: int
     ) -> Composed: ...
 
     def expect(self, deliveries: Sequence[Delivery]) -> None:
@@ -42,7 +42,7 @@ def size_budget(advertised: int | None) -> int:
 async def compose_test(
     services: Services,
     delivery: Delivery,
-    destination: Destination,
+    destination: DestinationPublic,
     *,
     user_name: str,
     time_zone: str,

@@ -18,7 +18,7 @@ from bot.services import Services
 from bot.slackdata import files
 from bot.slackdata.fetch import DOWNLOAD_TIMEOUT, fetch_conversation
 from bot.slackdata.users import People, PeopleCache
-from storage.models import Delivery, Destination
+from storage.models import Delivery, DestinationPublic
 
 # Bytes of files to download: what fits the size limit once base64 (4/3) is applied.
 DOWNLOAD_BUDGET = ICLOUD_SIZE_LIMIT * 3 // 4
@@ -51,7 +51,11 @@ class SlackSessionComposer:
                 task.cancel()
 
     async def compose(
-        self, delivery: Delivery, destination: Destination, *, size_limit: int = ICLOUD_SIZE_LIMIT
+        self,
+        delivery: Delivery,
+        destination: DestinationPublic,
+        *,
+        size_limit: int = ICLOUD_SIZE_LIMIT,
     ) -> Composed:
         request = SendRequest.load(delivery.request_json)
         following = self._following.pop(delivery.id, None)

@@ -25,7 +25,7 @@ from bot.slackdata.users import People
 from storage import destinations
 from storage.db import transaction
 from storage.errors import NotFound
-from storage.models import Delivery, DeliveryKind, Destination
+from storage.models import Delivery, DeliveryKind, DestinationPublic, SealedPassword
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +59,9 @@ class DeliveryStep:
         started = time.monotonic()
         target: Target | None = None
         try:
-            destination = await self._destination(delivery)
+            destination, sealed = await self._destination(delivery)
             target = target_of(destination, delivery)
-            account = self._account(destination)
+            account = self._account(destination, sealed)
             connection, reused = await self._connection(connection, account)
             target = replace(target, size_limit=connection.size_limit)
             composed = await self._compose(
@@ -79,15 +79,15 @@ class DeliveryStep:
             return Failed(error, target), None
         return Sent(composed, receipt, time.monotonic() - started), connection
 
-    async def _destination(self, delivery: Delivery) -> Destination:
+    async def _destination(self, delivery: Delivery) -> tuple[DestinationPublic, SealedPassword]:
         async with transaction(self._services.database) as db:
-            return await destinations.get_destination(
+            return await destinations.sealed_password(
                 db=db, owner=delivery.owner, destination_id=delivery.destination_id
             )
 
-    def _account(self, destination: Destination) -> SmtpAccount:
+    def _account(self, destination: DestinationPublic, sealed: SealedPassword) -> SmtpAccount:
         password = self._services.box.open(
-            Sealed(destination.secret_key_id, destination.secret_ciphertext),
+            Sealed(sealed.key_id, sealed.ciphertext),
             context=password_context(destination.id),
             label=destination.name,
         )
@@ -100,7 +100,7 @@ class DeliveryStep:
         )
 
     async def _compose(
-        self, delivery: Delivery, destination: Destination, *, size_limit: int
+        self, delivery: Delivery, destination: DestinationPublic, *, size_limit: int
     ) -> Composed:
         if delivery.kind is DeliveryKind.SESSION and self._composer is not None:
             return await self._composer.compose(delivery, destination, size_limit=size_limit)
@@ -128,7 +128,7 @@ class DeliveryStep:
         self,
         connection: SmtpConnection,
         reused: bool,
-        destination: Destination,
+        destination: DestinationPublic,
         composed: Composed,
     ) -> tuple[SmtpConnection, SendReceipt]:
         try:
@@ -147,7 +147,7 @@ class DeliveryStep:
         return connection, receipt
 
 
-def target_of(destination: Destination, delivery: Delivery) -> Target:
+def target_of(destination: DestinationPublic, delivery: Delivery) -> Target:
     preset = preset_for_host(destination.smtp_host) or preset_for(destination.provider)
     return Target(
         preset=preset,

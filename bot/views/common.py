@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot import ids
-from storage.models import Destination
+from storage.models import DestinationPublic
 
 
 def utf16_len(text: str) -> int:
@@ -81,7 +81,7 @@ def slack_date(moment: datetime, fallback: str = "") -> str:
     return f"<!date^{stamp}^{{date_short_pretty}} {{time}}|{text}>"
 
 
-def destination_buttons(destination: Destination) -> ActionsBlock:
+def destination_buttons(destination: DestinationPublic) -> ActionsBlock:
     return ActionsBlock(
         block_id=f"dest_actions:{destination.id}",
         elements=[
@@ -92,7 +92,7 @@ def destination_buttons(destination: Destination) -> ActionsBlock:
     )
 
 
-def test_state(destination: Destination) -> str:
+def test_state(destination: DestinationPublic) -> str:
     if destination.last_test_at is None:
         return "not tested yet" if destination.last_test_ok is None else ""
     when = slack_date(destination.last_test_at)
@@ -102,7 +102,7 @@ def test_state(destination: Destination) -> str:
     return f"{verdict} {when}"
 
 
-def destination_line(destination: Destination) -> str:
+def destination_line(destination: DestinationPublic) -> str:
     to = ", ".join(destination.recipients)
     return (
         f"*{escape(destination.name)}* — {escape(destination.username)} → {escape(to)}\n"

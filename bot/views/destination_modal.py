@@ -24,7 +24,7 @@ from bot.presets import Preset, not_offered, offered, preset_for
 from bot.views import messages
 from bot.views.common import context, unavailable_note, utf16_len
 from storage.errors import DuplicateName, NotFound
-from storage.models import Destination, ScreenshotMode, Security
+from storage.models import DestinationPublic, ScreenshotMode, Security
 
 CLEAR_TEXT_WARNING = (
     "⚠️ None sends your password and every email unencrypted, readable on "
@@ -65,7 +65,7 @@ class FormMetadata:
 def destination_modal(
     *,
     preset: Preset,
-    destination: Destination | None = None,
+    destination: DestinationPublic | None = None,
     local_allowed: bool = False,
     values: DestinationForm | None = None,
 ) -> View:
@@ -88,7 +88,7 @@ def destination_modal(
     )
 
 
-def initial_values(preset: Preset, destination: Destination | None) -> DestinationForm:
+def initial_values(preset: Preset, destination: DestinationPublic | None) -> DestinationForm:
     if destination is None:
         return DestinationForm(
             name=preset.default_name,

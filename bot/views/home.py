@@ -10,12 +10,12 @@ from slack_sdk.models.views import View
 from bot import ids
 from bot.views.common import button, context, destination_buttons, destination_line, md
 from bot.views.messages import history_line
-from storage.models import Delivery, Destination
+from storage.models import Delivery, DestinationPublic
 
 MAX_SHOWN = 20  # 2 blocks each: stays far below the 100-block limit
 
 
-def home_view(*, destinations: Sequence[Destination], deliveries: Sequence[Delivery]) -> View:
+def home_view(*, destinations: Sequence[DestinationPublic], deliveries: Sequence[Delivery]) -> View:
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text="Xenocept email destinations")),
         md(

@@ -27,7 +27,7 @@ from bot.views.common import (
     slack_date,
     unavailable_note,
 )
-from storage.models import Delivery, DeliveryKind, DeliveryStatus, Destination
+from storage.models import Delivery, DeliveryKind, DeliveryStatus, DestinationPublic
 
 
 @dataclass(frozen=True)
@@ -176,7 +176,7 @@ def list_pages(count: int) -> int:
     return max(1, -(-count // LIST_PAGE_SIZE))
 
 
-def destination_list(destinations: Sequence[Destination], *, page: int = 0) -> Message:
+def destination_list(destinations: Sequence[DestinationPublic], *, page: int = 0) -> Message:
     """One page of the user's destinations, with Previous/Next when there are more."""
     if not destinations:
         return plain("You have no email destinations yet. Add one with `/xenocept add`.")
@@ -225,7 +225,7 @@ def no_such_destination(name: str, *, verb: str, names: Sequence[str]) -> Messag
     return plain(f"You have no destination named *{escape(clip(name, 80))}*. Yours: {yours}.")
 
 
-def confirm_remove(destination: Destination) -> Message:
+def confirm_remove(destination: DestinationPublic) -> Message:
     text = f"Remove *{escape(destination.name)}* ({escape(destination.username)})?"
     # Slack's reference requires plain_text for every part of a confirmation dialog.
     confirm = ConfirmObject(
@@ -254,7 +254,7 @@ def confirm_remove(destination: Destination) -> Message:
     )
 
 
-def removed(destination: Destination, preset: Preset) -> Message:
+def removed(destination: DestinationPublic, preset: Preset) -> Message:
     text = (
         f"🗑️ Removed *{escape(destination.name)}*. Its password was deleted from our "
         f"database. {preset.revoke_hint}"
@@ -328,7 +328,7 @@ def unknown_command(text: str) -> Message:
     return Message(text=intro.text, blocks=intro.blocks + help_message().blocks)
 
 
-def test_queued(destination: Destination) -> Message:
+def test_queued(destination: DestinationPublic) -> Message:
     return plain(
         f"⏳ Sending a test session to *{escape(destination.name)}*… The result appears in "
         "your Xenocept app messages."
@@ -343,7 +343,7 @@ def send_not_yours() -> Message:
     return plain("That send is not yours or no longer exists: nothing was done.")
 
 
-def kept(destination: Destination | None) -> Message:
+def kept(destination: DestinationPublic | None) -> Message:
     return plain(f"Kept {escape(destination.name) if destination else 'the destination'}.")
 
 

@@ -25,7 +25,7 @@ from bot.render.model import Directory
 from bot.render.mrkdwn import to_plain
 from bot.views.common import button, clip, context, md
 from bot.views.messages import NOT_SAVED
-from storage.models import Destination
+from storage.models import DestinationPublic
 
 SCOPES = {"thread": "Whole thread", "message": "Only this message"}
 SUBJECT_WORDS = 8
@@ -70,7 +70,7 @@ def prefill_subject(where: str, text: str, directory: Directory | None = None) -
 
 def send_modal(
     *,
-    destinations: Sequence[Destination],
+    destinations: Sequence[DestinationPublic],
     default_id: str | None,
     scope: str,
     subject: str,
@@ -134,11 +134,13 @@ def send_modal(
     )
 
 
-def destination_option(destination: Destination) -> Option:
+def destination_option(destination: DestinationPublic) -> Option:
     return Option(value=destination.id, label=clip(_label(destination), 75))
 
 
-def destination_options(destinations: Sequence[Destination], query: str) -> list[dict[str, Any]]:
+def destination_options(
+    destinations: Sequence[DestinationPublic], query: str
+) -> list[dict[str, Any]]:
     """The answer to a search in the destination menu: matching names or recipients first
     by name, at most what one menu may carry."""
     words = query.casefold().split()
@@ -150,7 +152,7 @@ def destination_options(destinations: Sequence[Destination], query: str) -> list
     return [destination_option(d).to_dict() for d in found[:OPTIONS_MAX]]
 
 
-def _label(destination: Destination) -> str:
+def _label(destination: DestinationPublic) -> str:
     failing = " — last test failed" if destination.last_test_ok is False else ""
     return f"{destination.name} ({', '.join(destination.recipients)}){failing}"
 

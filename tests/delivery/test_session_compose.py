@@ -17,7 +17,7 @@ from bot.errors import SlackDataError
 from bot.render.request import SendRequest
 from bot.services import Services
 from bot.settings import Settings
-from storage.models import Delivery, DeliveryKind, Destination
+from storage.models import Delivery, DeliveryKind, DestinationPublic
 from tests.support.harness import BOB, JANE, JANE_ALIAS
 from tests.support.slack_standin import SlackStandIn
 
@@ -35,20 +35,17 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
         await app.services.engine.dispose()
 
 
-def destination() -> Destination:
-    return Destination(
+def destination() -> DestinationPublic:
+    return DestinationPublic(
         id="dest1",
         team_id="T111",
         user_id=JANE,
         name="iCloud",
-        name_key="icloud",
         smtp_host="smtp.mail.me.com",
         smtp_port=587,
         username="jane@icloud.com",
         from_address=JANE_ALIAS,
         to_addresses="jane@icloud.com",
-        secret_key_id="k1",
-        secret_ciphertext=b"sealed",
     )
 
 

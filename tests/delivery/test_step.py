@@ -12,14 +12,14 @@ from bot.delivery.step import DeliveryStep, Failed, Sent
 from bot.errors import DestinationGone, SendFailure, Stage
 from storage import destinations
 from storage.db import transaction
-from storage.models import Destination, Owner
+from storage.models import DestinationPublic, Owner
 from tests.listeners.test_destination_lifecycle import add_icloud
 from tests.support.harness import JANE, JANE_LOGIN, Harness
 from tests.support.send_flow import rows
 
 
 @pytest.fixture
-async def mine(harness: Harness) -> AsyncIterator[Destination]:
+async def mine(harness: Harness) -> AsyncIterator[DestinationPublic]:
     """Jane's iCloud destination, its automatic test already received."""
     assert await add_icloud(harness) == (200, "")
     await harness.smtp.wait_for_messages(1)
@@ -30,7 +30,9 @@ async def mine(harness: Harness) -> AsyncIterator[Destination]:
     yield found
 
 
-async def test_a_step_sends_and_returns_the_receipt(harness: Harness, mine: Destination) -> None:
+async def test_a_step_sends_and_returns_the_receipt(
+    harness: Harness, mine: DestinationPublic
+) -> None:
     step = DeliveryStep(harness.app.services, composer=None)
     delivery = destination_service.test_delivery(mine)
     outcome, connection = await step.run(delivery, None)
@@ -51,7 +53,7 @@ async def test_a_step_sends_and_returns_the_receipt(harness: Harness, mine: Dest
 
 
 async def test_a_refused_login_is_a_failure_at_its_stage(
-    harness: Harness, mine: Destination
+    harness: Harness, mine: DestinationPublic
 ) -> None:
     harness.smtp._accounts[JANE_LOGIN].revoked = True  # the app-specific password revoked
     outcome, connection = await DeliveryStep(harness.app.services, composer=None).run(
@@ -64,7 +66,7 @@ async def test_a_refused_login_is_a_failure_at_its_stage(
 
 
 async def test_a_removed_destination_is_gone_not_a_crash(
-    harness: Harness, mine: Destination
+    harness: Harness, mine: DestinationPublic
 ) -> None:
     delivery = destination_service.test_delivery(mine)
     async with transaction(harness.app.services.database) as db:

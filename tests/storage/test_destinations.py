@@ -48,7 +48,12 @@ async def test_a_destination_round_trips_with_its_ciphertext(database: SessionFa
     made = await create(database, JANE)
     async with transaction(database) as db:
         row = await destinations.get_destination(db=db, owner=JANE, destination_id=made)
-    assert row.secret_ciphertext == SECRET and row.security is Security.STARTTLS
+        _, sealed = await destinations.sealed_password(db=db, owner=JANE, destination_id=made)
+    assert (sealed.key_id, sealed.ciphertext) == ("k1", SECRET)
+    assert row.security is Security.STARTTLS
+    # The public shape carries no secret at all, and the sealed one hides it from repr.
+    assert not {"secret_key_id", "secret_ciphertext", "name_key"} & set(row.model_dump())
+    assert repr(SECRET) not in repr(sealed)
     assert row.recipients == ["jane@icloud.com", "work@example.com"]
     assert row.created_at.tzinfo is not None
     assert abs(row.created_at - datetime.now(UTC)) < timedelta(minutes=1)
@@ -104,7 +109,8 @@ async def test_update_keeps_or_replaces_the_secret_and_asks_for_a_new_test(
         row = await destinations.update_destination(
             db=db, owner=JANE, destination_id=made, fields=fields("Work"), secret=None
         )
-        assert row.secret_ciphertext == SECRET and row.last_test_ok is None
+        _, kept = await destinations.sealed_password(db=db, owner=JANE, destination_id=made)
+        assert kept.ciphertext == SECRET and row.last_test_ok is None
         await destinations.update_destination(
             db=db,
             owner=JANE,
@@ -113,8 +119,8 @@ async def test_update_keeps_or_replaces_the_secret_and_asks_for_a_new_test(
             secret=("k2", b"new"),
         )
     async with transaction(database) as db:
-        row = await destinations.get_destination(db=db, owner=JANE, destination_id=made)
-    assert (row.name, row.secret_key_id, row.secret_ciphertext) == ("Work", "k2", b"new")
+        row, sealed = await destinations.sealed_password(db=db, owner=JANE, destination_id=made)
+    assert (row.name, sealed.key_id, sealed.ciphertext) == ("Work", "k2", b"new")
     assert row.last_test_at is not None and abs(row.last_test_at - now) < timedelta(seconds=1)
 
 
@@ -144,4 +150,4 @@ async def test_last_used_and_delete(database: SessionFactory) -> None:
         assert row.last_used_at == at
         await destinations.delete_destination(db=db, owner=JANE, destination_id=made)
     async with transaction(database) as db:
-        assert await destinations.all_destinations_for_operator(db=db) == []
+        assert await destinations.all_passwords_for_operator(db=db) == []

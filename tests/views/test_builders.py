@@ -28,12 +28,12 @@ from bot.views.send_modal import (
     prefill_subject,
     send_modal,
 )
-from storage.models import Delivery, DeliveryKind, DeliveryStatus, Destination
+from storage.models import Delivery, DeliveryKind, DeliveryStatus, DestinationPublic
 
 MOMENT = datetime(2026, 11, 24, 14, 7, tzinfo=UTC)
 
 
-def destination(n: int = 0, **changes: Any) -> Destination:
+def destination(n: int = 0, **changes: Any) -> DestinationPublic:
     values: dict[str, Any] = dict(
         id=f"d{n}",
         team_id="T1",
@@ -45,13 +45,11 @@ def destination(n: int = 0, **changes: Any) -> Destination:
         username="jane@icloud.com",
         from_address="jane@icloud.com",
         to_addresses="jane@icloud.com,x@example.com",
-        secret_key_id="k",
-        secret_ciphertext=b"\x00" * 40,
         last_test_at=MOMENT,
         last_test_ok=True,
     )
     values.update(changes)
-    return Destination(**values)
+    return DestinationPublic(**values)
 
 
 def delivery(**changes: Any) -> Delivery:

@@ -24,7 +24,7 @@ from bot.presets import ICLOUD, preset_for
 from bot.views import messages
 from bot.views.destination_modal import destination_modal
 from storage.errors import NotFound
-from storage.models import Destination
+from storage.models import DestinationPublic
 
 
 async def add_clicked(
@@ -112,7 +112,7 @@ async def remove_cancelled(
     await reply_privately(context, client, messages.kept(found), replace_original=True)
 
 
-async def _owned(context: AsyncBoltContext, action: dict[str, Any]) -> Destination | None:
+async def _owned(context: AsyncBoltContext, action: dict[str, Any]) -> DestinationPublic | None:
     return await find_owned(
         services_of(context), owner=owner_of(context), destination_id=str(action.get("value"))
     )
