@@ -305,7 +305,9 @@ async def deliver_ours(config: Json) -> Json:
 def render(config: Json) -> Json:
     from bench import data
     from bot.render import render_email
+    from bot.render.html import prepare
 
+    prepare()  # the templates compile at start-up, as in the bot (create_app)
     raw = data.thread(0, config["size"])
     conversation = data.conversation(raw, index=0)
     del raw

@@ -40,6 +40,7 @@ from bot.listeners.shape import refuse_malformed
 from bot.listeners.tasks import ListenerTasks
 from bot.mail.smtp import Mailer
 from bot.oauth import BOT_SCOPES, InstallationStore, StateStore, WorkspaceClients
+from bot.render.html import prepare as prepare_templates
 from bot.services import Services
 from bot.settings import Settings
 from storage import migrate
@@ -181,6 +182,7 @@ def create_app(
     session_composer: Callable[[Services], SessionComposer] = SlackSessionComposer,
 ) -> XenoceptApp:
     engine = create_engine(settings.resolved_database_url())
+    prepare_templates()  # compiled now, not in the first send
     guard = HostGuard(
         allowed=settings.allowed_smtp_hosts, resolver=resolver, timeout=FORM_HOST_CHECK_SECONDS
     )

@@ -25,7 +25,7 @@ from bot.presets import (
     unavailable_reason,
 )
 from bot.views.destination_modal import FormMetadata, destination_modal
-from storage.models import DestinationPublic, Security
+from storage.models import DestinationPublic, ScreenshotMode, Security
 
 
 @dataclass(frozen=True)
@@ -405,7 +405,7 @@ TYPED = DestinationForm(
     password="abcd-efgh-ijkl-mnop",
     from_address="me@example.com",
     to="team@example.com",
-    screenshot_mode="attached",
+    screenshot_mode=ScreenshotMode.ATTACHED,
 )
 
 

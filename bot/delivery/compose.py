@@ -8,12 +8,12 @@ from email.message import EmailMessage
 from typing import Protocol
 
 from bot.presets import SECURITY_NAMES, preset_for
-from bot.render import build_sample_conversation, default_subject, render_email
+from bot.render import DEFAULT_SIZE_LIMIT, build_sample_conversation, default_subject, render_email
 from bot.render.explainers import explain_test_send
 from bot.services import Services
 from storage.models import Delivery, DestinationPublic
 
-ICLOUD_SIZE_LIMIT = 28_319_744  # what smtp.mail.me.com advertises in EHLO SIZE
+ICLOUD_SIZE_LIMIT = DEFAULT_SIZE_LIMIT  # what smtp.mail.me.com advertises in EHLO SIZE
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ async def compose_test(
         message_id=delivery.message_id,
         references=(),
         sent_at=now,
-        screenshot_mode=destination.screenshot_mode.value,
+        screenshot_mode=destination.screenshot_mode,
         size_limit=size_limit,
         appendix=explain_test_send(
             name=destination.name,

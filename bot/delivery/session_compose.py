@@ -78,7 +78,7 @@ class SlackSessionComposer:
             message_id=delivery.message_id,
             references=[thread_reference(delivery.team_id, request.channel_id, thread_ts)],
             sent_at=self._services.clock(),
-            screenshot_mode=destination.screenshot_mode.value,
+            screenshot_mode=destination.screenshot_mode,
             size_limit=size_limit,
         )
         return Composed(message=rendered.message, summary=summary(conversation, rendered))

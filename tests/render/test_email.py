@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from markupsafe import escape
 
 from bot.render import (
     ChatMessage,
@@ -30,6 +31,7 @@ from bot.render import (
 )
 from bot.render.email import format_time
 from bot.render.sample import png, sample_images
+from storage.models import ScreenshotMode
 
 BERLIN = ZoneInfo("Europe/Berlin")
 T0 = datetime(2026, 11, 24, 14, 7, tzinfo=BERLIN)  # a Tuesday
@@ -513,7 +515,7 @@ def test_session_rendering_plain() -> None:
 
 
 def test_screenshot_mode_attached() -> None:
-    message = parse(render(session_conversation(), screenshot_mode="attached"))
+    message = parse(render(session_conversation(), screenshot_mode=ScreenshotMode.ATTACHED))
     markup = body(message, "html")
     cids = re.findall(r'<img src="cid:([^"]+)"', markup)
     contents = [related_by_cid(message)[cid].get_content() for cid in cids]
@@ -558,7 +560,7 @@ def test_session_problem_falls_back_with_note() -> None:
     plain, markup = body(message, "plain"), body(message, "html")
     reason = 'The Xenocept session could not be read: "id" is not a Xenocept session id'
     assert "! " + reason in plain
-    assert reason.replace('"', "&quot;") in markup
+    assert escape(reason) in markup  # escaped by the template, as every value
     assert "Xenocept session session-" not in plain
     assert sorted(attachments(message)) == ["focus-0.png", "focus-1.png", "screenshot.png",
                                             "session.json"]  # fmt: skip
