@@ -1,6 +1,7 @@
 """The floor for ack latency: a bare slack-bolt AsyncApp whose listeners only ack.
 
-Same server stack as ``xenocept run --http``: Bolt's aiohttp adapter functions behind an
+The same server stack as ``xenocept run --http``, built by the same function
+(``bot.web.slack_web_app``: the signature checked on the raw bytes, then Bolt) behind an
 aiohttp ``AppRunner``/``TCPSite`` on 127.0.0.1, the same signing secret and bot token (so
 Bolt's single-team authorization does its one ``auth.test`` against the stand-in too),
 and listeners for the same command, shortcut and modal the bench sends.
@@ -15,11 +16,11 @@ import os
 from typing import Any
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
+from bot.web import slack_web_app
 
 
 def bare_app() -> AsyncApp:
@@ -37,22 +38,9 @@ def bare_app() -> AsyncApp:
     return app
 
 
-def web_app(slack: AsyncApp) -> web.Application:
-    async def events(request: web.Request) -> web.Response:
-        bolt_response = await slack.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(bolt_response)
-
-    async def healthz(_request: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
-
-    application = web.Application()
-    application.router.add_post("/slack/events", events)
-    application.router.add_get("/healthz", healthz)
-    return application
-
-
 async def serve(port: int) -> None:
-    runner = web.AppRunner(web_app(bare_app()))
+    application = slack_web_app(bare_app(), signing_secret=os.environ["SLACK_SIGNING_SECRET"])
+    runner = web.AppRunner(application)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -17,16 +17,13 @@ from urllib.parse import urlsplit
 
 import platformdirs
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
-from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
-from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.crypto import SecretBox, load_keys
@@ -43,6 +40,7 @@ from bot.oauth import BOT_SCOPES, InstallationStore, StateStore, WorkspaceClient
 from bot.render.html import prepare as prepare_templates
 from bot.services import Services
 from bot.settings import Settings
+from bot.web import slack_web_app
 from storage import migrate
 from storage.db import create_engine, session_factory, sqlite_path
 from storage.migrate import prepare
@@ -93,60 +91,14 @@ class XenoceptApp:
         return None
 
     def web_app(self) -> web.Application:
-        """``POST /slack/events`` (signed requests) and ``GET /healthz``; installing through
-        OAuth adds ``GET /slack/install`` and ``GET /slack/oauth_redirect``."""
-
+        """``POST /slack/events`` (signed requests), ``GET /healthz`` and ``GET /readyz``;
+        installing through OAuth adds ``GET /slack/install`` and ``/slack/oauth_redirect``."""
         secret = self.services.settings.slack_signing_secret
-        # No secret (Socket Mode): an empty HMAC key anyone could use must not pass.
-        verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
-
-        async def events(request: web.Request) -> web.Response:
-            # The signature is checked on the raw bytes before anything parses them:
-            # unsigned garbage gets 401 and costs nothing.
-            raw = await request.read()
-            if not _signed(verifier, raw, request.headers):
-                return web.Response(status=401, text="invalid request")
-            try:
-                body = raw.decode("utf-8")
-                bolt_request = AsyncBoltRequest(
-                    body=body, query=request.query_string, headers=dict(request.headers)
-                )
-                bolt_response = await self.slack.async_dispatch(bolt_request)
-            except Exception as error:  # signed but malformed: nothing done, one line
-                log.warning("refused a malformed signed request: %s", type(error).__name__)
-                return web.Response(status=400, text="malformed request")
-            if bolt_response.status == 404:  # no listener takes it: a request we do not serve
-                log.warning("no listener for a signed request: %s", _kind_of(bolt_request))
-                return web.Response(status=400, text="unsupported request")
-            return await to_aiohttp_response(bolt_response)
-
-        async def healthz(_request: web.Request) -> web.Response:
-            return web.json_response({"ok": True})  # liveness: the process answers
-
-        async def readyz(_request: web.Request) -> web.Response:
-            problem = await self.not_ready()
-            if problem is not None:
-                return web.json_response({"ok": False, "reason": problem}, status=503)
-            return web.json_response({"ok": True})
-
-        application = web.Application()
-        application.router.add_post("/slack/events", events)
-        application.router.add_get("/healthz", healthz)
-        application.router.add_get("/readyz", readyz)
-        flow = self.slack.oauth_flow
-        if flow is not None:
-
-            async def install(request: web.Request) -> web.Response:
-                bolt_request = await to_bolt_request(request)
-                return await to_aiohttp_response(await flow.handle_installation(bolt_request))
-
-            async def oauth_redirect(request: web.Request) -> web.Response:
-                bolt_request = await to_bolt_request(request)
-                return await to_aiohttp_response(await flow.handle_callback(bolt_request))
-
-            application.router.add_get(flow.install_path, install)
-            application.router.add_get(flow.redirect_uri_path, oauth_redirect)
-        return application
+        return slack_web_app(
+            self.slack,
+            signing_secret=secret.get_secret_value() if secret else None,
+            not_ready=self.not_ready,
+        )
 
 
 def key_file_for(settings: Settings) -> Path:
@@ -251,24 +203,6 @@ def _inject(services: Services) -> Callable[..., Awaitable[Any]]:
         return await next()
 
     return inject_services
-
-
-def _kind_of(request: AsyncBoltRequest) -> str:
-    body = request.body if isinstance(request.body, dict) else {}
-    return str(body.get("type") or body.get("command") or "unknown")
-
-
-def _signed(verifier: SignatureVerifier | None, raw: bytes, headers: Mapping[str, str]) -> bool:
-    if verifier is None:
-        return False
-    try:
-        return verifier.is_valid(
-            body=raw,
-            timestamp=headers.get("X-Slack-Request-Timestamp", ""),
-            signature=headers.get("X-Slack-Signature", ""),
-        )
-    except (ValueError, TypeError):  # a timestamp that is not a whole number, bytes that
-        return False  # are not UTF-8: nothing Slack sends
 
 
 async def _log_error(error: Exception, body: dict[str, Any]) -> None:
