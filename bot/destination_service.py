@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from bot.forms import ValidDestination
 from bot.render.headers import ascii_domain
 from bot.services import Services
-from bot.views.messages import HISTORY_SHOWN
+from bot.views.messages import HISTORY_SHOWN, TEST_SUMMARY
 from storage import deliveries, destinations
 from storage.db import DbSession, transaction
 from storage.errors import NotFound
@@ -171,7 +171,7 @@ def new_delivery(
 
 
 def test_delivery(destination: DestinationPublic) -> Delivery:
-    return new_delivery(destination, kind=DeliveryKind.TEST, summary="Test session")
+    return new_delivery(destination, kind=DeliveryKind.TEST, summary=TEST_SUMMARY)
 
 
 def slack_request_key(kind: str, *parts: object) -> str | None:

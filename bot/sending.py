@@ -23,6 +23,7 @@ from bot.render.model import Directory
 from bot.render.request import Scope, SendRequest, conversation_label, thread_parent_ts
 from bot.services import Services
 from bot.slackdata.users import People
+from bot.views.messages import only_message_summary, send_summary
 from bot.views.send_modal import prefill_subject
 from storage import deliveries, destinations, drafts
 from storage.db import DbSession, transaction
@@ -159,12 +160,11 @@ def _delivery(
         subject_is_prefill=choice.subject == draft.get("prefill"),
     )
     where = conversation_label(request.channel_id, request.channel_name)
-    what = "Thread" if choice.scope == "thread" else "Message"
     return new_delivery(
         destination,
         kind=DeliveryKind.SESSION,
         request_json=request.dump(),
-        summary=f"{what} from {where}",
+        summary=send_summary(choice.scope, where),
     )
 
 
@@ -186,7 +186,7 @@ async def resend_only_message(services: Services, *, owner: Owner, delivery_id: 
                 destination,
                 kind=DeliveryKind.SESSION,
                 request_json=only.dump(),
-                summary=failed.summary.replace("Thread", "Message"),
+                summary=only_message_summary(failed.summary),
             )
 
         delivery, queued = await deliveries.enqueue_once(

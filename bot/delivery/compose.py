@@ -11,6 +11,7 @@ from bot.presets import SECURITY_NAMES, preset_for
 from bot.render import DEFAULT_SIZE_LIMIT, build_sample_conversation, default_subject, render_email
 from bot.render.explainers import explain_test_send
 from bot.services import Services
+from bot.views.messages import TEST_SUMMARY
 from storage.models import Delivery, DestinationPublic
 
 ICLOUD_SIZE_LIMIT = DEFAULT_SIZE_LIMIT  # what smtp.mail.me.com advertises in EHLO SIZE
@@ -75,4 +76,4 @@ async def compose_test(
             revoke_hint=preset.revoke_hint,
         ),
     )
-    return Composed(message=rendered.message, summary="Test session")
+    return Composed(message=rendered.message, summary=TEST_SUMMARY)

@@ -42,8 +42,21 @@ def message(text: str, blocks: Sequence[Block]) -> Message:
     return Message(text=text, blocks=[block.to_dict() for block in blocks])
 
 
+TEST_SUMMARY = "Test session"  # what a test send is called in history and statuses
+
+
+def send_summary(scope: str, where: str) -> str:
+    """What a queued send is called until it is read: "Thread from #incidents"."""
+    return f"{'Thread' if scope == 'thread' else 'Message'} from {where}"
+
+
+def only_message_summary(summary: str) -> str:
+    """The resend of a thread's first message alone: "Message from #incidents"."""
+    return summary.replace("Thread", "Message", 1)
+
+
 def what(delivery: Delivery) -> str:
-    return "Test session" if delivery.kind is DeliveryKind.TEST else (delivery.summary or "Session")
+    return TEST_SUMMARY if delivery.kind is DeliveryKind.TEST else (delivery.summary or "Session")
 
 
 INTERRUPTED = "Interrupted; trying again."  # a delivery cut short, as history shows it
