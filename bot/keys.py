@@ -5,8 +5,10 @@ rotate once from anywhere, then drop the old key from the list."""
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from bot.app import build_secret_box
-from bot.crypto import Sealed
+from bot.crypto import Sealed, SecretBox
 from bot.destination_service import password_context
 from bot.oauth import token_context
 from bot.settings import Settings
@@ -24,35 +26,36 @@ async def rotate_keys(settings: Settings) -> int:
         count = 0
         async with transaction(session_factory(engine)) as db:
             for stored in await destinations.all_passwords_for_operator(db=db):
-                sealed = Sealed(stored.key_id, stored.ciphertext)
-                if not box.needs_rotation(sealed):
-                    continue
                 context = password_context(stored.destination_id)
-                label = stored.destination_name
-                fresh = box.seal(box.open(sealed, context=context, label=label), context=context)
-                await destinations.reseal_for_operator(
-                    db=db,
-                    destination_id=stored.destination_id,
-                    key_id=fresh.key_id,
-                    ciphertext=fresh.ciphertext,
-                )
-                count += 1
+                sealed = Sealed(stored.key_id, stored.ciphertext)
+                fresh = _resealed(box, sealed, context, stored.destination_name)
+                if fresh is not None:
+                    await destinations.reseal_for_operator(
+                        db=db, destination_id=stored.destination_id, **fresh
+                    )
+                    count += 1
             for install in await installations.all_installations_for_operator(db=db):
-                sealed = Sealed(install.token_key_id, install.token_ciphertext)
-                if not box.needs_rotation(sealed):
-                    continue
                 context = token_context(install.enterprise_id, install.team_id)
-                fresh = box.seal(
-                    box.open(sealed, context=context, label=f"the bot token of {install.team_id}"),
-                    context=context,
-                )
-                await installations.reseal_for_operator(
-                    db=db,
-                    installation_id=install.id,
-                    key_id=fresh.key_id,
-                    ciphertext=fresh.ciphertext,
-                )
-                count += 1
+                sealed = Sealed(install.token_key_id, install.token_ciphertext)
+                fresh = _resealed(box, sealed, context, f"the bot token of {install.team_id}")
+                if fresh is not None:
+                    await installations.reseal_for_operator(
+                        db=db, installation_id=install.id, **fresh
+                    )
+                    count += 1
         return count
     finally:
         await engine.dispose()
+
+
+class _Resealed(TypedDict):
+    key_id: str
+    ciphertext: bytes
+
+
+def _resealed(box: SecretBox, sealed: Sealed, context: str, label: str) -> _Resealed | None:
+    """``sealed`` sealed again under the newest key; None when it already is."""
+    if not box.needs_rotation(sealed):
+        return None
+    fresh = box.seal(box.open(sealed, context=context, label=label), context=context)
+    return {"key_id": fresh.key_id, "ciphertext": fresh.ciphertext}

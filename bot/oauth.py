@@ -98,26 +98,12 @@ class InstallationStore(AsyncInstallationStore):
         team_id: str | None,
         is_enterprise_install: bool | None = False,
     ) -> Bot | None:
-        row = await self.find_row(
+        installation = await self.async_find_installation(
             enterprise_id=enterprise_id,
             team_id=team_id,
             is_enterprise_install=is_enterprise_install,
         )
-        if row is None:
-            return None
-        return Bot(
-            app_id=row.app_id,
-            enterprise_id=row.enterprise_id or None,
-            enterprise_name=row.enterprise_name,
-            team_id=row.team_id or None,
-            team_name=row.team_name,
-            bot_token=self.token_of(row),
-            bot_id=row.bot_id or "",
-            bot_user_id=row.bot_user_id or "",
-            bot_scopes=row.bot_scopes,
-            is_enterprise_install=row.is_enterprise_install,
-            installed_at=row.installed_at,
-        )
+        return installation.to_bot() if installation is not None else None
 
     async def async_find_installation(
         self,
