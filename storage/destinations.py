@@ -5,7 +5,6 @@ worker's ``sealed_password`` and the operator's key rotation."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func
