@@ -12,14 +12,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.errors import (
+    ConversationNotAllowed,
     DailyLimit,
     DestinationGone,
     DirectMessageUnreadable,
+    DomainNotAllowed,
     HostLookupFailed,
     HostNotAllowed,
     HourlyLimit,
     LastTestFailed,
     NotYours,
+    PolicyRefusal,
+    ProviderNotAllowed,
     Refusal,
     SecretKeyError,
     SendFailure,
@@ -27,8 +31,9 @@ from bot.errors import (
     Stage,
     StaleForm,
     Symptom,
+    ThreadTooLong,
 )
-from bot.presets import ICLOUD, Preset
+from bot.presets import ICLOUD, Preset, preset_for
 
 STAGE_LABELS = {
     Stage.CONNECT: "Connecting",
@@ -325,6 +330,12 @@ def for_error(error: BaseException, target: Target | None = None) -> Advice:
         )
     if isinstance(error, SlackDataError):
         return for_slack_data(error)
+    if isinstance(error, PolicyRefusal):
+        return Advice(
+            "Not allowed by workspace policy",
+            for_policy(error),
+            ("Nothing was sent.",),
+        )
     if isinstance(error, DestinationGone):
         return Advice(
             "The destination was removed",
@@ -360,6 +371,8 @@ def for_refusal(refusal: Refusal) -> str:
             f"You sent {_emails(refusal.sent)} in the last hour, the most allowed. Try "
             "again in a little while."
         )
+    if isinstance(refusal, PolicyRefusal):
+        return for_policy(refusal)
     if isinstance(refusal, DailyLimit):
         return (
             f"{refusal.destination} already sent {_emails(refusal.sent)} today, the most "
@@ -370,3 +383,43 @@ def for_refusal(refusal: Refusal) -> str:
 
 def _emails(count: int) -> str:
     return "1 email" if count == 1 else f"{count} emails"
+
+
+ASK_AN_ADMIN = "ask a workspace admin (they change it with /xenocept admin)"
+KIND_WORDS = {
+    "public": "public channels",
+    "private": "private channels",
+    "mpim": "group DMs",
+    "im": "direct messages",
+}
+
+
+def for_policy(refusal: PolicyRefusal) -> str:
+    """One sentence: the workspace rule that refused it, and who can change it."""
+    if isinstance(refusal, DomainNotAllowed):
+        allowed = _either(refusal.allowed)
+        refused = ", ".join(refusal.refused[:3]) + ("…" if len(refusal.refused) > 3 else "")
+        return (
+            f"Your workspace allows email only to {allowed} addresses ({refused} is not); "
+            f"{ASK_AN_ADMIN}."
+        )
+    if isinstance(refusal, ProviderNotAllowed):
+        names = [preset_for(key).label for key in refusal.allowed]
+        return f"Your workspace allows only {_either(tuple(names))} destinations; {ASK_AN_ADMIN}."
+    if isinstance(refusal, ConversationNotAllowed):
+        if refusal.blocked:
+            return f"Your workspace does not allow forwarding from this channel; {ASK_AN_ADMIN}."
+        kind = KIND_WORDS.get(refusal.kind, "this kind of conversation")
+        return f"Your workspace does not allow forwarding from {kind}; {ASK_AN_ADMIN}."
+    if isinstance(refusal, ThreadTooLong):
+        return (
+            f"Your workspace allows at most {refusal.limit:,} messages in one send and this "
+            f"thread has {refusal.messages:,}: send only this message, or {ASK_AN_ADMIN}."
+        )
+    return f"Your workspace's policy does not allow this; {ASK_AN_ADMIN}."
+
+
+def _either(items: tuple[str, ...]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " or " + items[-1]

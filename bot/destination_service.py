@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot import audit_service
 from bot.forms import ValidDestination
+from bot.policy_service import policy_in
 from bot.render.headers import ascii_domain
 from bot.services import Services
 from bot.views.messages import HISTORY_SHOWN, TEST_SUMMARY
@@ -36,13 +38,20 @@ async def save_destination(
     ``dedupe_key`` names the Slack request (view id and hash): a retried submit of the
     same form returns what the first one saved, and sends no second test. A host that
     does not resolve, or resolves to a private address, is refused before anything is saved
-    (``HostLookupFailed``, ``HostNotAllowed``).
+    (``HostLookupFailed``, ``HostNotAllowed``), as is one the workspace's policy does not
+    allow (``PolicyRefusal``).
     """
     await services.guard.resolve(valid.fields.smtp_host, valid.fields.smtp_port)
     async with transaction(services.database) as db:
 
         async def save_and_test() -> Delivery:
+            fields = valid.fields
+            recipients = [a for a in fields.to_addresses.split(",") if a]
+            policy = await policy_in(db, owner)
+            policy.check_destination(provider=fields.provider, recipients=recipients)
             destination = await _save(services, db, owner, valid, destination_id)
+            action = "destination edited" if destination_id else "destination created"
+            await audit_service.record(db, owner, action, services.clock(), **_audited(destination))
             return test_delivery(destination)
 
         delivery, _ = await deliveries.enqueue_once(
@@ -97,6 +106,10 @@ async def request_test(
             destination = await destinations.get_destination(
                 db=db, owner=owner, destination_id=destination_id
             )
+            policy = await policy_in(db, owner)
+            policy.check_destination(
+                provider=destination.provider, recipients=destination.recipients
+            )
             return test_delivery(destination)
 
         delivery, queued = await deliveries.enqueue_once(
@@ -143,9 +156,24 @@ async def remove_destination(
     services: Services, *, owner: Owner, destination_id: str
 ) -> DestinationPublic:
     async with transaction(services.database) as db:
-        return await destinations.delete_destination(
+        gone = await destinations.delete_destination(
             db=db, owner=owner, destination_id=destination_id
         )
+        await audit_service.record(
+            db, owner, "destination removed", services.clock(), **_audited(gone)
+        )
+    return gone
+
+
+def _audited(destination: DestinationPublic) -> dict[str, object]:
+    """What the audit trail says of a destination: where it sends, never its password."""
+    return {
+        "destination": destination.id,
+        "name": destination.name,
+        "provider": destination.provider,
+        "host": destination.smtp_host,
+        "recipients": ",".join(destination.recipients),
+    }
 
 
 def new_delivery(

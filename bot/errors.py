@@ -20,7 +20,13 @@ XenoceptError
     ├── NotYours             a destination id that is not the user's, or was removed
     ├── LastTestFailed       the destination's last test failed
     ├── HourlyLimit          the user's sends per hour are used up
-    └── DailyLimit           the destination's sends per day are used up
+    ├── DailyLimit           the destination's sends per day are used up
+    └── PolicyRefusal        the workspace's policy does not allow it (words: advice)
+        ├── DomainNotAllowed        a recipient outside the allowed domains
+        ├── ProviderNotAllowed      a provider the workspace does not allow
+        ├── ConversationNotAllowed  a kind of conversation, or a channel, it blocks
+        └── ThreadTooLong           more messages than one send may carry
+NotAdmin (XenoceptError)     a policy action by someone who is not a workspace admin
 """
 
 from __future__ import annotations
@@ -187,3 +193,38 @@ TRANSIENT_SLACK_ERRORS = frozenset(
         "request_timeout",
     }
 )
+
+
+class PolicyRefusal(Refusal):
+    """The workspace's policy does not allow this; ``bot.advice`` says which rule."""
+
+
+class DomainNotAllowed(PolicyRefusal):
+    def __init__(self, *, refused: tuple[str, ...], allowed: tuple[str, ...]) -> None:
+        super().__init__(refused, allowed)
+        self.refused, self.allowed = refused, allowed
+
+
+class ProviderNotAllowed(PolicyRefusal):
+    def __init__(self, *, provider: str, allowed: tuple[str, ...]) -> None:
+        super().__init__(provider, allowed)
+        self.provider, self.allowed = provider, allowed
+
+
+class ConversationNotAllowed(PolicyRefusal):
+    """``kind`` is the conversation's kind ("public", "private", "mpim", "im"); ``blocked``
+    says the channel itself is on the blocked list."""
+
+    def __init__(self, *, kind: str, blocked: bool) -> None:
+        super().__init__(kind, blocked)
+        self.kind, self.blocked = kind, blocked
+
+
+class ThreadTooLong(PolicyRefusal):
+    def __init__(self, *, messages: int, limit: int) -> None:
+        super().__init__(messages, limit)
+        self.messages, self.limit = messages, limit
+
+
+class NotAdmin(XenoceptError):
+    """Only the workspace's owners and admins (and the operator's) change its policy."""

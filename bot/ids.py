@@ -49,3 +49,13 @@ BLOCK_SEND_NOTE: Final = "send_note"
 BLOCK_LIST_PAGES: Final = "list_pages"
 
 VALUE: Final = "value"  # action_id of every input element
+
+# The workspace policy modal (admins only)
+VIEW_POLICY_FORM: Final = "policy_form"
+ACTION_EDIT_POLICY: Final = "edit_policy"  # App Home's button for admins
+BLOCK_POLICY_DOMAINS: Final = "policy_domains"
+BLOCK_POLICY_PROVIDERS: Final = "policy_providers"
+BLOCK_POLICY_FROM: Final = "policy_from"
+BLOCK_POLICY_BLOCKED: Final = "policy_blocked"
+BLOCK_POLICY_MAX_THREAD: Final = "policy_max_thread"
+BLOCK_POLICY_KEEP_DAYS: Final = "policy_keep_days"

@@ -5,8 +5,11 @@ rotate once from anywhere, then drop the old key from the list."""
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import UTC, datetime
 from typing import TypedDict
 
+from bot import audit_service
 from bot.app import build_secret_box
 from bot.crypto import Sealed, SecretBox
 from bot.destination_service import password_context
@@ -15,6 +18,9 @@ from bot.settings import Settings
 from storage import destinations, installations
 from storage.db import create_engine, session_factory, transaction
 from storage.migrate import prepare
+from storage.models import Owner
+
+OPERATOR = "(operator)"  # who rotates keys: the person at the command line
 
 
 async def rotate_keys(settings: Settings) -> int:
@@ -23,7 +29,8 @@ async def rotate_keys(settings: Settings) -> int:
     engine = create_engine(settings.resolved_database_url())
     try:
         await prepare(engine)
-        count = 0
+        rotated: Counter[tuple[str, str]] = Counter()
+        now = datetime.now(UTC)
         async with transaction(session_factory(engine)) as db:
             for stored in await destinations.all_passwords_for_operator(db=db):
                 context = password_context(stored.destination_id)
@@ -33,7 +40,7 @@ async def rotate_keys(settings: Settings) -> int:
                     await destinations.reseal_for_operator(
                         db=db, destination_id=stored.destination_id, **fresh
                     )
-                    count += 1
+                    rotated[(stored.enterprise_id, stored.team_id)] += 1
             for install in await installations.all_installations_for_operator(db=db):
                 context = token_context(install.enterprise_id, install.team_id)
                 sealed = Sealed(install.token_key_id, install.token_ciphertext)
@@ -42,8 +49,11 @@ async def rotate_keys(settings: Settings) -> int:
                     await installations.reseal_for_operator(
                         db=db, installation_id=install.id, **fresh
                     )
-                    count += 1
-        return count
+                    rotated[(install.enterprise_id, install.team_id)] += 1
+            for (enterprise_id, team_id), secrets in rotated.items():
+                operator = Owner(team_id, OPERATOR, enterprise_id)
+                await audit_service.record(db, operator, "key rotated", now, secrets=secrets)
+        return sum(rotated.values())
     finally:
         await engine.dispose()
 

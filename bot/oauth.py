@@ -44,6 +44,8 @@ BOT_SCOPES = (
     "im:read",
     "mpim:read",
     "files:read",
+    "files:write",
+    "im:write",
 )
 
 

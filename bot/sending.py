@@ -19,9 +19,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.destination_service import new_delivery
 from bot.errors import DailyLimit, HourlyLimit, LastTestFailed, NotYours, StaleForm
+from bot.policy import Policy, conversation_kind
+from bot.policy_service import policy_in
 from bot.render.model import Directory
 from bot.render.request import Scope, SendRequest, conversation_label, thread_parent_ts
 from bot.services import Services
+from bot.slackdata.fetch import Channels
 from bot.slackdata.users import People
 from bot.views.messages import only_message_summary, send_summary
 from bot.views.send_modal import prefill_subject
@@ -66,13 +69,18 @@ async def start_send(
     """Keep the shortcut's message as a draft and gather what the send modal shows."""
     channel = shortcut.get("channel") or {}
     message = shortcut.get("message") or {}
-    where = conversation_label(str(channel.get("id", "")), channel.get("name"))
-    subject = await suggested_subject(client, where=where, text=str(message.get("text", "")))
+    channel_id, name = str(channel.get("id", "")), channel.get("name")
+    where = conversation_label(channel_id, name)
+    subject, info = await asyncio.gather(
+        suggested_subject(client, where=where, text=str(message.get("text", ""))),
+        _channel_info(client, channel_id),
+    )
+    kind = conversation_kind(channel_id, name, info)
     async with transaction(services.database) as db:
         mine = await destinations.list_destinations(db=db, owner=owner)
         last = await deliveries.last_used_destination_id(db=db, owner=owner)
         draft = await drafts.create_draft(
-            db=db, owner=owner, payload_json=draft_payload(shortcut, prefill=subject)
+            db=db, owner=owner, payload_json=draft_payload(shortcut, prefill=subject, kind=kind)
         )
         await drafts.forget_drafts_before(db=db, moment=services.clock() - DRAFTS_KEPT_FOR)
     scope: Scope = "thread" if thread_parent_ts(message) else "message"
@@ -88,13 +96,23 @@ async def suggested_subject(client: AsyncWebClient, *, where: str, text: str) ->
     return prefill_subject(where, text, Directory(users=people.known()))
 
 
-def draft_payload(shortcut: dict[str, Any], *, prefill: str) -> str:
+async def _channel_info(client: AsyncWebClient, channel_id: str) -> dict[str, Any]:
+    """What conversations.info says of the channel (its kind), within the modal's time
+    budget; {} when Slack will not say (the payload's hints decide then)."""
+    with contextlib.suppress(TimeoutError):
+        info = await asyncio.wait_for(Channels(client).info(channel_id), NAMES_WAIT)
+        return info or {}
+    return {}
+
+
+def draft_payload(shortcut: dict[str, Any], *, prefill: str, kind: str) -> str:
     channel = shortcut.get("channel") or {}
     message = shortcut.get("message") or {}
     return json.dumps(
         {
             "channel_id": channel.get("id", ""),
             "channel_name": channel.get("name"),
+            "conversation_kind": kind,
             "message": message,
             "prefill": prefill,
         }
@@ -116,8 +134,10 @@ async def accept_send(services: Services, *, owner: Owner, choice: SendChoice) -
                 )
             except NotFound:
                 raise NotYours from None
+            payload = json.loads(draft.payload_json)
+            _check_policy(await policy_in(db, owner), destination, payload, choice)
             await _check_limits(services, db, owner, destination)
-            return _delivery(destination, json.loads(draft.payload_json), choice)
+            return _delivery(destination, payload, choice)
 
         delivery, queued = await deliveries.enqueue_once(
             db=db, owner=owner, dedupe_key=choice.dedupe_key, build=checked_send
@@ -126,6 +146,21 @@ async def accept_send(services: Services, *, owner: Owner, choice: SendChoice) -
         return None
     services.wake_outbox()
     return delivery
+
+
+def _check_policy(
+    policy: Policy, destination: DestinationPublic, draft: dict[str, Any], choice: SendChoice
+) -> None:
+    """The workspace's rules, as far as the shortcut's payload tells: the destination, the
+    conversation, and the thread's size (its reply count; the worker counts again)."""
+    policy.check_destination(provider=destination.provider, recipients=destination.recipients)
+    policy.check_conversation(
+        channel_id=str(draft.get("channel_id", "")),
+        kind=str(draft.get("conversation_kind") or "public"),
+    )
+    message = draft.get("message") or {}
+    if choice.scope == "thread" and isinstance(message.get("reply_count"), int):
+        policy.check_thread(message["reply_count"] + 1)
 
 
 async def _check_limits(
@@ -153,6 +188,7 @@ def _delivery(
         channel_name=draft.get("channel_name"),
         message_ts=str(message.get("ts", "")),
         thread_ts=thread_parent_ts(message),
+        conversation_kind=str(draft.get("conversation_kind") or "public"),
         scope=choice.scope,
         subject=choice.subject,
         note=choice.note,

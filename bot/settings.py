@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(None, validation_alias="XENOCEPT_SECRET_KEY")
     key_file: Path | None = Field(None, validation_alias="XENOCEPT_KEY_FILE")
     smtp_allow_hosts: str = Field("", validation_alias="XENOCEPT_SMTP_ALLOW_HOSTS")
+    admins_list: str = Field("", validation_alias="XENOCEPT_ADMINS")  # Slack user ids
     smtp_timeout_seconds: float = Field(30.0, gt=0, validation_alias="XENOCEPT_SMTP_TIMEOUT")
     retry_base_seconds: float = Field(120.0, ge=0, validation_alias="XENOCEPT_RETRY_BASE_SECONDS")
     retry_max_attempts: int = Field(6, ge=1, le=50, validation_alias="XENOCEPT_RETRY_MAX_ATTEMPTS")
@@ -139,6 +140,12 @@ class Settings(BaseSettings):
     @property
     def allowed_smtp_hosts(self) -> tuple[str, ...]:
         return tuple(split_list(self.smtp_allow_hosts))
+
+    @property
+    def admins(self) -> frozenset[str]:
+        """Slack user ids the operator makes workspace-policy admins, besides Slack's own
+        owners and admins."""
+        return frozenset(split_list(self.admins_list))
 
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL with the async driver this project ships; a SQLite file's

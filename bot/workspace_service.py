@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import logging
 
+from bot import audit_service
 from bot.services import Services
 from storage import installations
 from storage.db import transaction
+from storage.models import Owner
+
+SLACK = "(Slack)"  # who uninstalled: Slack's event names no user
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +40,11 @@ async def forget_uninstalled(
             )
         else:
             removed = None
+        if removed is not None:  # the trail stays: a reinstalled app shows it to admins
+            slack = Owner(team_id, SLACK, enterprise_id)
+            await audit_service.record(
+                db, slack, "app uninstalled", services.clock(), org_wide=org_wide
+            )
     if removed is None:
         log.warning(
             "uninstall event for %s matches no installation: nothing deleted",

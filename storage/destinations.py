@@ -165,7 +165,9 @@ async def _row(db: AsyncSession, owner: Owner, destination_id: str) -> Destinati
 
 
 def _sealed(row: Destination) -> SealedPassword:
-    return SealedPassword(row.id, row.name, row.secret_key_id, row.secret_ciphertext)
+    return SealedPassword(
+        row.id, row.name, row.secret_key_id, row.secret_ciphertext, row.team_id, row.enterprise_id
+    )
 
 
 async def _ensure_name_free(

@@ -143,6 +143,8 @@ class SealedPassword:
     destination_name: str
     key_id: str
     ciphertext: bytes = field(repr=False)
+    team_id: str = ""
+    enterprise_id: str = ""
 
 
 class DeliveryKind(StrEnum):
@@ -235,3 +237,35 @@ class OAuthState(SQLModel, table=True):
 
     state: str = Field(primary_key=True)
     expires_at: datetime = when(index=True)
+
+
+class WorkspacePolicy(SQLModel, table=True):
+    """What a workspace's owners and admins allow to leave it through the app. No row
+    means the defaults: everything allowed, history kept 365 days."""
+
+    __table_args__ = (UniqueConstraint("enterprise_id", "team_id"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    enterprise_id: str = Field(default="", index=True)
+    team_id: str = Field(index=True)
+    allowed_domains: str = ""  # one per line, lower case; "" allows any
+    allowed_providers: str = ""  # preset keys, comma-separated; "" allows all
+    forward_from: str = "public,private,mpim,im"  # conversation kinds, comma-separated
+    blocked_channels: str = ""  # channel ids, comma-separated
+    max_thread_messages: int | None = None
+    keep_days: int = 365  # 0 keeps history forever
+    updated_by: str = ""
+    updated_at: datetime = when(default_factory=utcnow)
+
+
+class AuditEntry(SQLModel, table=True):
+    """One action, append-only: who did what in which workspace, and when. Never message
+    text, file content, a subject the user typed, or a secret."""
+
+    id: int | None = Field(default=None, primary_key=True)  # the order entries were made
+    enterprise_id: str = Field(default="", index=True)
+    team_id: str = Field(index=True)
+    user_id: str
+    action: str
+    details_json: str = "{}"
+    at: datetime = when(default_factory=utcnow, index=True)

@@ -17,15 +17,24 @@ PACKAGES = ("bot", "storage")
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("storage",),
     ("bot.errors", "bot.ids", "bot.settings", "bot.crypto", "bot.hostguard", "bot.presets"),
-    ("bot.render", "bot.mail", "bot.slackdata", "bot.forms", "bot.advice"),
+    ("bot.render", "bot.mail", "bot.slackdata", "bot.forms", "bot.advice", "bot.policy"),
     ("bot.views",),
-    ("bot.services", "bot.oauth", "bot.home"),
-    ("bot.destination_service", "bot.sending", "bot.workspace_service", "bot.delivery"),
+    ("bot.services", "bot.oauth"),
+    (
+        "bot.destination_service",
+        "bot.sending",
+        "bot.workspace_service",
+        "bot.delivery",
+        "bot.policy_service",
+        "bot.audit_service",
+        "bot.home",
+    ),
     ("bot.listeners", "bot.web"),
     ("bot.app", "bot.check", "bot.keys", "bot.operator", "bot.cli", "bot.__main__"),
 )
 STORAGE_CALLS = ("storage.db", "storage.deliveries", "storage.destinations", "storage.drafts",
-                 "storage.installations", "storage.migrate")  # fmt: skip
+                 "storage.installations", "storage.migrate", "storage.policies",
+                 "storage.audit")  # fmt: skip
 
 
 def modules() -> dict[str, Path]:

@@ -21,6 +21,8 @@ ICLOUD_SIZE_LIMIT = DEFAULT_SIZE_LIMIT  # what smtp.mail.me.com advertises in EH
 class Composed:
     message: EmailMessage
     summary: str  # "Test session", "12 messages from #incidents"
+    messages: int = 1  # how many Slack messages the email carries (the policy counts them)
+    size: int = 0  # bytes, as sent
 
 
 class SessionComposer(Protocol):
@@ -76,4 +78,4 @@ async def compose_test(
             revoke_hint=preset.revoke_hint,
         ),
     )
-    return Composed(message=rendered.message, summary=TEST_SUMMARY)
+    return Composed(message=rendered.message, summary=TEST_SUMMARY, size=rendered.size)

@@ -21,8 +21,9 @@ import socket
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from bot.delivery import retention
 from bot.delivery.compose import SessionComposer
 from bot.delivery.outcomes import OutcomeRecorder
 from bot.delivery.retry import RetryPolicy
@@ -49,6 +50,7 @@ class Outbox:
         parallel: int = 4,
         retry_writes_every: float = 1.0,
         status_catch_up_every: float = 5.0,
+        sweep_every: timedelta = timedelta(hours=1),
     ) -> None:
         self._services = services
         self._composer = sessions_composer
@@ -58,6 +60,8 @@ class Outbox:
         self._status = StatusReporter(slack=services.slack_of, database=services.database)
         self._retry_writes_every = retry_writes_every  # the database refused a write
         self._status_catch_up_every = status_catch_up_every  # Slack could not be reached
+        self._sweep_every = sweep_every
+        self._next_sweep: datetime | None = None  # the first idle moment sweeps
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._renewer: asyncio.Task[None] | None = None
@@ -116,11 +120,23 @@ class Outbox:
             if self._status.behind:
                 await self._status.catch_up()
             if not claimed and not self._stopping:
+                await self._sweep_when_due()
                 try:
                     await self._sleep_until_due()
                 except Exception as error:  # the database is unreachable: wait, then retry
                     log.warning("outbox cannot read the queue: %s", error)
                     await asyncio.sleep(self._retry_writes_every)
+
+    async def _sweep_when_due(self) -> None:
+        """Retention, when the queue is idle, at most once per ``sweep_every``."""
+        now = self._services.clock()
+        if self._next_sweep is not None and now < self._next_sweep:
+            return
+        self._next_sweep = now + self._sweep_every
+        try:
+            await retention.sweep(self._services)
+        except Exception as error:  # the next sweep tries again; nothing depends on it
+            log.warning("retention sweep failed: %s", error)
 
     @property
     def alive(self) -> bool:

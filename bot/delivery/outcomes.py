@@ -15,12 +15,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot import advice
+from bot import advice, audit_service
 from bot.delivery.retry import RetryPolicy
 from bot.delivery.status import StatusReporter
 from bot.delivery.step import Failed, Sent, is_thread_send
 from bot.errors import ConversationUnreadable
 from bot.home import publish_home
+from bot.render.request import SendRequest
 from bot.services import Services
 from bot.views import messages
 from storage import deliveries, destinations
@@ -71,6 +72,16 @@ class OutcomeRecorder:
             )
             # A refused recipient is a problem to fix, even though the others got it.
             await _record_use(db, delivery, ok=refused is None, summary=outcome, at=now)
+            await _audit(
+                db,
+                delivery,
+                now,
+                outcome="partly sent" if refused else "sent",
+                recipients=",".join(receipt.accepted),
+                refused=",".join(r.recipient for r in receipt.refused),
+                messages=sent.composed.messages,
+                bytes=sent.composed.size,
+            )
 
         await self._persist(delivery, record)
         await self._status.show(
@@ -113,6 +124,7 @@ class OutcomeRecorder:
             )
             summary = f"{note.headline}: {note.detail}"
             await _record_use(db, delivery, ok=False, summary=summary, at=now)
+            await _audit(db, delivery, now, outcome=f"failed: {note.headline}")
 
         await self._persist(delivery, record)
         if retry:
@@ -175,7 +187,7 @@ class OutcomeRecorder:
             return
         try:
             await publish_home(
-                self._services.database, await self._services.slack_of(delivery), delivery.owner
+                self._services, await self._services.slack_of(delivery), delivery.owner
             )
         except Exception as error:  # Home catches up when it is next opened
             log.warning("could not refresh Home for %s: %s", delivery.user_id, error)
@@ -200,3 +212,16 @@ async def _record_use(
             await destinations.mark_used(
                 db=db, owner=owner, destination_id=delivery.destination_id, at=at
             )
+
+
+async def _audit(db: DbSession, delivery: Delivery, at: datetime, **details: object) -> None:
+    """The audit entry of a finished delivery: a test, or what was forwarded from where
+    (the conversation's id and name, never its text or the subject typed)."""
+    where: dict[str, object] = {"destination": delivery.destination_id}
+    if delivery.kind is DeliveryKind.TEST:
+        action = "destination tested"
+    else:
+        request = SendRequest.load(delivery.request_json)
+        action = "thread forwarded" if request.scope == "thread" else "message forwarded"
+        where |= {"conversation": request.channel_id, "conversation_name": request.channel_name}
+    await audit_service.record(db, delivery.owner, action, at, **where, **details)

@@ -81,7 +81,12 @@ class SlackSessionComposer:
             screenshot_mode=destination.screenshot_mode,
             size_limit=size_limit,
         )
-        return Composed(message=rendered.message, summary=summary(conversation, rendered))
+        return Composed(
+            message=rendered.message,
+            summary=summary(conversation, rendered),
+            messages=len(conversation.messages),
+            size=rendered.size,
+        )
 
     async def fetch(self, delivery: Delivery, request: SendRequest) -> Conversation:
         """The conversation, names resolved in the sending user's time zone."""

@@ -18,6 +18,8 @@ from bot.delivery.compose import Composed, SessionComposer, compose_test, size_b
 from bot.destination_service import password_context
 from bot.errors import DestinationGone, SendFailure, XenoceptError
 from bot.mail.smtp import SendReceipt, SmtpAccount, SmtpConnection
+from bot.policy import Policy
+from bot.policy_service import policy_in
 from bot.presets import preset_for, preset_for_host
 from bot.render.request import SendRequest
 from bot.services import Services
@@ -59,14 +61,16 @@ class DeliveryStep:
         started = time.monotonic()
         target: Target | None = None
         try:
-            destination, sealed = await self._destination(delivery)
+            destination, sealed, policy = await self._destination(delivery)
             target = target_of(destination, delivery)
+            _check_policy(policy, destination, delivery)
             account = self._account(destination, sealed)
             connection, reused = await self._connection(connection, account)
             target = replace(target, size_limit=connection.size_limit)
             composed = await self._compose(
                 delivery, destination, size_limit=size_budget(connection.size_limit)
             )
+            policy.check_thread(composed.messages)
             connection, receipt = await self._send(connection, reused, destination, composed)
         except SendFailure as failure:
             return Failed(failure, target), None
@@ -79,11 +83,16 @@ class DeliveryStep:
             return Failed(error, target), None
         return Sent(composed, receipt, time.monotonic() - started), connection
 
-    async def _destination(self, delivery: Delivery) -> tuple[DestinationPublic, SealedPassword]:
+    async def _destination(
+        self, delivery: Delivery
+    ) -> tuple[DestinationPublic, SealedPassword, Policy]:
+        """The destination, its sealed password, and the workspace's policy as it is now
+        (tightened after the send was queued, it still stops it)."""
         async with transaction(self._services.database) as db:
-            return await destinations.sealed_password(
+            destination, sealed = await destinations.sealed_password(
                 db=db, owner=delivery.owner, destination_id=delivery.destination_id
             )
+            return destination, sealed, await policy_in(db, delivery.owner)
 
     def _account(self, destination: DestinationPublic, sealed: SealedPassword) -> SmtpAccount:
         password = self._services.box.open(
@@ -145,6 +154,13 @@ class DeliveryStep:
                 composed.message, sender=destination.from_address, recipients=destination.recipients
             )
         return connection, receipt
+
+
+def _check_policy(policy: Policy, destination: DestinationPublic, delivery: Delivery) -> None:
+    policy.check_destination(provider=destination.provider, recipients=destination.recipients)
+    if delivery.kind is DeliveryKind.SESSION:
+        request = SendRequest.load(delivery.request_json)
+        policy.check_conversation(channel_id=request.channel_id, kind=request.conversation_kind)
 
 
 def target_of(destination: DestinationPublic, delivery: Delivery) -> Target:

@@ -6,12 +6,17 @@ import logging
 
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.forms import DestinationForm
 from bot.hostguard import allows_loopback
+from bot.policy_service import workspace_policy
+from bot.presets import Preset
 from bot.services import Services
+from bot.views.destination_modal import destination_modal
 from bot.views.messages import Message
-from storage.models import Owner
+from storage.models import DestinationPublic, Owner
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +39,26 @@ def owner_of(context: AsyncBoltContext) -> Owner:
     team = context.team_id or context.enterprise_id or ""
     assert context.user_id, "every interaction we handle names its user"
     return Owner(team_id=team, user_id=context.user_id, enterprise_id=context.enterprise_id or "")
+
+
+async def setup_modal(
+    context: AsyncBoltContext,
+    *,
+    preset: Preset,
+    destination: DestinationPublic | None = None,
+    values: DestinationForm | None = None,
+) -> View:
+    """The destination setup modal as this workspace offers it: local providers when the
+    operator allows them, the allowed recipient domains under To."""
+    services = services_of(context)
+    policy = await workspace_policy(services, owner_of(context))
+    return destination_modal(
+        preset=preset,
+        destination=destination,
+        local_allowed=local_hosts_allowed(context),
+        values=values,
+        allowed_domains=policy.allowed_domains,
+    )
 
 
 async def reply_privately(

@@ -53,6 +53,7 @@ class SendRequest:
     note: str | None
     message: dict[str, Any] = field(default_factory=dict)  # the shortcut payload's message
     subject_is_prefill: bool = False  # the user kept the subject we suggested
+    conversation_kind: str = "public"  # "public", "private", "mpim", "im" (bot/policy.py)
 
     @property
     def in_thread(self) -> bool:
@@ -70,4 +71,4 @@ class SendRequest:
     @classmethod
     def load(cls, text: str) -> SendRequest:
         data = json.loads(text)
-        return cls(**{key: data.get(key) for key in cls.__dataclass_fields__})
+        return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})

@@ -110,3 +110,14 @@ class People:
 
     def known(self) -> dict[str, str]:
         return {user_id: person.name for user_id, person in self._cache.items()}
+
+
+async def is_workspace_admin(client: AsyncWebClient, user_id: str) -> bool:
+    """Whether Slack says ``user_id`` is an owner or admin of the workspace (users.info).
+    Any failure to ask counts as no: an admin action is refused rather than allowed."""
+    try:
+        answer = await client.users_info(user=user_id)
+    except (SlackApiError, aiohttp.ClientError, TimeoutError):
+        return False
+    user = answer.get("user") or {}
+    return any(bool(user.get(flag)) for flag in ("is_owner", "is_admin", "is_primary_owner"))

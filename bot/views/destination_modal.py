@@ -17,8 +17,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot import ids
-from bot.advice import Target, for_error
-from bot.errors import HostLookupFailed, HostNotAllowed
+from bot.advice import Target, for_error, for_policy
+from bot.errors import DomainNotAllowed, HostLookupFailed, HostNotAllowed, ProviderNotAllowed
 from bot.forms import DestinationForm, ValidDestination
 from bot.presets import Preset, not_offered, offered, preset_for
 from bot.views import messages
@@ -68,11 +68,13 @@ def destination_modal(
     destination: DestinationPublic | None = None,
     local_allowed: bool = False,
     values: DestinationForm | None = None,
+    allowed_domains: Sequence[str] = (),
 ) -> View:
     """The setup modal for ``preset``: new (with the provider choice) or editing ``destination``.
 
     ``values`` pre-fills the form (the user's own values after switching provider); the
-    password is never pre-filled.
+    password is never pre-filled. ``allowed_domains``, when the workspace's policy limits
+    recipients, are named under To so people learn the rule before they meet it.
     """
     meta = FormMetadata(preset=preset.key, destination_id=destination.id if destination else None)
     form = values or initial_values(preset, destination)
@@ -84,7 +86,10 @@ def destination_modal(
         submit=PlainTextObject(text="Save and test"),
         close=PlainTextObject(text="Cancel"),
         private_metadata=meta.dump(),
-        blocks=[*choice, *_fields(preset, form, editing=destination is not None)],
+        blocks=[
+            *choice,
+            *_fields(preset, form, editing=destination is not None, domains=allowed_domains),
+        ],
     )
 
 
@@ -144,7 +149,9 @@ def _provider_choice(preset: Preset, local_allowed: bool) -> list[Block]:
     return blocks
 
 
-def _fields(preset: Preset, form: DestinationForm, *, editing: bool) -> list[Block]:
+def _fields(
+    preset: Preset, form: DestinationForm, *, editing: bool, domains: Sequence[str]
+) -> list[Block]:
     # Fields the provider dictates get an action_id per provider: Slack keeps what was typed
     # in an element whose block_id and action_id survive a views.update, so a new id is what
     # lets the new provider's defaults show.
@@ -192,7 +199,7 @@ def _fields(preset: Preset, form: DestinationForm, *, editing: bool) -> list[Blo
             ids.BLOCK_TO,
             "To",
             form.to,
-            hint="Where sessions are delivered: one or more addresses, separated by commas.",
+            hint=messages.to_hint(domains),
             multiline=True,
         ),
         _select(
@@ -284,6 +291,10 @@ def form_errors(error: Exception, valid: ValidDestination) -> dict[str, str]:
         target = Target(preset_for(fields.provider), fields.smtp_host, fields.smtp_port)
         advice = for_error(error, target)
         return {ids.BLOCK_HOST: f"{advice.detail} {' '.join(advice.fixes)}"}
+    if isinstance(error, DomainNotAllowed):
+        return {ids.BLOCK_TO: for_policy(error)}
+    if isinstance(error, ProviderNotAllowed):
+        return {ids.BLOCK_PROVIDER: for_policy(error)}
     if isinstance(error, DuplicateName):
         return {ids.BLOCK_NAME: messages.duplicate_name(fields.name)}
     if isinstance(error, NotFound):  # an id that is not this user's: refuse, change nothing

@@ -3,19 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock, HeaderBlock, PlainTextObject
 from slack_sdk.models.views import View
 
 from bot import ids
+from bot.policy import Policy
 from bot.views.common import button, context, destination_buttons, destination_line, md
-from bot.views.messages import history_line
+from bot.views.messages import history_line, policy_lines
 from storage.models import Delivery, DestinationPublic
 
 MAX_SHOWN = 20  # 2 blocks each: stays far below the 100-block limit
 
 
-def home_view(*, destinations: Sequence[DestinationPublic], deliveries: Sequence[Delivery]) -> View:
+@dataclass(frozen=True)
+class AdminSection:
+    """What an admin's Home adds: the workspace policy and the newest audit entries."""
+
+    policy: Policy
+    recent: Sequence[tuple[str, str, str]]  # (time, user, action)
+
+
+AUDIT_SHOWN = 10
+
+
+def home_view(
+    *,
+    destinations: Sequence[DestinationPublic],
+    deliveries: Sequence[Delivery],
+    not_allowed: frozenset[str] = frozenset(),
+    admin: AdminSection | None = None,
+) -> View:
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text="Xenocept email destinations")),
         md(
@@ -35,7 +54,10 @@ def home_view(*, destinations: Sequence[DestinationPublic], deliveries: Sequence
             )
         )
     for destination in destinations[:MAX_SHOWN]:
-        blocks += [md(destination_line(destination)), destination_buttons(destination)]
+        line = destination_line(destination)
+        if destination.id in not_allowed:
+            line += "\n⛔ Not allowed by workspace policy: edit it or ask a workspace admin."
+        blocks += [md(line), destination_buttons(destination)]
     if len(destinations) > MAX_SHOWN:
         blocks.append(
             context(
@@ -49,6 +71,8 @@ def home_view(*, destinations: Sequence[DestinationPublic], deliveries: Sequence
             md("*Recent sends*"),
             md("\n".join(history_line(d) for d in deliveries[:5])),
         ]
+    if admin is not None:
+        blocks += _admin_blocks(admin)
     blocks.append(
         context(
             "Only you can see your destinations. Passwords are stored encrypted "
@@ -56,3 +80,16 @@ def home_view(*, destinations: Sequence[DestinationPublic], deliveries: Sequence
         )
     )
     return View(type="home", blocks=blocks)
+
+
+def _admin_blocks(admin: AdminSection) -> list[Block]:
+    entries = [f"`{when}` <@{user}> {action}" for when, user, action in admin.recent]
+    blocks: list[Block] = [
+        DividerBlock(),
+        HeaderBlock(text=PlainTextObject(text="Workspace policy")),
+        md("\n".join(f"• {line}" for line in policy_lines(admin.policy))),
+        ActionsBlock(elements=[button("Edit policy", ids.ACTION_EDIT_POLICY)]),
+        md("*Latest audit entries*\n" + ("\n".join(entries[:AUDIT_SHOWN]) or "None yet.")),
+        context("Only workspace admins see this section. `/xenocept audit` exports it all."),
+    ]
+    return blocks

@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
 
 from bot import ids
 from bot.advice import Advice
+from bot.policy import KIND_LABELS, ConversationKind, Policy
 from bot.presets import ICLOUD, PRESETS, Preset, not_offered, offered
 from bot.views.common import (
     button,
@@ -275,12 +276,55 @@ def removed(destination: DestinationPublic, preset: Preset) -> Message:
     return plain(text)
 
 
-def help_message() -> Message:
+NOT_ADMIN = (
+    "Only this workspace's owners and admins (and people the bot's operator lists in "
+    "XENOCEPT_ADMINS) can see and change its Xenocept policy."
+)
+
+
+def not_admin() -> Message:
+    return plain(NOT_ADMIN)
+
+
+def policy_refused(sentence: str) -> Message:
+    return plain(f"🚫 {sentence} Nothing was sent.")
+
+
+def policy_lines(policy: Policy) -> list[str]:
+    """The workspace's policy in words, one rule a line."""
+    kinds = [KIND_LABELS[k] for k in ConversationKind if k in policy.forward_from]
+    providers = [PRESETS[key].label for key in policy.allowed_providers if key in PRESETS]
+    largest = policy.max_thread_messages
+    return [
+        "Recipients: "
+        + (f"only {_domain_list(policy.allowed_domains)}" if policy.allowed_domains else "any"),
+        "Providers: " + (", ".join(providers) if providers else "all"),
+        "Forward from: " + (", ".join(kinds) if kinds else "nothing"),
+        f"Blocked channels: {len(policy.blocked_channels) or 'none'}",
+        "Largest thread: " + (f"{largest:,} messages" if largest else "no limit"),
+        "History kept: " + (f"{policy.keep_days:,} days" if policy.keep_days else "forever"),
+    ]
+
+
+def audit_posted(entries: int, days: int) -> str:
+    return (
+        f"The audit trail of the last {days} days: {entries:,} entries. Times are UTC; "
+        "no message text, subjects or passwords are ever recorded."
+    )
+
+
+def audit_usage() -> Message:
+    return plain("Usage: `/xenocept audit [days]`, days a whole number from 1 to 36,500.")
+
+
+def help_message(policy: Policy | None = None) -> Message:
     steps = "\n".join(f"{n}. {step}" for n, step in enumerate(ICLOUD.setup_steps, 1))
     commands = (
         f"{_add_line()}\n`/xenocept list` — your destinations\n"
         "`/xenocept test NAME` — send a test session\n`/xenocept edit NAME` — change one\n"
         "`/xenocept remove NAME` — remove one\n`/xenocept history` — your last 20 sends\n"
+        "`/xenocept admin` — the workspace policy (owners and admins)\n"
+        "`/xenocept audit [days]` — the audit trail as a CSV file (owners and admins)\n"
         "Message menu → *Send to email* — forward a message, a whole thread or a Xenocept "
         "session"
     )
@@ -291,15 +335,20 @@ def help_message() -> Message:
         "hours, and contact Apple Support if it persists.\n• Two-factor was turned off: "
         "that revokes every app-specific password — turn 2FA back on and generate a fresh one."
     )
-    return message(
-        "Xenocept help",
-        [
-            md("*Connect iCloud Mail in four steps*\n" + steps),
-            DividerBlock(),
-            md(commands),
-            md(issues),
-        ],
-    )
+    blocks = [
+        md("*Connect iCloud Mail in four steps*\n" + steps),
+        DividerBlock(),
+        md(commands),
+        md(issues),
+    ]
+    if policy is not None and policy.allowed_domains:
+        blocks.append(
+            context(
+                f"Your workspace allows email only to {_domain_list(policy.allowed_domains)} "
+                "addresses."
+            )
+        )
+    return message("Xenocept help", blocks)
 
 
 def _add_line() -> str:
@@ -358,6 +407,19 @@ def send_not_yours() -> Message:
 
 def kept(destination: DestinationPublic | None) -> Message:
     return plain(f"Kept {escape(destination.name) if destination else 'the destination'}.")
+
+
+def to_hint(allowed_domains: Sequence[str]) -> str:
+    """The hint under the setup form's To, naming the workspace's allowed domains."""
+    hint = "Where sessions are delivered: one or more addresses, separated by commas."
+    if allowed_domains:
+        hint += f" Your workspace allows only {_domain_list(allowed_domains)} addresses."
+    return clip(hint, 2000)
+
+
+def _domain_list(domains: Sequence[str]) -> str:
+    shown = ", ".join(domains[:10])
+    return shown + (f" and {len(domains) - 10} more domains" if len(domains) > 10 else "")
 
 
 # Errors under the setup form's fields.

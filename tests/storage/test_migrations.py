@@ -25,7 +25,10 @@ from tests.conftest import ENGINES, sqlite_url
 from tests.support.postgres import PostgresServer
 
 REPO = Path(__file__).resolve().parents[2]
-TABLES = {"alembic_version", "delivery", "destination", "draft", "installation", "oauth_state"}
+TABLES = {
+    "alembic_version", "auditentry", "delivery", "destination", "draft", "installation",
+    "oauth_state", "workspacepolicy",
+}  # fmt: skip
 
 
 @pytest.fixture(params=ENGINES)

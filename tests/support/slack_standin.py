@@ -135,6 +135,9 @@ class SlackStandIn:
         self.home_views: dict[str, JSONDict] = {}
         self.files: dict[str, tuple[bytes, str]] = {}
         self.file_downloads: list[tuple[str, str | None]] = []
+        # files.uploadV2: bytes uploaded per file id, then each file shared with its channel.
+        self.uploads: dict[str, bytes] = {}
+        self.shared_files: list[JSONDict] = []
         self.response_url_posts: list[tuple[str, JSONDict]] = []
         # Bodies the app answered Slack's HTTP requests with (recorded by the test driver),
         # so that the payload-limits check sees acks as well as Web API calls.
@@ -169,6 +172,7 @@ class SlackStandIn:
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_get("/files-pri/{tail:.*}", self._handle_file)
         app.router.add_post("/response_url/{key}", self._handle_response_url)
+        app.router.add_post("/upload/{file_id}", self._handle_upload)
         app.router.add_get("/socket-mode", self._handle_socket_mode)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
@@ -577,6 +581,15 @@ class SlackStandIn:
         content, mimetype = stored
         return web.Response(body=content, content_type=mimetype)
 
+    async def _handle_upload(self, request: web.Request) -> web.Response:
+        """Step 2 of files.uploadV2: the bytes, to the URL step 1 handed out."""
+        file_id = request.match_info["file_id"]
+        if file_id not in self.uploads:
+            return web.Response(status=404, text="unknown upload")
+        self.uploads[file_id] = await request.read()
+        await self._notify()
+        return web.Response(text=f"OK - {len(self.uploads[file_id])}")
+
     async def _handle_response_url(self, request: web.Request) -> web.Response:
         text = await request.text()
         try:
@@ -605,7 +618,35 @@ class SlackStandIn:
             "conversations.replies": self._conversations_replies,
             "conversations.open": self._conversations_open,
             "apps.connections.open": self._apps_connections_open,
+            "files.getUploadURLExternal": self._files_get_upload_url,
+            "files.completeUploadExternal": self._files_complete_upload,
         }
+
+    def _files_get_upload_url(self, p: dict[str, Any]) -> JSONDict:
+        if not p.get("filename") or not str(p.get("length", "")).isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{len(self.uploads) + 1:09d}"
+        self.uploads[file_id] = b""
+        return {"ok": True, "file_id": file_id, "upload_url": f"{self.base_url}/upload/{file_id}"}
+
+    def _files_complete_upload(self, p: dict[str, Any]) -> JSONDict:
+        files = p.get("files")
+        if isinstance(files, str):
+            files = json.loads(files)
+        if not isinstance(files, list) or not all(f.get("id") in self.uploads for f in files):
+            return {"ok": False, "error": "invalid_arguments"}
+        shared = []
+        for f in files:
+            entry = {
+                "id": f["id"],
+                "title": f.get("title"),
+                "channel_id": p.get("channel_id"),
+                "initial_comment": p.get("initial_comment"),
+                "content": self.uploads[f["id"]],
+            }
+            self.shared_files.append(entry)
+            shared.append({"id": f["id"], "title": f.get("title")})
+        return {"ok": True, "files": shared}
 
     def _apps_connections_open(self, _p: dict[str, Any]) -> JSONDict:
         return {"ok": True, "url": self.base_url.replace("http", "ws", 1) + "/socket-mode"}

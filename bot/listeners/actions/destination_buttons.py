@@ -12,17 +12,23 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.advice import for_refusal
 from bot.destination_service import (
     find_owned,
     remove_destination,
     request_test,
     slack_request_key,
 )
+from bot.errors import PolicyRefusal
 from bot.home import publish_home
-from bot.listeners.common import local_hosts_allowed, owner_of, reply_privately, services_of
+from bot.listeners.common import (
+    owner_of,
+    reply_privately,
+    services_of,
+    setup_modal,
+)
 from bot.presets import ICLOUD, preset_for
 from bot.views import messages
-from bot.views.destination_modal import destination_modal
 from storage.errors import NotFound
 from storage.models import DestinationPublic
 
@@ -33,7 +39,7 @@ async def add_clicked(
     await ack()
     await client.views_open(
         trigger_id=body["trigger_id"],
-        view=destination_modal(preset=ICLOUD, local_allowed=local_hosts_allowed(context)),
+        view=await setup_modal(context, preset=ICLOUD),
     )
 
 
@@ -54,6 +60,8 @@ async def test_clicked(
         )
     except NotFound:
         await reply_privately(context, client, messages.destination_not_yours())
+    except PolicyRefusal as refusal:
+        await reply_privately(context, client, messages.policy_refused(for_refusal(refusal)))
 
 
 async def edit_clicked(
@@ -70,7 +78,7 @@ async def edit_clicked(
         return
     await client.views_open(
         trigger_id=body["trigger_id"],
-        view=destination_modal(preset=preset_for(found.provider), destination=found),
+        view=await setup_modal(context, preset=preset_for(found.provider), destination=found),
     )
 
 
@@ -101,7 +109,7 @@ async def remove_confirmed(
     await reply_privately(
         context, client, messages.removed(gone, preset_for(gone.provider)), replace_original=True
     )
-    await publish_home(services.database, client, owner)
+    await publish_home(services, client, owner)
 
 
 async def remove_cancelled(

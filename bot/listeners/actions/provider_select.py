@@ -16,9 +16,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.forms import DestinationForm, carry_over
-from bot.listeners.common import local_hosts_allowed
+from bot.listeners.common import local_hosts_allowed, setup_modal
 from bot.presets import Preset, find_preset, unavailable_reason
-from bot.views.destination_modal import FormMetadata, destination_modal
+from bot.views.destination_modal import FormMetadata
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ async def provider_chosen(
     if chosen is None or not view.get("id"):
         return
     typed = DestinationForm.from_state((view.get("state") or {}).get("values") or {})
-    modal = destination_modal(preset=chosen, local_allowed=local, values=carry_over(typed, chosen))
+    modal = await setup_modal(context, preset=chosen, values=carry_over(typed, chosen))
     try:
         await client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=modal)
     except SlackApiError as error:  # e.g. hash_conflict: the user changed the view meanwhile

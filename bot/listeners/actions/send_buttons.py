@@ -8,11 +8,15 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.listeners.common import local_hosts_allowed, owner_of, reply_privately, services_of
+from bot.listeners.common import (
+    owner_of,
+    reply_privately,
+    services_of,
+    setup_modal,
+)
 from bot.presets import ICLOUD
 from bot.sending import resend_only_message
 from bot.views import messages
-from bot.views.destination_modal import destination_modal
 from storage.errors import NotFound
 
 
@@ -22,7 +26,7 @@ async def push_add_destination(
     await ack()
     await client.views_push(
         trigger_id=body["trigger_id"],
-        view=destination_modal(preset=ICLOUD, local_allowed=local_hosts_allowed(context)),
+        view=await setup_modal(context, preset=ICLOUD),
     )
 
 

@@ -1,4 +1,5 @@
-"""``/xenocept SUBCOMMAND [NAME]``: add [PROVIDER], list, edit, remove, test, history, help."""
+"""``/xenocept SUBCOMMAND [NAME]``: add [PROVIDER], list, edit, remove, test, history, help,
+and for admins admin and audit [DAYS]."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.advice import for_refusal
 from bot.destination_service import (
     find_by_name,
     owned_destinations,
@@ -15,10 +17,12 @@ from bot.destination_service import (
     request_test,
     slack_request_key,
 )
-from bot.listeners.common import local_hosts_allowed, owner_of, services_of
+from bot.errors import PolicyRefusal
+from bot.listeners.commands.admin import admin_command, audit_command
+from bot.listeners.common import local_hosts_allowed, owner_of, services_of, setup_modal
+from bot.policy_service import workspace_policy
 from bot.presets import ICLOUD, find_preset, preset_for, unavailable_reason
 from bot.views import messages
-from bot.views.destination_modal import destination_modal
 
 NEEDS_NAME = {"edit", "remove", "test"}
 
@@ -32,10 +36,15 @@ async def xenocept_command(
         await _add(name, ack, command, client, context)
     elif verb in NEEDS_NAME:
         await _named(verb, name, ack, command, client, context)
+    elif verb == "admin":
+        await admin_command(ack, command, client, context)
+    elif verb == "audit":
+        await audit_command(name, ack, client, context)
     elif verb in ("list", "history"):
         await ack(**vars(await _listing(verb, context)))
     elif verb in ("", "help"):
-        await ack(**vars(messages.help_message()))
+        policy = await workspace_policy(services_of(context), owner_of(context))
+        await ack(**vars(messages.help_message(policy)))
     else:
         await ack(**vars(messages.unknown_command(command.get("text", ""))))
 
@@ -59,7 +68,7 @@ async def _add(
         return
     await ack()
     await client.views_open(
-        trigger_id=command["trigger_id"], view=destination_modal(preset=preset, local_allowed=local)
+        trigger_id=command["trigger_id"], view=await setup_modal(context, preset=preset)
     )
 
 
@@ -80,13 +89,17 @@ async def _named(
         await ack()
         await client.views_open(
             trigger_id=command["trigger_id"],
-            view=destination_modal(preset=preset_for(found.provider), destination=found),
+            view=await setup_modal(context, preset=preset_for(found.provider), destination=found),
         )
     elif verb == "remove":
         await ack(**vars(messages.confirm_remove(found)))
     else:
         key = slack_request_key("command", command.get("trigger_id"))
-        await request_test(services, owner=owner, destination_id=found.id, dedupe_key=key)
+        try:
+            await request_test(services, owner=owner, destination_id=found.id, dedupe_key=key)
+        except PolicyRefusal as refusal:
+            await ack(**vars(messages.policy_refused(for_refusal(refusal))))
+            return
         await ack(**vars(messages.test_queued(found)))
 
 

@@ -16,4 +16,4 @@ async def app_home_opened(
 ) -> None:
     if event.get("tab") != "home":
         return
-    await publish_home(services_of(context).database, client, owner_of(context))
+    await publish_home(services_of(context), client, owner_of(context))

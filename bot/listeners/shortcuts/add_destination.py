@@ -8,9 +8,8 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.listeners.common import local_hosts_allowed
+from bot.listeners.common import setup_modal
 from bot.presets import ICLOUD
-from bot.views.destination_modal import destination_modal
 
 
 async def add_destination_shortcut(
@@ -19,5 +18,5 @@ async def add_destination_shortcut(
     await ack()
     await client.views_open(
         trigger_id=shortcut["trigger_id"],
-        view=destination_modal(preset=ICLOUD, local_allowed=local_hosts_allowed(context)),
+        view=await setup_modal(context, preset=ICLOUD),
     )

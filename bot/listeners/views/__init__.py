@@ -5,11 +5,13 @@ from slack_bolt.async_app import AsyncApp
 from bot import ids
 from bot.listeners.tasks import Listener, ListenerTasks
 from bot.listeners.views.destination_form import destination_form_submitted
+from bot.listeners.views.policy_form import policy_form_submitted
 from bot.listeners.views.send_form import send_form_submitted
 
 VIEWS: dict[str, Listener] = {
     ids.VIEW_DESTINATION_FORM: destination_form_submitted,
     ids.VIEW_SEND_FORM: send_form_submitted,
+    ids.VIEW_POLICY_FORM: policy_form_submitted,
 }
 
 

@@ -9,7 +9,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.destination_service import save_destination, slack_request_key
-from bot.errors import HostLookupFailed, HostNotAllowed
+from bot.errors import HostLookupFailed, HostNotAllowed, PolicyRefusal
 from bot.forms import DestinationForm, ValidDestination, validate
 from bot.home import publish_home
 from bot.listeners.common import owner_of, services_of
@@ -17,7 +17,14 @@ from bot.presets import preset_for
 from bot.views.destination_modal import FormMetadata, form_errors
 from storage.errors import DuplicateName, NotFound, StorageUnavailable
 
-REFUSED = (HostNotAllowed, HostLookupFailed, DuplicateName, NotFound, StorageUnavailable)
+REFUSED = (
+    HostNotAllowed,
+    HostLookupFailed,
+    PolicyRefusal,
+    DuplicateName,
+    NotFound,
+    StorageUnavailable,
+)
 
 
 async def destination_form_submitted(
@@ -46,4 +53,4 @@ async def destination_form_submitted(
         await ack(response_action="clear")
     else:
         await ack()
-    await publish_home(services.database, client, owner)
+    await publish_home(services, client, owner)
