@@ -18,7 +18,7 @@ from bot.policy import Policy
 from bot.services import Services
 from bot.slackdata.users import is_workspace_admin
 from bot.views.messages import audit_posted
-from storage import policies
+from storage import destinations, policies
 from storage.db import DbSession, transaction
 from storage.models import DestinationPublic, Owner
 
@@ -92,6 +92,16 @@ async def export_audit(
             initial_comment=audit_posted(count, days),
         )
     return count
+
+
+async def listed_destinations(
+    services: Services, owner: Owner
+) -> tuple[list[DestinationPublic], frozenset[str]]:
+    """The owner's destinations, and those the workspace's policy no longer allows."""
+    async with transaction(services.database) as db:
+        mine = await destinations.list_destinations(db=db, owner=owner)
+        policy = await policy_in(db, owner)
+    return mine, not_allowed_ids(policy, mine)
 
 
 def not_allowed_ids(policy: Policy, destinations: Sequence[DestinationPublic]) -> frozenset[str]:

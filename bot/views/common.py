@@ -102,9 +102,13 @@ def test_state(destination: DestinationPublic) -> str:
     return f"{verdict} {when}"
 
 
-def destination_line(destination: DestinationPublic) -> str:
+NOT_ALLOWED = "⛔ Not allowed by workspace policy: edit it or ask a workspace admin."
+
+
+def destination_line(destination: DestinationPublic, *, allowed: bool = True) -> str:
     to = ", ".join(destination.recipients)
-    return (
+    line = (
         f"*{escape(destination.name)}* — {escape(destination.username)} → {escape(to)}\n"
         f"{destination.smtp_host}:{destination.smtp_port} · {test_state(destination)}"
     )
+    return line if allowed else f"{line}\n{NOT_ALLOWED}"

@@ -54,9 +54,7 @@ def home_view(
             )
         )
     for destination in destinations[:MAX_SHOWN]:
-        line = destination_line(destination)
-        if destination.id in not_allowed:
-            line += "\n⛔ Not allowed by workspace policy: edit it or ask a workspace admin."
+        line = destination_line(destination, allowed=destination.id not in not_allowed)
         blocks += [md(line), destination_buttons(destination)]
     if len(destinations) > MAX_SHOWN:
         blocks.append(

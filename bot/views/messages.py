@@ -190,7 +190,12 @@ def list_pages(count: int) -> int:
     return max(1, -(-count // LIST_PAGE_SIZE))
 
 
-def destination_list(destinations: Sequence[DestinationPublic], *, page: int = 0) -> Message:
+def destination_list(
+    destinations: Sequence[DestinationPublic],
+    *,
+    page: int = 0,
+    not_allowed: frozenset[str] = frozenset(),
+) -> Message:
     """One page of the user's destinations, with Previous/Next when there are more."""
     if not destinations:
         return plain("You have no email destinations yet. Add one with `/xenocept add`.")
@@ -203,7 +208,8 @@ def destination_list(destinations: Sequence[DestinationPublic], *, page: int = 0
         title += f" — {first}–{first + len(shown) - 1} of {len(destinations)}"
     blocks: list[Block] = [md(title)]
     for destination in shown:
-        blocks += [md(destination_line(destination)), destination_buttons(destination)]
+        line = destination_line(destination, allowed=destination.id not in not_allowed)
+        blocks += [md(line), destination_buttons(destination)]
     if pages > 1:
         turn = []
         if page > 0:

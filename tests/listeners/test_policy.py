@@ -166,6 +166,8 @@ async def test_a_tightened_policy_marks_refuses_tests_and_sends(harness: Harness
     await harness.slack.wait_for(
         "views.publish", lambda c: "⛔ Not allowed by workspace policy" in str(c.params)
     )
+    _, listed = await harness.command("list")
+    assert "⛔ Not allowed by workspace policy" in str(listed["blocks"])
     # A test send is refused with the rule, and nothing is queued.
     queued = rows(harness, "select count(*) from delivery")
     _, body = await harness.command("test iCloud")

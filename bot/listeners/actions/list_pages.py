@@ -8,8 +8,8 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.destination_service import owned_destinations
 from bot.listeners.common import owner_of, reply_privately, services_of
+from bot.policy_service import listed_destinations
 from bot.views import messages
 
 
@@ -19,7 +19,6 @@ async def page_turned(
     await ack()
     value = str(action.get("value") or "0")
     page = int(value) if value.isascii() and value.isdigit() else 0  # the builder clamps it
-    mine = await owned_destinations(services_of(context), owner=owner_of(context))
-    await reply_privately(
-        context, client, messages.destination_list(mine, page=page), replace_original=True
-    )
+    mine, refused = await listed_destinations(services_of(context), owner_of(context))
+    listing = messages.destination_list(mine, page=page, not_allowed=refused)
+    await reply_privately(context, client, listing, replace_original=True)

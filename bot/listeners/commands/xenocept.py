@@ -20,7 +20,7 @@ from bot.destination_service import (
 from bot.errors import PolicyRefusal
 from bot.listeners.commands.admin import admin_command, audit_command
 from bot.listeners.common import local_hosts_allowed, owner_of, services_of, setup_modal
-from bot.policy_service import workspace_policy
+from bot.policy_service import listed_destinations, workspace_policy
 from bot.presets import ICLOUD, find_preset, preset_for, unavailable_reason
 from bot.views import messages
 
@@ -106,5 +106,6 @@ async def _named(
 async def _listing(verb: str, context: AsyncBoltContext) -> messages.Message:
     services, owner = services_of(context), owner_of(context)
     if verb == "list":
-        return messages.destination_list(await owned_destinations(services, owner=owner))
+        mine, refused = await listed_destinations(services, owner)
+        return messages.destination_list(mine, not_allowed=refused)
     return messages.history(await recent_history(services, owner=owner))
