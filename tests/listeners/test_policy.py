@@ -262,8 +262,9 @@ async def test_non_admins_get_no_export(harness: Harness) -> None:
     assert await harness.command("audit") == (200, "")
     await told_not_admin(harness)
     assert harness.slack.shared_files == []
-    _, usage = await harness.command("audit -3")
-    assert usage["text"].startswith("Usage: `/xenocept audit [days]`")
+    for bad in ("-3", "²", "0"):
+        _, usage = await harness.command(f"audit {bad}")
+        assert usage["text"].startswith("Usage: `/xenocept audit [days]`"), bad
 
 
 async def test_admins_see_the_policy_and_the_trail_on_home(harness: Harness) -> None:

@@ -42,7 +42,8 @@ async def audit_command(
     client: AsyncWebClient,
     context: AsyncBoltContext,
 ) -> None:
-    days = int(days_text) if days_text.isdigit() else AUDIT_DAYS if not days_text else 0
+    whole = days_text.isascii() and days_text.isdigit()  # not "²", which int() refuses
+    days = AUDIT_DAYS if not days_text else int(days_text) if whole else 0
     if not 1 <= days <= MAX_AUDIT_DAYS:
         await ack(**vars(messages.audit_usage()))
         return
