@@ -38,16 +38,15 @@ async def record(db: DbSession, owner: Owner, action: str, at: datetime, **detai
     )
 
 
-async def recent(services: Services, owner: Owner, *, limit: int) -> list[tuple[str, str, str]]:
+async def recent(db: DbSession, owner: Owner, *, limit: int) -> list[tuple[str, str, str]]:
     """The workspace's newest entries as (time, user, what), for App Home."""
-    async with transaction(services.database) as db:
-        rows = await audit.entries_page(
-            db=db,
-            enterprise_id=owner.enterprise_id,
-            team_id=owner.team_id,
-            limit=limit,
-            newest_first=True,
-        )
+    rows = await audit.entries_page(
+        db=db,
+        enterprise_id=owner.enterprise_id,
+        team_id=owner.team_id,
+        limit=limit,
+        newest_first=True,
+    )
     return [(row.at.isoformat(timespec="minutes"), row.user_id, row.action) for row in rows]
 
 

@@ -20,14 +20,13 @@ log = logging.getLogger(__name__)
 
 
 async def publish_home(services: Services, client: AsyncWebClient, owner: Owner) -> None:
+    shows_policy = await is_admin(services, client, owner)
     async with transaction(services.database) as db:
         mine = await destinations.list_destinations(db=db, owner=owner)
         recent = await deliveries.recent_deliveries(db=db, owner=owner, limit=5)
         policy = await policy_in(db, owner)
-    admin = None
-    if await is_admin(services, client, owner):
-        entries = await audit_service.recent(services, owner, limit=AUDIT_SHOWN)
-        admin = AdminSection(policy, entries)
+        entries = await audit_service.recent(db, owner, limit=AUDIT_SHOWN) if shows_policy else []
+    admin = AdminSection(policy, entries) if shows_policy else None
     view = home_view(
         destinations=mine,
         deliveries=recent,

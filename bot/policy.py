@@ -126,10 +126,6 @@ class Policy:
         if self.max_thread_messages is not None and messages > self.max_thread_messages:
             raise ThreadTooLong(messages=messages, limit=self.max_thread_messages)
 
-    @property
-    def is_default(self) -> bool:
-        return self == Policy()
-
 
 # ------------------------------------------------------------------ the form
 

@@ -40,36 +40,39 @@ async def workspace_policy(services: Services, owner: Owner) -> Policy:
         return await policy_in(db, owner)
 
 
-async def policy_for_admin(services: Services, client: AsyncWebClient, owner: Owner) -> Policy:
-    """The policy to edit; ``NotAdmin`` for anyone else."""
+async def _require_admin(services: Services, client: AsyncWebClient, owner: Owner) -> None:
     if not await is_admin(services, client, owner):
         raise NotAdmin
+
+
+async def policy_for_admin(services: Services, client: AsyncWebClient, owner: Owner) -> Policy:
+    """The policy to edit; ``NotAdmin`` for anyone else."""
+    await _require_admin(services, client, owner)
     return await workspace_policy(services, owner)
 
 
 async def change_policy(
     services: Services, client: AsyncWebClient, owner: Owner, policy: Policy
-) -> Policy:
+) -> None:
     """Store the workspace's new policy (checked again: a forged submission is refused)
-    and audit it, before → after. Returns the policy it replaced."""
-    if not await is_admin(services, client, owner):
-        raise NotAdmin
+    and audit it, before → after."""
+    await _require_admin(services, client, owner)
+    after = policy.columns()
     async with transaction(services.database) as db:
-        before = await policy_in(db, owner)
+        before = (await policy_in(db, owner)).columns()
         await policies.save_policy(
             db=db,
             enterprise_id=owner.enterprise_id,
             team_id=owner.team_id,
             by=owner.user_id,
-            values=policy.columns(),
+            values=after,
         )
         changes = {
-            key: f"{before.columns()[key]!r} -> {value!r}"
-            for key, value in policy.columns().items()
-            if before.columns()[key] != value
+            key: f"{before[key]!r} -> {value!r}"
+            for key, value in after.items()
+            if before[key] != value
         }
         await audit_service.record(db, owner, "policy changed", services.clock(), **changes)
-    return before
 
 
 async def export_audit(
@@ -78,8 +81,7 @@ async def export_audit(
     """The workspace's audit entries of the last ``days`` days as a CSV file in the admin's
     DM with the app (files.uploadV2). Written to a private temporary file page by page,
     then uploaded; returns how many entries it holds."""
-    if not await is_admin(services, client, owner):
-        raise NotAdmin
+    await _require_admin(services, client, owner)
     with audit_service.scratch_file() as path:
         count = await audit_service.write_csv(services, owner, days=days, path=path)
         opened = await client.conversations_open(users=owner.user_id)

@@ -82,7 +82,7 @@ def test_a_policy_round_trips_through_its_row() -> None:
     )
     row = WorkspacePolicy(team_id="T1", **policy.columns())
     assert Policy.of(row) == policy
-    assert Policy.of(None) == Policy() and Policy().is_default
+    assert Policy.of(None) == Policy()
 
 
 def form(**fields: Any) -> dict[str, dict[str, Any]]:
