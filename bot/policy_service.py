@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import audit_service
 from bot.errors import NotAdmin
 from bot.policy import Policy
+from bot.render.request import SendRequest
 from bot.services import Services
 from bot.slackdata.users import is_workspace_admin
 from bot.views.messages import audit_posted
@@ -104,6 +105,13 @@ async def listed_destinations(
         mine = await destinations.list_destinations(db=db, owner=owner)
         policy = await policy_in(db, owner)
     return mine, not_allowed_ids(policy, mine)
+
+
+def check_send(policy: Policy, destination: DestinationPublic, request: SendRequest) -> None:
+    """The rules a forward must pass, at submission and again in the worker: the
+    destination (provider, recipients) and the conversation it comes from."""
+    policy.check_destination(provider=destination.provider, recipients=destination.recipients)
+    policy.check_conversation(channel_id=request.channel_id, kind=request.conversation_kind)
 
 
 def not_allowed_ids(policy: Policy, destinations: Sequence[DestinationPublic]) -> frozenset[str]:

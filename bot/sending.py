@@ -19,8 +19,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.destination_service import new_delivery
 from bot.errors import DailyLimit, HourlyLimit, LastTestFailed, NotYours, StaleForm
-from bot.policy import Policy, conversation_kind
-from bot.policy_service import policy_in
+from bot.policy import conversation_kind
+from bot.policy_service import check_send, policy_in
 from bot.render.model import Directory
 from bot.render.request import Scope, SendRequest, conversation_label, thread_parent_ts
 from bot.services import Services
@@ -134,10 +134,14 @@ async def accept_send(services: Services, *, owner: Owner, choice: SendChoice) -
                 )
             except NotFound:
                 raise NotYours from None
-            payload = json.loads(draft.payload_json)
-            _check_policy(await policy_in(db, owner), destination, payload, choice)
+            request = _request(json.loads(draft.payload_json), choice)
+            policy = await policy_in(db, owner)
+            check_send(policy, destination, request)
+            reply_count = request.message.get("reply_count")
+            if choice.scope == "thread" and isinstance(reply_count, int):
+                policy.check_thread(reply_count + 1)  # as the payload tells; the worker counts
             await _check_limits(services, db, owner, destination)
-            return _delivery(destination, payload, choice)
+            return _delivery(destination, request)
 
         delivery, queued = await deliveries.enqueue_once(
             db=db, owner=owner, dedupe_key=choice.dedupe_key, build=checked_send
@@ -146,21 +150,6 @@ async def accept_send(services: Services, *, owner: Owner, choice: SendChoice) -
         return None
     services.wake_outbox()
     return delivery
-
-
-def _check_policy(
-    policy: Policy, destination: DestinationPublic, draft: dict[str, Any], choice: SendChoice
-) -> None:
-    """The workspace's rules, as far as the shortcut's payload tells: the destination, the
-    conversation, and the thread's size (its reply count; the worker counts again)."""
-    policy.check_destination(provider=destination.provider, recipients=destination.recipients)
-    policy.check_conversation(
-        channel_id=str(draft.get("channel_id", "")),
-        kind=str(draft.get("conversation_kind") or "public"),
-    )
-    message = draft.get("message") or {}
-    if choice.scope == "thread" and isinstance(message.get("reply_count"), int):
-        policy.check_thread(message["reply_count"] + 1)
 
 
 async def _check_limits(
@@ -179,11 +168,9 @@ async def _check_limits(
         raise DailyLimit(destination=destination.name, sent=daily)
 
 
-def _delivery(
-    destination: DestinationPublic, draft: dict[str, Any], choice: SendChoice
-) -> Delivery:
+def _request(draft: dict[str, Any], choice: SendChoice) -> SendRequest:
     message = draft.get("message") or {}
-    request = SendRequest(
+    return SendRequest(
         channel_id=draft.get("channel_id", ""),
         channel_name=draft.get("channel_name"),
         message_ts=str(message.get("ts", "")),
@@ -195,12 +182,15 @@ def _delivery(
         message=message,
         subject_is_prefill=choice.subject == draft.get("prefill"),
     )
+
+
+def _delivery(destination: DestinationPublic, request: SendRequest) -> Delivery:
     where = conversation_label(request.channel_id, request.channel_name)
     return new_delivery(
         destination,
         kind=DeliveryKind.SESSION,
         request_json=request.dump(),
-        summary=send_summary(choice.scope, where),
+        summary=send_summary(request.scope, where),
     )
 
 

@@ -19,7 +19,7 @@ from bot.destination_service import password_context
 from bot.errors import DestinationGone, SendFailure, XenoceptError
 from bot.mail.smtp import SendReceipt, SmtpAccount, SmtpConnection
 from bot.policy import Policy
-from bot.policy_service import policy_in
+from bot.policy_service import check_send, policy_in
 from bot.presets import preset_for, preset_for_host
 from bot.render.request import SendRequest
 from bot.services import Services
@@ -157,10 +157,10 @@ class DeliveryStep:
 
 
 def _check_policy(policy: Policy, destination: DestinationPublic, delivery: Delivery) -> None:
-    policy.check_destination(provider=destination.provider, recipients=destination.recipients)
     if delivery.kind is DeliveryKind.SESSION:
-        request = SendRequest.load(delivery.request_json)
-        policy.check_conversation(channel_id=request.channel_id, kind=request.conversation_kind)
+        check_send(policy, destination, SendRequest.load(delivery.request_json))
+    else:  # a test send has no conversation
+        policy.check_destination(provider=destination.provider, recipients=destination.recipients)
 
 
 def target_of(destination: DestinationPublic, delivery: Delivery) -> Target:
