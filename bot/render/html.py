@@ -36,7 +36,7 @@ from bot.render.layout import (
     shot_text,
     started_line,
 )
-from bot.render.model import ChatMessage, LegacyAttachment, Section, Session
+from bot.render.model import FileItem, LegacyAttachment, Section, Session
 from bot.render.mrkdwn import safe_href, unescape
 
 
@@ -161,8 +161,7 @@ def _legacy(attachment: LegacyAttachment, layout: Layout) -> LegacyShown | None:
     return LegacyShown(title, safe_href(attachment.title_link), html, fallback)
 
 
-def _file(layout: Layout, item: Item, index: int) -> FileShown:
-    file = item.files[index]
+def _file(layout: Layout, item: Item, file: FileItem) -> FileShown:
     owner = file_owner(item, file)
     inline = layout.part(owner, inline=True)
     return FileShown(
@@ -225,7 +224,7 @@ def _message(layout: Layout, index: int, marker: str | None) -> MessageShown:
 
 
 def _shown(layout: Layout, item: Item, continued: bool, marker: str | None) -> MessageShown:
-    message: ChatMessage = item.message
+    message = item.message
     legacy = (_legacy(a, layout) for a in message.attachments)
     return MessageShown(
         continued=continued,
@@ -237,7 +236,7 @@ def _shown(layout: Layout, item: Item, continued: bool, marker: str | None) -> M
         legacy=tuple(shown for shown in legacy if shown is not None),
         session=_session(layout, item, item.session) if item.session is not None else None,
         problem=problem_text(item.problem) if item.problem is not None else None,
-        files=tuple(_file(layout, item, n) for n in range(len(item.files))),
+        files=tuple(_file(layout, item, file) for file in item.files),
         replies_marker=marker,
     )
 
