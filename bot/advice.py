@@ -12,15 +12,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.errors import (
+    BotNotInChannel,
+    ChannelNotFound,
     ConversationNotAllowed,
     DailyLimit,
     DestinationGone,
     DirectMessageUnreadable,
     DomainNotAllowed,
+    FollowerLeft,
+    FollowRefusal,
     HostLookupFailed,
     HostNotAllowed,
     HourlyLimit,
     LastTestFailed,
+    NoDestinationToFollowWith,
+    NotAMember,
     NotYours,
     PolicyRefusal,
     ProviderNotAllowed,
@@ -336,6 +342,12 @@ def for_error(error: BaseException, target: Target | None = None) -> Advice:
             for_policy(error),
             ("Nothing was sent.",),
         )
+    if isinstance(error, FollowerLeft):
+        return Advice(
+            "Not forwarded: you left the channel",
+            follower_left(error.channel_id),
+            ("Join the channel and follow it again to get its posts by email.",),
+        )
     if isinstance(error, DestinationGone):
         return Advice(
             "The destination was removed",
@@ -373,6 +385,8 @@ def for_refusal(refusal: Refusal) -> str:
         )
     if isinstance(refusal, PolicyRefusal):
         return for_policy(refusal)
+    if isinstance(refusal, FollowRefusal):
+        return for_follow(refusal)
     if isinstance(refusal, DailyLimit):
         return (
             f"{refusal.destination} already sent {_emails(refusal.sent)} today, the most "
@@ -423,3 +437,32 @@ def _either(items: tuple[str, ...]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def for_follow(refusal: FollowRefusal) -> str:
+    """One sentence: why that channel cannot be followed, and what to do."""
+    channel = refusal.channel
+    if isinstance(refusal, ChannelNotFound):
+        return (
+            f"I can't find the channel {channel}: pick it from the list as you type `#`, "
+            "and invite me to it if it is private (`/invite @Xenocept`)."
+        )
+    if isinstance(refusal, BotNotInChannel):
+        return (
+            f"I'm not in {channel}, so Slack sends me none of its messages: type "
+            f"`/invite @Xenocept` in {channel}, then follow it again."
+        )
+    if isinstance(refusal, NotAMember):
+        return f"Only members of {channel} can follow it: join it first."
+    if isinstance(refusal, NoDestinationToFollowWith):
+        if refusal.name:
+            return f"You have no destination called “{refusal.name}”: `/xenocept list` shows yours."
+        return "You have no email destination yet: add one with `/xenocept add` first."
+    return f"{channel} cannot be followed as asked."
+
+
+def follower_left(channel_id: str) -> str:
+    return (
+        f"You are no longer a member of <#{channel_id}>, so its posts are not forwarded to "
+        "you; I stopped following it for you."
+    )

@@ -14,6 +14,7 @@ XenoceptError
 │   └── ConversationUnreadable      Slack refused the conversation's history
 │       └── DirectMessageUnreadable  … of a direct message, which no app can read
 ├── DestinationGone          the destination was removed while a delivery waited
+├── FollowerLeft             a follow's user left the channel (the follow ends)
 ├── NotInstalled             no installation serves the workspace
 └── Refusal                  a send the user must change (said under the form's field)
     ├── StaleForm            the send form expired or was not opened by this user
@@ -21,11 +22,16 @@ XenoceptError
     ├── LastTestFailed       the destination's last test failed
     ├── HourlyLimit          the user's sends per hour are used up
     ├── DailyLimit           the destination's sends per day are used up
-    └── PolicyRefusal        the workspace's policy does not allow it (words: advice)
-        ├── DomainNotAllowed        a recipient outside the allowed domains
-        ├── ProviderNotAllowed      a provider the workspace does not allow
-        ├── ConversationNotAllowed  a kind of conversation, or a channel, it blocks
-        └── ThreadTooLong           more messages than one send may carry
+    ├── PolicyRefusal        the workspace's policy does not allow it (words: advice)
+    │   ├── DomainNotAllowed        a recipient outside the allowed domains
+    │   ├── ProviderNotAllowed      a provider the workspace does not allow
+    │   ├── ConversationNotAllowed  a kind of conversation, or a channel, it blocks
+    │   └── ThreadTooLong           more messages than one send may carry
+    └── FollowRefusal        a channel that cannot be followed as asked
+        ├── ChannelNotFound         no such channel, or one the app cannot see
+        ├── BotNotInChannel         the app is not in it (it must be /invite-d)
+        ├── NotAMember              the user is not in it
+        └── NoDestinationToFollowWith  no destination (by that name)
 NotAdmin (XenoceptError)     a policy action by someone who is not a workspace admin
 """
 
@@ -228,3 +234,39 @@ class ThreadTooLong(PolicyRefusal):
 
 class NotAdmin(XenoceptError):
     """Only the workspace's owners and admins (and the operator's) change its policy."""
+
+
+class FollowerLeft(XenoceptError):
+    """The follower is no longer a member of the followed channel."""
+
+    def __init__(self, *, channel_id: str, follow_id: str) -> None:
+        super().__init__(channel_id)
+        self.channel_id, self.follow_id = channel_id, follow_id
+
+
+class FollowRefusal(Refusal):
+    """A channel that cannot be followed as asked; ``bot.advice.for_follow`` words it."""
+
+    def __init__(self, channel: str) -> None:
+        super().__init__(channel)
+        self.channel = channel  # "#name" or the id as typed
+
+
+class ChannelNotFound(FollowRefusal):
+    """No such channel, or one the app cannot see."""
+
+
+class BotNotInChannel(FollowRefusal):
+    """The app is not a member, so Slack sends it none of the channel's messages."""
+
+
+class NotAMember(FollowRefusal):
+    """Only the channel's members may follow it."""
+
+
+class NoDestinationToFollowWith(FollowRefusal):
+    """The user has no destination yet (or none by the name given)."""
+
+    def __init__(self, channel: str, *, name: str | None = None) -> None:
+        super().__init__(channel)
+        self.name = name

@@ -59,3 +59,7 @@ BLOCK_POLICY_FROM: Final = "policy_from"
 BLOCK_POLICY_BLOCKED: Final = "policy_blocked"
 BLOCK_POLICY_MAX_THREAD: Final = "policy_max_thread"
 BLOCK_POLICY_KEEP_DAYS: Final = "policy_keep_days"
+
+# Forwarding without the menu
+ACTION_CHANGE_SEND: Final = "change_send"  # a reaction's status: reopen the send modal
+ACTION_STOP_FOLLOW: Final = "stop_follow"  # /xenocept following and App Home

@@ -46,6 +46,7 @@ BOT_SCOPES = (
     "files:read",
     "files:write",
     "im:write",
+    "reactions:read",
 )
 
 

@@ -11,20 +11,27 @@ import contextlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.destination_service import new_delivery
-from bot.errors import DailyLimit, HourlyLimit, LastTestFailed, NotYours, StaleForm
+from bot.errors import (
+    DailyLimit,
+    HourlyLimit,
+    LastTestFailed,
+    NotYours,
+    StaleForm,
+    XenoceptError,
+)
 from bot.policy import conversation_kind
 from bot.policy_service import check_send, policy_in
 from bot.render.model import Directory
 from bot.render.request import Scope, SendRequest, conversation_label, thread_parent_ts
 from bot.services import Services
-from bot.slackdata.fetch import Channels
+from bot.slackdata.fetch import Channels, read_named_message
 from bot.slackdata.users import People
 from bot.views.messages import only_message_summary, send_summary
 from bot.views.send_modal import prefill_subject
@@ -73,7 +80,7 @@ async def start_send(
     where = conversation_label(channel_id, name)
     subject, info = await asyncio.gather(
         suggested_subject(client, where=where, text=str(message.get("text", ""))),
-        _channel_info(client, channel_id),
+        channel_info(client, channel_id),
     )
     kind = conversation_kind(channel_id, name, info)
     async with transaction(services.database) as db:
@@ -96,7 +103,7 @@ async def suggested_subject(client: AsyncWebClient, *, where: str, text: str) ->
     return prefill_subject(where, text, Directory(users=people.known()))
 
 
-async def _channel_info(client: AsyncWebClient, channel_id: str) -> dict[str, Any]:
+async def channel_info(client: AsyncWebClient, channel_id: str) -> dict[str, Any]:
     """What conversations.info says of the channel (its kind), within the modal's time
     budget; {} when Slack will not say (the payload's hints decide then)."""
     with contextlib.suppress(TimeoutError):
@@ -140,7 +147,7 @@ async def accept_send(services: Services, *, owner: Owner, choice: SendChoice) -
             reply_count = request.message.get("reply_count")
             if choice.scope == "thread" and isinstance(reply_count, int):
                 policy.check_thread(reply_count + 1)  # as the payload tells; the worker counts
-            await _check_limits(services, db, owner, destination)
+            await check_limits(services, db, owner, destination)
             return _delivery(destination, request)
 
         delivery, queued = await deliveries.enqueue_once(
@@ -152,7 +159,7 @@ async def accept_send(services: Services, *, owner: Owner, choice: SendChoice) -
     return delivery
 
 
-async def _check_limits(
+async def check_limits(
     services: Services, db: DbSession, owner: Owner, destination: DestinationPublic
 ) -> None:
     if destination.last_test_ok is False:
@@ -221,3 +228,33 @@ async def resend_only_message(services: Services, *, owner: Owner, delivery_id: 
     if queued:
         services.wake_outbox()
     return delivery
+
+
+async def start_change(
+    services: Services, *, owner: Owner, client: AsyncWebClient, delivery_id: str
+) -> SendStart:
+    """A reaction's send, reopened in the send modal: the message it named, with the
+    destination it used preselected (``NotYours`` for anyone else's delivery)."""
+    async with transaction(services.database) as db:
+        try:
+            delivery = await deliveries.get_delivery(db=db, owner=owner, delivery_id=delivery_id)
+        except NotFound:
+            raise NotYours from None
+    request = SendRequest.load(delivery.request_json)
+    message = await _named_message(client, request)
+    shortcut = {"channel": {"id": request.channel_id}, "message": message}
+    start = await start_send(services, owner=owner, client=client, shortcut=shortcut)
+    return replace(start, last_used_id=delivery.destination_id)
+
+
+async def _named_message(client: AsyncWebClient, request: SendRequest) -> dict[str, Any]:
+    """The message itself, read within the modal's time budget; else its ts alone (the
+    thread is then read at send time)."""
+    with contextlib.suppress(TimeoutError, XenoceptError):
+        found = await asyncio.wait_for(
+            read_named_message(client, request.channel_id, request.message_ts), NAMES_WAIT
+        )
+        named = next((m for m in found if str(m.get("ts")) == request.message_ts), None)
+        if named is not None:
+            return named
+    return {"ts": request.message_ts, "thread_ts": request.message_ts}

@@ -91,6 +91,37 @@ async def last_used_destination_id(*, db: AsyncSession, owner: Owner) -> str | N
     return result.first()
 
 
+async def from_source_since(
+    *, db: AsyncSession, owner: Owner, source: str, since: datetime
+) -> Delivery | None:
+    """The owner's newest delivery asked for by ``source`` since then (a second reaction
+    on the same message within a day), if any."""
+    result = await db.exec(
+        owned(Delivery, owner)
+        .where(Delivery.source == source, Delivery.created_at >= since)
+        .order_by(col(Delivery.created_at).desc())
+        .limit(1)
+    )
+    return result.first()
+
+
+async def sent_since(
+    *, db: AsyncSession, owner: Owner, since: datetime, destination_id: str | None = None
+) -> Sequence[datetime]:
+    """When the owner's forwards (not tests) that went out since then finished, oldest
+    first: what a rate limit counts for sends that wait instead of being refused."""
+    query = select(Delivery.finished_at).where(
+        belongs_to(Delivery, owner),
+        Delivery.kind == DeliveryKind.SESSION,
+        Delivery.status == DeliveryStatus.SENT,
+        col(Delivery.finished_at) >= since,
+    )
+    if destination_id is not None:
+        query = query.where(Delivery.destination_id == destination_id)
+    found = (await db.exec(query.order_by(col(Delivery.finished_at)))).all()
+    return [moment for moment in found if moment is not None]
+
+
 async def set_status_message(*, db: AsyncSession, delivery_id: str, channel: str, ts: str) -> None:
     await db.exec(
         update(Delivery)

@@ -14,7 +14,16 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.errors import NotFound
-from storage.models import Delivery, Destination, Draft, Installation, OAuthState
+from storage.models import (
+    Delivery,
+    Destination,
+    Draft,
+    Follow,
+    FollowItem,
+    Installation,
+    OAuthState,
+    UserPreference,
+)
 
 
 async def save_installation(*, db: AsyncSession, installation: Installation) -> Installation:
@@ -99,12 +108,15 @@ async def forget_workspace(*, db: AsyncSession, enterprise_id: str, team_id: str
     sends all go. Returns how many destinations were removed."""
     await delete_installations(db=db, enterprise_id=enterprise_id, team_id=team_id)
     removed = 0
-    for table in (Destination, Draft, Delivery):
+    for table in (Destination, Draft, Delivery, Follow, UserPreference):
         where = (
             col(table.enterprise_id) == enterprise_id
             if team_id is None  # the org
             else col(table.team_id) == team_id
         )
+        if table is Follow:  # a follow's digest items go with it
+            followed = select(Follow.id).where(where)
+            await db.exec(delete(FollowItem).where(col(FollowItem.follow_id).in_(followed)))
         result = await db.exec(delete(table).where(where))
         if table is Destination:
             removed = int(result.rowcount or 0)

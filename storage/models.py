@@ -183,6 +183,9 @@ class Delivery(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime = when(default_factory=utcnow, index=True)
     finished_at: datetime | None = when(default=None)
+    # What asked for it without a modal: "reaction:C…:ts" or "follow:<follow id>"; None for
+    # the shortcut and tests. Reactions are recognised by it for a day; follows paused by it.
+    source: str | None = Field(default=None, index=True)
 
     @property
     def owner(self) -> Owner:
@@ -269,3 +272,66 @@ class AuditEntry(SQLModel, table=True):
     action: str
     details_json: str = "{}"
     at: datetime = when(default_factory=utcnow, index=True)
+
+
+DEFAULT_REACTION = "email"  # 📧
+
+
+class UserPreference(SQLModel, table=True):
+    """One Slack user's choices for forwarding without the menu. No row: the defaults."""
+
+    __table_args__ = (UniqueConstraint("team_id", "user_id"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    team_id: str = Field(index=True)
+    user_id: str = Field(index=True)
+    enterprise_id: str = enterprise_field()
+    reaction: str = DEFAULT_REACTION  # emoji name without colons; "" turns reactions off
+    default_destination_id: str | None = None  # None: the destination used last
+    told_no_destination_at: datetime | None = when(default=None)  # the one DM, once
+
+
+class FollowMode(StrEnum):
+    SESSIONS = "sessions"  # new Xenocept sessions only
+    ALL = "all"  # every new message
+
+
+class Follow(SQLModel, table=True):
+    """A user's standing order: new posts in a channel go to one of their destinations."""
+
+    __table_args__ = (UniqueConstraint("team_id", "user_id", "channel_id"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    team_id: str = Field(index=True)
+    user_id: str = Field(index=True)
+    enterprise_id: str = enterprise_field()
+    channel_id: str = Field(index=True)
+    channel_name: str | None = None
+    conversation_kind: str = "public"  # as bot/policy.py names kinds
+    destination_id: str
+    destination_name: str
+    mode: str = FollowMode.SESSIONS
+    digest_time: str | None = None  # "HH:MM" in ``time_zone``: one email a day
+    time_zone: str = "UTC"
+    next_digest_at: datetime | None = when(default=None, index=True)
+    paused_reason: str | None = None  # said once in the DM; None while it runs
+    paused_until: datetime | None = when(default=None)  # None with a reason: until fixed
+    created_at: datetime = when(default_factory=utcnow)
+
+    @property
+    def owner(self) -> Owner:
+        return Owner(self.team_id, self.user_id, self.enterprise_id)
+
+
+class FollowItem(SQLModel, table=True):
+    """A message collected for a follow's daily digest, until the digest takes it."""
+
+    __table_args__ = (UniqueConstraint("follow_id", "message_ts"),)
+
+    id: int | None = Field(default=None, primary_key=True)  # the order items arrived
+    follow_id: str = Field(index=True)
+    team_id: str = Field(index=True)
+    user_id: str
+    message_ts: str
+    message_json: str
+    created_at: datetime = when(default_factory=utcnow)

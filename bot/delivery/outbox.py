@@ -23,12 +23,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from bot import follow_service
 from bot.delivery import retention
 from bot.delivery.compose import SessionComposer
 from bot.delivery.outcomes import OutcomeRecorder
 from bot.delivery.retry import RetryPolicy
 from bot.delivery.status import StatusReporter
-from bot.delivery.step import DeliveryStep, Sent
+from bot.delivery.step import Deferred, DeliveryStep, Sent
 from bot.mail.smtp import SmtpConnection
 from bot.services import Services
 from bot.views import messages
@@ -113,6 +114,7 @@ class Outbox:
     async def _run(self) -> None:
         while not self._stopping:
             try:
+                await follow_service.enqueue_due_digests(self._services)
                 claimed = await self.run_once()
             except Exception as error:  # keep the worker alive; the rows stay queued
                 log.warning("outbox pass failed, trying again: %s", error)
@@ -161,6 +163,9 @@ class Outbox:
     async def _sleep_until_due(self) -> None:
         async with transaction(self._services.database) as db:
             due = await deliveries.next_due_at(db=db)
+        digest = await follow_service.next_digest_due(self._services)
+        if digest is not None:
+            due = min(due, digest) if due is not None else digest
         timeout = self._status_catch_up_every if self._status.behind else 30.0
         if due is not None:
             timeout = min(timeout, max(0.0, (due - self._services.clock()).total_seconds()))
@@ -211,6 +216,8 @@ class Outbox:
         outcome, connection = await self._step.run(delivery, connection)
         if isinstance(outcome, Sent):
             await self._outcomes.sent(delivery, outcome)
+        elif isinstance(outcome, Deferred):
+            await self._outcomes.deferred(delivery, outcome)
         else:
             await self._outcomes.failed(delivery, outcome)
         return connection

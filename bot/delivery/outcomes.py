@@ -18,13 +18,14 @@ from datetime import datetime, timedelta
 from bot import advice, audit_service
 from bot.delivery.retry import RetryPolicy
 from bot.delivery.status import StatusReporter
-from bot.delivery.step import Failed, Sent, is_thread_send
-from bot.errors import ConversationUnreadable
+from bot.delivery.step import Deferred, Failed, Sent, is_thread_send
+from bot.errors import ConversationUnreadable, FollowerLeft
+from bot.follow_service import follow_id_of
 from bot.home import publish_home
 from bot.render.request import SendRequest
 from bot.services import Services
 from bot.views import messages
-from storage import deliveries, destinations
+from storage import deliveries, destinations, follows
 from storage.db import DbSession, transaction
 from storage.errors import NotFound
 from storage.models import Delivery, DeliveryKind, DeliveryStatus
@@ -83,6 +84,10 @@ class OutcomeRecorder:
                 bytes=sent.composed.size,
             )
 
+            follow_id = follow_id_of(delivery)
+            if follow_id is not None:  # it sends again: a pause for the day is over
+                await follows.resume_follow(db=db, owner=delivery.owner, follow_id=follow_id)
+
         await self._persist(delivery, record)
         await self._status.show(
             delivery,
@@ -125,6 +130,11 @@ class OutcomeRecorder:
             summary = f"{note.headline}: {note.detail}"
             await _record_use(db, delivery, ok=False, summary=summary, at=now)
             await _audit(db, delivery, now, outcome=f"failed: {note.headline}")
+            if isinstance(failed.error, FollowerLeft):  # the follow ends with this send
+                with contextlib.suppress(NotFound):
+                    await follows.delete_follow(
+                        db=db, owner=delivery.owner, follow_id=failed.error.follow_id
+                    )
 
         await self._persist(delivery, record)
         if retry:
@@ -142,6 +152,55 @@ class OutcomeRecorder:
             ),
         )
         await self._refresh_home(delivery)
+
+    async def deferred(self, delivery: Delivery, deferred: Deferred) -> None:
+        """A follow's send waits for its rate limit; a pause for the day is said once."""
+        told: list[bool] = []
+
+        async def wait(db: DbSession) -> None:
+            await deliveries.reschedule(
+                db=db,
+                delivery_id=delivery.id,
+                worker_id=self._worker_id,
+                at=deferred.until,
+                attempts=delivery.attempts,  # waiting is not an attempt
+                error=messages.waiting_note(deferred.daily),
+            )
+            follow_id = follow_id_of(delivery)
+            if deferred.daily and follow_id is not None:
+                told.append(
+                    await follows.pause_follow(
+                        db=db,
+                        owner=delivery.owner,
+                        follow_id=follow_id,
+                        reason=messages.DAILY_LIMIT_PAUSE,
+                        until=deferred.until,
+                    )
+                )
+
+        await self._persist(delivery, wait)
+        await self._status.show(
+            delivery, messages.waiting(delivery, until=deferred.until, daily=deferred.daily)
+        )
+        if any(told):
+            await self._tell(
+                delivery,
+                messages.follow_paused_for_day(
+                    SendRequest.load(delivery.request_json).channel_id,
+                    delivery.destination_name,
+                    deferred.until,
+                ),
+            )
+
+    async def _tell(self, delivery: Delivery, message: messages.Message) -> None:
+        """A DM beside the status message (one that says something once)."""
+        try:
+            client = await self._services.slack_of(delivery)
+            await client.chat_postMessage(
+                channel=delivery.user_id, text=message.text, blocks=message.blocks
+            )
+        except Exception as error:  # the status message says it too
+            log.warning("could not tell %s: %s", delivery.user_id, error)
 
     async def release(self, delivery: Delivery) -> None:
         """An attempt cut short by something unexpected: due again after the backoff."""

@@ -4,16 +4,19 @@ conversation the row's ``SendRequest`` names from Slack, then render it."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from itertools import pairwise
 
 import aiohttp
 
 from bot.delivery.compose import ICLOUD_SIZE_LIMIT, Composed
-from bot.render import render_email
-from bot.render.model import Conversation, RenderedEmail
-from bot.render.request import SendRequest
+from bot.errors import ConversationUnreadable
+from bot.render import default_subject, render_email
+from bot.render.model import ChatMessage, Conversation, Directory, RenderedEmail
+from bot.render.request import SendRequest, conversation_label
 from bot.services import Services
 from bot.slackdata import files
 from bot.slackdata.fetch import DOWNLOAD_TIMEOUT, fetch_conversation
@@ -61,13 +64,13 @@ class SlackSessionComposer:
         following = self._following.pop(delivery.id, None)
         if following is not None and following.id not in self._ahead:
             self._ahead[following.id] = task = asyncio.create_task(
-                self.fetch(following, SendRequest.load(following.request_json)),
+                self.read(following, SendRequest.load(following.request_json)),
                 name=f"xenocept-read-ahead-{following.id}",
             )
             # A read-ahead nobody awaits (its delivery gone) must not log "never retrieved".
             task.add_done_callback(lambda done: done.cancelled() or done.exception())
         ahead = self._ahead.pop(delivery.id, None)
-        conversation = await (ahead if ahead is not None else self.fetch(delivery, request))
+        conversation = await (ahead if ahead is not None else self.read(delivery, request))
         thread_ts = request.thread_ts or request.message_ts
         rendered = render_email(
             conversation=conversation,
@@ -88,6 +91,20 @@ class SlackSessionComposer:
             size=rendered.size,
         )
 
+    async def read(self, delivery: Delivery, request: SendRequest) -> Conversation:
+        """The conversation a request names; a digest's items gathered into one."""
+        if not request.digest:
+            return await self.fetch(delivery, request)
+        parts = []
+        for message in request.digest:
+            item = request.for_item(message)
+            try:
+                parts.append(await self.fetch(delivery, item))
+            except ConversationUnreadable:  # its replies cannot be read: as it was posted
+                alone = replace(item, scope="message", scope_follows_message=False)
+                parts.append(await self.fetch(delivery, alone))
+        return gathered(parts, title=digest_title(request))
+
     async def fetch(self, delivery: Delivery, request: SendRequest) -> Conversation:
         """The conversation, names resolved in the sending user's time zone."""
         client = await self._services.slack_of(delivery)
@@ -107,6 +124,36 @@ class SlackSessionComposer:
             )
 
 
+def digest_title(request: SendRequest) -> str:
+    return f"Daily digest of {conversation_label(request.channel_id, request.channel_name)}"
+
+
+def gathered(parts: Sequence[Conversation], *, title: str) -> Conversation:
+    """Several conversations as one, each headed by its own subject and link."""
+    messages: list[ChatMessage] = []
+    users: dict[str, str] = {}
+    channels: dict[str, str] = {}
+    groups: dict[str, str] = {}
+    notices: list[str] = []
+    for part in parts:
+        first, *rest = part.messages
+        heading = default_subject(part)
+        messages += [dataclasses.replace(first, heading=heading, heading_link=part.permalink)]
+        messages += rest
+        users |= part.directory.users
+        channels |= part.directory.channels
+        groups |= part.directory.usergroups
+        notices += [n for n in part.notices if n not in notices]
+    return Conversation(
+        title=title,
+        permalink=None,
+        messages=tuple(messages),
+        directory=Directory(users=users, channels=channels, usergroups=groups),
+        time_zone=parts[0].time_zone if parts else "UTC",
+        notices=tuple(notices),
+    )
+
+
 def thread_reference(team_id: str, channel_id: str, thread_ts: str) -> str:
     """A stable Message-ID-like id per thread, so every send of it groups together."""
     parts = (_id_part(channel_id), _id_part(thread_ts), _id_part(team_id))
@@ -120,6 +167,9 @@ def _id_part(text: str) -> str:
 def summary(conversation: Conversation, rendered: RenderedEmail) -> str:
     """ "12 messages from #incidents", "10 of 12 messages from …" when some were trimmed."""
     total = len(conversation.messages)
+    if conversation.sections:
+        posts = "1 post" if conversation.sections == 1 else f"{conversation.sections} posts"
+        return f"{conversation.title}: {posts}"
     noun = "message" if total == 1 else "messages"
     sent = total - rendered.trimmed_messages
     count = f"{sent} of {total}" if sent != total else str(total)

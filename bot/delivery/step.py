@@ -11,20 +11,23 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from bot.advice import Target
 from bot.crypto import Sealed
 from bot.delivery.compose import Composed, SessionComposer, compose_test, size_budget
 from bot.destination_service import password_context
-from bot.errors import DestinationGone, SendFailure, XenoceptError
+from bot.errors import DestinationGone, FollowerLeft, SendFailure, XenoceptError
+from bot.follow_service import follow_id_of
 from bot.mail.smtp import SendReceipt, SmtpAccount, SmtpConnection
 from bot.policy import Policy
 from bot.policy_service import check_send, policy_in
 from bot.presets import preset_for, preset_for_host
 from bot.render.request import SendRequest
 from bot.services import Services
+from bot.slackdata.channels import is_member
 from bot.slackdata.users import People
-from storage import destinations
+from storage import deliveries, destinations
 from storage.db import transaction
 from storage.errors import NotFound
 from storage.models import Delivery, DeliveryKind, DestinationPublic, SealedPassword
@@ -45,7 +48,15 @@ class Failed:
     target: Target | None  # what the advice speaks about, once the destination was read
 
 
-Outcome = Sent | Failed
+@dataclass(frozen=True)
+class Deferred:
+    """A follow's send waits for a rate limit's window: it is not an attempt."""
+
+    until: datetime
+    daily: bool  # the destination's day (the follow pauses), else the user's hour
+
+
+Outcome = Sent | Failed | Deferred
 
 
 class DeliveryStep:
@@ -64,6 +75,10 @@ class DeliveryStep:
             destination, sealed, policy = await self._destination(delivery)
             target = target_of(destination, delivery)
             _check_policy(policy, destination, delivery)
+            if follow_id_of(delivery) is not None:
+                waits = await self._follow_waits(delivery)
+                if waits is not None:
+                    return waits, connection
             account = self._account(destination, sealed)
             connection, reused = await self._connection(connection, account)
             target = replace(target, size_limit=connection.size_limit)
@@ -93,6 +108,32 @@ class DeliveryStep:
                 db=db, owner=delivery.owner, destination_id=delivery.destination_id
             )
             return destination, sealed, await policy_in(db, delivery.owner)
+
+    async def _follow_waits(self, delivery: Delivery) -> Deferred | None:
+        """A follow sends by itself, so its limits delay it instead of refusing it; and
+        only while its user is still in the channel (``FollowerLeft`` otherwise)."""
+        request = SendRequest.load(delivery.request_json)
+        client = await self._services.slack_of(delivery)
+        if not await is_member(client, request.channel_id, delivery.user_id):
+            raise FollowerLeft(
+                channel_id=request.channel_id, follow_id=follow_id_of(delivery) or ""
+            )
+        now, limits = self._services.clock(), self._services.settings
+        async with transaction(self._services.database) as db:
+            day = await deliveries.sent_since(
+                db=db,
+                owner=delivery.owner,
+                since=now - timedelta(days=1),
+                destination_id=delivery.destination_id,
+            )
+            hour = await deliveries.sent_since(
+                db=db, owner=delivery.owner, since=now - timedelta(hours=1)
+            )
+        if len(day) >= limits.destination_sends_per_day:
+            return Deferred(day[-limits.destination_sends_per_day] + timedelta(days=1), True)
+        if len(hour) >= limits.user_sends_per_hour:
+            return Deferred(hour[-limits.user_sends_per_hour] + timedelta(hours=1), False)
+        return None
 
     def _account(self, destination: DestinationPublic, sealed: SealedPassword) -> SmtpAccount:
         password = self._services.box.open(

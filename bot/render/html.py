@@ -132,6 +132,8 @@ class MessageShown(NamedTuple):
     problem: str | None
     files: tuple[FileShown, ...]
     replies_marker: str | None  # after the thread's first message: "12 replies"
+    heading: str | None = None  # a digest's session or thread starts here
+    heading_link: str | None = None
 
 
 class DocumentShown(NamedTuple):
@@ -238,6 +240,8 @@ def _shown(layout: Layout, item: Item, continued: bool, marker: str | None) -> M
         problem=problem_text(item.problem) if item.problem is not None else None,
         files=tuple(_file(layout, item, file) for file in item.files),
         replies_marker=marker,
+        heading=message.heading,
+        heading_link=safe_href(message.heading_link),
     )
 
 

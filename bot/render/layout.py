@@ -252,6 +252,12 @@ def started_line(conversation: Conversation) -> str | None:
     if not conversation.messages:
         return None
     count = len(conversation.messages)
+    if conversation.sections:
+        first = format_time(conversation.messages[0].posted_at)
+        return (
+            f"{plural(conversation.sections, 'post')} since {first} "
+            f"({conversation.time_zone}) · {plural(count, 'message')}"
+        )
     verb = "Thread started" if count > 1 else "Posted"
     when = format_time(conversation.messages[0].posted_at)
     return f"{verb} {when} ({conversation.time_zone}) · {plural(count, 'message')}"
@@ -297,6 +303,8 @@ def continues(layout: Layout, index: int) -> bool:
     """Whether item ``index`` goes under the previous item's name, as Slack groups them."""
     if index == 0 or (index == 1 and replies_marker(layout) is not None):
         return False  # the thread's first message and its first shown reply always get a name
+    if layout.items[index].message.heading is not None:
+        return False  # a digest's next session or thread starts afresh
     before, message = layout.items[index - 1].message, layout.items[index].message
     gap = message.posted_at - before.posted_at
     return (message.author, message.author_is_bot) == (
@@ -307,7 +315,7 @@ def continues(layout: Layout, index: int) -> bool:
 
 def replies_marker(layout: Layout) -> str | None:
     replies = len(layout.conversation.messages) - 1
-    if replies < 1 or not layout.items:
+    if replies < 1 or not layout.items or layout.conversation.sections:
         return None
     text = plural(replies, "reply").replace("replys", "replies")
     if layout.omitted:

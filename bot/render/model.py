@@ -42,6 +42,9 @@ class ChatMessage:
     permalink: str | None
     files: tuple[FileItem, ...] = ()
     attachments: tuple[LegacyAttachment, ...] = ()
+    # A digest gathers several sessions or threads: each one's first message heads it.
+    heading: str | None = None
+    heading_link: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,11 @@ class Conversation:
     directory: Directory
     time_zone: str  # IANA name used for posted_at, e.g. "Europe/Berlin"
     notices: tuple[str, ...] = ()  # things the reader must know
+
+    @property
+    def sections(self) -> int:
+        """How many sessions or threads a digest gathers (0: one conversation)."""
+        return sum(1 for message in self.messages if message.heading is not None)
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,9 @@ def _message(layout: Layout, index: int) -> str:
         if continues(layout, index)
         else [f"{_RULE}\n{message.author}{app} — {format_time(message.posted_at)}"]
     )
+    if message.heading is not None:
+        link = f"\nView in Slack: {message.heading_link}" if safe_href(message.heading_link) else ""
+        parts.insert(0, f"{'═' * 60}\n{message.heading}{link}")
     if item.text:
         parts.append(layout.cache.plain(item.text))
     parts.extend(filter(None, (_legacy(a, layout) for a in message.attachments)))

@@ -7,7 +7,7 @@ accepting side (``bot/sending.py``) and the worker read it.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from bot.render import default_subject, session_in
@@ -54,6 +54,12 @@ class SendRequest:
     message: dict[str, Any] = field(default_factory=dict)  # the shortcut payload's message
     subject_is_prefill: bool = False  # the user kept the subject we suggested
     conversation_kind: str = "public"  # "public", "private", "mpim", "im" (bot/policy.py)
+    # Asked without the message in hand (a reaction names only its ts): the worker reads
+    # it, and sends its whole thread when it has replies, else the message alone.
+    scope_follows_message: bool = False
+    # A follow's daily digest: the messages collected, each read as a reaction would be
+    # and shown under a heading of its own, in one email.
+    digest: tuple[dict[str, Any], ...] = ()
 
     @property
     def in_thread(self) -> bool:
@@ -71,4 +77,11 @@ class SendRequest:
     @classmethod
     def load(cls, text: str) -> SendRequest:
         data = json.loads(text)
+        if "digest" in data:
+            data["digest"] = tuple(data["digest"])
         return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
+
+    def for_item(self, message: dict[str, Any]) -> SendRequest:
+        """One digest item as a request of its own (same conversation, that message)."""
+        ts = str(message.get("ts", ""))
+        return replace(self, message_ts=ts, message=message, digest=(), scope_follows_message=True)

@@ -301,3 +301,9 @@ def match_session(files: Sequence[FileItem]) -> SessionMatch:
 def find_session(files: Sequence[FileItem]) -> Session | SessionProblem | None:
     """The session a message's files carry, a SessionProblem, or None."""
     return match_session(files).result
+
+
+def may_hold_session(names: Sequence[str]) -> bool:
+    """Whether files with these names can carry a session (before any is downloaded): a
+    loose ``session.json``, or a zip (which the renderer opens to find out)."""
+    return any(name == SESSION_JSON or name.lower().endswith(".zip") for name in names)

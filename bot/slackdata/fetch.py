@@ -86,6 +86,8 @@ async def read_messages(client: AsyncWebClient, request: SendRequest) -> list[Js
     message = dict(request.message or {})
     if message and not message.get("ts"):
         message["ts"] = request.message_ts
+    if request.scope_follows_message:
+        return await read_named_message(client, request.channel_id, request.message_ts, message)
     if request.scope == "message" or (not request.in_thread and message):
         if not message:
             raise SlackDataError(error="message_missing", method="message_action")
@@ -112,6 +114,24 @@ async def read_thread(client: AsyncWebClient, channel_id: str, thread_ts: str) -
         raise ConversationUnreadable.of(channel_id, error="thread_not_found")
     parent = seen.pop(thread_ts, None)
     return ([parent] if parent else []) + list(seen.values())
+
+
+async def read_named_message(
+    client: AsyncWebClient, channel_id: str, ts: str, known: Json | None = None
+) -> list[Json]:
+    """The message at ``ts`` with its whole thread when it has replies, else alone.
+
+    ``known`` (the message as an event carried it) stands in when it has no replies to
+    read: a channel message just posted is forwarded as it was posted."""
+    thread = await read_thread(client, channel_id, ts)
+    target = next((m for m in thread if str(m.get("ts", "")) == ts), None)
+    if target is None:
+        if known:
+            return [known]
+        raise ConversationUnreadable.of(channel_id, error="message_not_found")
+    if target.get("reply_count") and str(target.get("thread_ts") or ts) == ts:
+        return thread  # a parent: read_thread put it first
+    return [target]
 
 
 def is_bot_message(message: Json) -> bool:

@@ -11,8 +11,8 @@ from slack_sdk.models.views import View
 from bot import ids
 from bot.policy import Policy
 from bot.views.common import button, context, destination_buttons, destination_line, md
-from bot.views.messages import history_line, policy_lines
-from storage.models import Delivery, DestinationPublic
+from bot.views.messages import follow_blocks, history_line, policy_lines
+from storage.models import Delivery, DestinationPublic, Follow
 
 MAX_SHOWN = 20  # 2 blocks each: stays far below the 100-block limit
 
@@ -28,12 +28,16 @@ class AdminSection:
 AUDIT_SHOWN = 10
 
 
+FOLLOWS_SHOWN = 5  # two blocks each; Home keeps far below its 100 blocks
+
+
 def home_view(
     *,
     destinations: Sequence[DestinationPublic],
     deliveries: Sequence[Delivery],
     not_allowed: frozenset[str] = frozenset(),
     admin: AdminSection | None = None,
+    follows: Sequence[Follow] = (),
 ) -> View:
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text="Xenocept email destinations")),
@@ -63,6 +67,12 @@ def home_view(
                 "Type `/xenocept list` to page through all of them."
             )
         )
+    if follows:
+        blocks += [DividerBlock(), md("*Channels you follow*")]
+        for follow in follows[:FOLLOWS_SHOWN]:
+            blocks += follow_blocks(follow)
+        if len(follows) > FOLLOWS_SHOWN:
+            blocks.append(context(f"{len(follows)} in all: `/xenocept following` lists them."))
     if deliveries:
         blocks += [
             DividerBlock(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -28,7 +29,14 @@ from bot.views.common import (
     slack_date,
     unavailable_note,
 )
-from storage.models import Delivery, DeliveryKind, DeliveryStatus, DestinationPublic
+from storage.models import (
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    DestinationPublic,
+    Follow,
+    FollowMode,
+)
 
 
 @dataclass(frozen=True)
@@ -68,10 +76,19 @@ def outcome_summary(accepted: Sequence[str], refused: str | None) -> str:
     return f"Delivered to {', '.join(accepted)}; {refused}" if refused else "passed"
 
 
+def _change(delivery: Delivery) -> list[Block]:
+    """A reaction's send went without a modal: Change reopens it, prefilled."""
+    if not (delivery.source or "").startswith("reaction:"):
+        return []
+    return [
+        ActionsBlock(elements=[button("Change…", ids.ACTION_CHANGE_SEND, delivery.id)]),
+    ]
+
+
 def sending(delivery: Delivery) -> Message:
     verb = "Testing" if delivery.kind is DeliveryKind.TEST else "Sending"
     text = f"⏳ {verb} *{escape(delivery.destination_name)}*… {escape(what(delivery))}"
-    return message(text, [md(text)])
+    return message(text, [md(text), *_change(delivery)])
 
 
 def sent(
@@ -91,7 +108,7 @@ def sent(
             f"✅ Sent {escape(delivery.summary)} to {escape(to)} via "
             f"*{escape(delivery.destination_name)}* ({seconds:.1f} s)."
         )
-    blocks: list[Block] = [md(text)]
+    blocks: list[Block] = [md(text), *_change(delivery)]
     if delivery.kind is DeliveryKind.TEST:
         blocks.append(
             ActionsBlock(
@@ -332,7 +349,14 @@ def help_message(policy: Policy | None = None) -> Message:
         "`/xenocept admin` — the workspace policy (owners and admins)\n"
         "`/xenocept audit [days]` — the audit trail as a CSV file (owners and admins)\n"
         "Message menu → *Send to email* — forward a message, a whole thread or a Xenocept "
-        "session"
+        "session\n"
+        "React with :email: — forward a message (its whole thread when it has replies) to "
+        "your default destination; `/xenocept reaction EMOJI` changes the emoji, "
+        "`/xenocept reaction off` turns it off, `/xenocept default NAME` picks the destination\n"
+        "`/xenocept follow #channel [destination] [sessions|all] [daily HH:MM]` — new Xenocept "
+        "sessions (or every message) posted there reach your mailbox by themselves, one by one "
+        "or in a daily digest\n`/xenocept following` — what you follow, with Stop buttons\n"
+        "`/xenocept unfollow #channel` — stop following it"
     )
     issues = (
         "*Common issues*\n• “Authentication failed”: you used your regular Apple ID password "
@@ -467,3 +491,176 @@ def history_line(delivery: Delivery) -> str:
     if delivery.last_error:
         line += f" · {escape(clip(delivery.last_error, 300))}"
     return line
+
+
+# ---------------------------------------------------------------- forwarding without the menu
+
+FOLLOW_DESTINATION_GONE = "its destination was removed"
+
+
+def _reaction_words(emoji: str) -> str:
+    return f":{emoji}: (`:{emoji}:`)"
+
+
+def reaction_no_destination(emoji: str) -> Message:
+    text = (
+        f"You reacted with {_reaction_words(emoji)}, which emails a message to you — but you "
+        "have no email destination yet. Add one with `/xenocept add` (iCloud Mail or any "
+        "SMTP server); after that, this reaction forwards a message, or its whole thread, "
+        "in one go. (`/xenocept reaction off` turns this off.)"
+    )
+    return message(text, [md(text)])
+
+
+def reaction_already_sent(earlier: Delivery) -> Message:
+    text = (
+        f"You already sent this message to *{escape(earlier.destination_name)}* "
+        f"{slack_date(earlier.created_at)}: a second reaction within a day sends nothing "
+        "again. To send it once more, use the message menu → *Send to email*."
+    )
+    return message(text, [md(text)])
+
+
+def reaction_refused(sentence: str) -> Message:
+    text = f"Not sent: {sentence}"
+    return message(text, [md(f"❌ {escape(text)}")])
+
+
+def follow_refused(sentence: str) -> Message:
+    return message(f"Not followed: {sentence}", [md(f"⚠️ Not followed: {escape(sentence)}")])
+
+
+def reaction_set(emoji: str) -> Message:
+    if not emoji:
+        return plain(
+            "Reactions no longer forward anything. `/xenocept reaction email` turns it back on."
+        )
+    return plain(
+        f"Reacting with {_reaction_words(emoji)} now emails the message (its whole thread "
+        "when it has replies) to your default destination. `/xenocept reaction off` turns "
+        "it off."
+    )
+
+
+def reaction_usage(current: str) -> Message:
+    now = f"Now: {_reaction_words(current)}." if current else "Now: off."
+    return plain(
+        "Usage: `/xenocept reaction EMOJI` (for example `/xenocept reaction email`) or "
+        f"`/xenocept reaction off`. {now}"
+    )
+
+
+def default_set(destination: DestinationPublic) -> Message:
+    return plain(
+        f"*{escape(destination.name)}* is now your default destination: reactions and "
+        "follows send there unless you name another."
+    )
+
+
+def follow_usage() -> Message:
+    return plain(
+        "Usage: `/xenocept follow #channel [destination name] [sessions|all] "
+        "[daily HH:MM]` — `sessions` (the default) forwards each new Xenocept session "
+        "posted there, `all` every new message; `daily 08:00` collects the day's posts "
+        "into one email at that time in your time zone."
+    )
+
+
+def _follow_words(follow: Follow) -> str:
+    where = f"<#{follow.channel_id}>"
+    what_ = "every new message" if follow.mode == FollowMode.ALL else "each new Xenocept session"
+    when_ = (
+        f" in a daily digest at {follow.digest_time} ({follow.time_zone})"
+        if follow.digest_time
+        else ""
+    )
+    return f"{what_} posted in {where} goes to *{escape(follow.destination_name)}*{when_}"
+
+
+def follow_started(follow: Follow) -> Message:
+    text = (
+        f"Following: {_follow_words(follow)}. `/xenocept unfollow <#{follow.channel_id}>` stops it."
+    )
+    return message(text, [md(text)])
+
+
+def follow_stopped(follow: Follow, reason: str) -> Message:
+    text = (
+        f"⏸ New posts in <#{follow.channel_id}> are no longer forwarded to "
+        f"*{escape(follow.destination_name)}*: {escape(reason)} Follow it again "
+        "(`/xenocept follow`) once that is fixed."
+    )
+    return message(text, [md(text)])
+
+
+def follow_paused_for_day(follow_channel: str, destination: str, until: datetime) -> Message:
+    text = (
+        f"⏸ Forwarding from <#{follow_channel}> to *{escape(destination)}* is paused for the "
+        f"day: the destination reached its daily sending limit (iCloud accepts 1,000 a day "
+        f"per account). Nothing is lost: the waiting posts go out from {slack_date(until)}."
+    )
+    return message(text, [md(text)])
+
+
+def unfollowed(follow: Follow) -> Message:
+    return plain(f"Stopped following <#{follow.channel_id}>.")
+
+
+def not_following(typed: str) -> Message:
+    return plain(
+        f"You don't follow {escape(typed[:80])}. `/xenocept following` lists what you follow."
+    )
+
+
+FOLLOWS_SHOWN = 20  # 2 blocks each: well within a message's 50
+
+
+def follow_list(follows: Sequence[Follow]) -> Message:
+    if not follows:
+        return plain(
+            "You follow no channel. `/xenocept follow #channel` forwards each new Xenocept "
+            "session posted there to your email."
+        )
+    blocks: list[Block] = [md(f"*You follow {len(follows)} channel(s)*")]
+    for follow in follows[:FOLLOWS_SHOWN]:
+        blocks += follow_blocks(follow)
+    if len(follows) > FOLLOWS_SHOWN:
+        blocks.append(context(f"…and {len(follows) - FOLLOWS_SHOWN} more."))
+    return message(f"You follow {len(follows)} channel(s)", blocks)
+
+
+def follow_blocks(follow: Follow) -> list[Block]:
+    line = _follow_words(follow)
+    if follow.paused_reason:
+        line += f" — ⏸ paused: {escape(follow.paused_reason)}"
+    return [
+        md(line[0].upper() + line[1:]),
+        ActionsBlock(elements=[button("Stop", ids.ACTION_STOP_FOLLOW, follow.id)]),
+    ]
+
+
+def digest_subject(where: str, items: int, day: datetime) -> str:
+    posts = "1 post" if items == 1 else f"{items} posts"
+    return f"Daily digest of {where}: {posts} ({day:%a} {day.day} {day:%b})"
+
+
+def digest_summary(where: str, items: int) -> str:
+    posts = "1 post" if items == 1 else f"{items} posts"
+    return f"Daily digest of {where} ({posts})"
+
+
+DAILY_LIMIT_PAUSE = "the destination reached its daily sending limit"
+
+
+def waiting_note(daily: bool) -> str:
+    """What history says of a send that waits for a rate limit."""
+    return f"Waiting: {'the daily' if daily else 'the hourly'} sending limit was reached."
+
+
+def waiting(delivery: Delivery, *, until: datetime, daily: bool) -> Message:
+    limit = "its daily sending limit" if daily else "your hourly sending limit"
+    text = (
+        f"⏸ Waiting: *{escape(delivery.destination_name)}* reached {limit}; "
+        f"{escape(what(delivery))} goes out from {slack_date(until)}."
+    )
+    return message(text, [md(text)])

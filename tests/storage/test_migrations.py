@@ -26,8 +26,8 @@ from tests.support.postgres import PostgresServer
 
 REPO = Path(__file__).resolve().parents[2]
 TABLES = {
-    "alembic_version", "auditentry", "delivery", "destination", "draft", "installation",
-    "oauth_state", "workspacepolicy",
+    "alembic_version", "auditentry", "delivery", "destination", "draft", "follow",
+    "followitem", "installation", "oauth_state", "userpreference", "workspacepolicy",
 }  # fmt: skip
 
 

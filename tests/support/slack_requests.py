@@ -161,6 +161,57 @@ class SlackRequests:
         }
         return SignedRequest(body=signed.body, headers=headers)
 
+    # ------------------------------------------------------------------ events
+
+    def reaction_added(
+        self, *, user_id: str, reaction: str, channel_id: str, ts: str, item_user: str = "U0BOB"
+    ) -> JSONDict:
+        """The ``reaction_added`` event as the Events API delivers it (docs.slack.dev)."""
+        return {
+            "type": "reaction_added",
+            "user": user_id,
+            "reaction": reaction,
+            "item_user": item_user,
+            "item": {"type": "message", "channel": channel_id, "ts": ts},
+            "event_ts": f"{self.clock():.6f}",
+        }
+
+    def channel_message(
+        self,
+        *,
+        user_id: str,
+        channel_id: str,
+        ts: str,
+        text: str = "",
+        files: list[dict[str, Any]] | None = None,
+        channel_type: str = "channel",
+        thread_ts: str | None = None,
+        subtype: str | None = None,
+        bot_id: str | None = None,
+    ) -> JSONDict:
+        """A ``message.channels`` / ``message.groups`` event: a new post (a ``file_share``
+        when it carries files)."""
+        event: JSONDict = {
+            "type": "message",
+            "channel": channel_id,
+            "user": user_id,
+            "text": text,
+            "ts": ts,
+            "event_ts": ts,
+            "channel_type": channel_type,
+        }
+        if files:
+            event["files"] = copy.deepcopy(files)
+            event["subtype"] = "file_share"
+            event["upload"] = False
+        if subtype is not None:
+            event["subtype"] = subtype
+        if thread_ts is not None:
+            event["thread_ts"] = thread_ts
+        if bot_id is not None:
+            event["bot_id"] = bot_id
+        return event
+
     # ------------------------------------------------------------------ payloads
 
     def _team(self) -> JSONDict:

@@ -131,6 +131,8 @@ class SlackStandIn:
         self.channels: dict[str, JSONDict] = {}
         self.threads: dict[tuple[str, str], list[JSONDict]] = {}
         self.messages: dict[tuple[str, str], JSONDict] = {}
+        # conversations.members: a channel's members; a channel not listed has every user.
+        self.members: dict[str, list[str]] = {}
         self.views: dict[str, JSONDict] = {}
         self.home_views: dict[str, JSONDict] = {}
         self.files: dict[str, tuple[bytes, str]] = {}
@@ -617,6 +619,8 @@ class SlackStandIn:
             "conversations.info": self._conversations_info,
             "conversations.replies": self._conversations_replies,
             "conversations.open": self._conversations_open,
+            "conversations.members": self._conversations_members,
+            "conversations.list": self._conversations_list,
             "apps.connections.open": self._apps_connections_open,
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
@@ -984,6 +988,39 @@ class SlackStandIn:
                 "next_cursor": _encode_cursor(offset + limit) if has_more else ""
             },
         }
+
+    def _page(self, p: dict[str, Any], items: list[Any], key: str) -> JSONDict:
+        """One page of ``items`` as Slack's cursor-paged methods answer."""
+        try:
+            limit = max(1, min(int(p.get("limit") or 100), 1000))
+        except (TypeError, ValueError):
+            return {"ok": False, "error": "invalid_limit"}
+        offset = _decode_cursor(str(p["cursor"])) if p.get("cursor") else 0
+        if offset is None:
+            return {"ok": False, "error": "invalid_cursor"}
+        more = offset + limit < len(items)
+        return {
+            "ok": True,
+            key: copy.deepcopy(items[offset : offset + limit]),
+            "response_metadata": {"next_cursor": _encode_cursor(offset + limit) if more else ""},
+        }
+
+    def _conversations_members(self, p: dict[str, Any]) -> JSONDict:
+        channel_id = str(p.get("channel", ""))
+        channel = self.channels.get(channel_id)
+        if channel is None or (channel.get("is_private") and not channel.get("is_member")):
+            return {"ok": False, "error": "channel_not_found"}
+        members = self.members.get(channel_id, list(self.users))
+        return self._page(p, members, "members")
+
+    def _conversations_list(self, p: dict[str, Any]) -> JSONDict:
+        listed = [
+            c
+            for c in self.channels.values()
+            if not c.get("is_im") and not c.get("is_mpim")
+            and (not c.get("is_private") or c.get("is_member"))
+        ]
+        return self._page(p, listed, "channels")
 
     def _conversations_open(self, p: dict[str, Any]) -> JSONDict:
         if p.get("channel"):

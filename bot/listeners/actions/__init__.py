@@ -4,7 +4,13 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import ids
 from bot.listeners.actions import destination_buttons as buttons
-from bot.listeners.actions import list_pages, policy_button, provider_select, send_buttons
+from bot.listeners.actions import (
+    forwarding_buttons,
+    list_pages,
+    policy_button,
+    provider_select,
+    send_buttons,
+)
 from bot.listeners.tasks import Listener, ListenerTasks
 
 ACTIONS: dict[str, Listener] = {
@@ -20,6 +26,8 @@ ACTIONS: dict[str, Listener] = {
     ids.ACTION_LIST_PREVIOUS: list_pages.page_turned,
     ids.ACTION_LIST_NEXT: list_pages.page_turned,
     ids.ACTION_EDIT_POLICY: policy_button.edit_policy_clicked,
+    ids.ACTION_CHANGE_SEND: forwarding_buttons.change_clicked,
+    ids.ACTION_STOP_FOLLOW: forwarding_buttons.stop_clicked,
 }
 
 

@@ -1,5 +1,5 @@
-"""``/xenocept SUBCOMMAND [NAME]``: add [PROVIDER], list, edit, remove, test, history, help,
-and for admins admin and audit [DAYS]."""
+"""``/xenocept SUBCOMMAND [NAME]``: add [PROVIDER], list, edit, remove, test, history, help;
+reaction, default, follow, following, unfollow; and for admins admin and audit [DAYS]."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from bot.destination_service import (
     slack_request_key,
 )
 from bot.errors import PolicyRefusal
+from bot.listeners.commands import forwarding
 from bot.listeners.commands.admin import admin_command, audit_command
 from bot.listeners.common import local_hosts_allowed, owner_of, services_of, setup_modal
 from bot.policy_service import listed_destinations, workspace_policy
@@ -25,6 +26,7 @@ from bot.presets import ICLOUD, find_preset, preset_for, unavailable_reason
 from bot.views import messages
 
 NEEDS_NAME = {"edit", "remove", "test"}
+FORWARDING = {"reaction", "default", "follow", "following", "unfollow"}
 
 
 async def xenocept_command(
@@ -40,6 +42,8 @@ async def xenocept_command(
         await admin_command(ack, command, client, context)
     elif verb == "audit":
         await audit_command(name, ack, client, context)
+    elif verb in FORWARDING:
+        await _forwarding(verb, name, ack, client, context)
     elif verb in ("list", "history"):
         await ack(**vars(await _listing(verb, context)))
     elif verb in ("", "help"):
@@ -101,6 +105,21 @@ async def _named(
             await ack(**vars(messages.policy_refused(for_refusal(refusal))))
             return
         await ack(**vars(messages.test_queued(found)))
+
+
+async def _forwarding(
+    verb: str, rest: str, ack: AsyncAck, client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    if verb == "reaction":
+        await forwarding.reaction_command(rest, ack, context)
+    elif verb == "default":
+        await forwarding.default_command(rest, ack, context)
+    elif verb == "follow":
+        await forwarding.follow_command(rest, ack, client, context)
+    elif verb == "following":
+        await forwarding.following_command(ack, context)
+    else:
+        await forwarding.unfollow_command(rest, ack, context)
 
 
 async def _listing(verb: str, context: AsyncBoltContext) -> messages.Message:
