@@ -345,7 +345,7 @@ def for_error(error: BaseException, target: Target | None = None) -> Advice:
     if isinstance(error, FollowerLeft):
         return Advice(
             "Not forwarded: you left the channel",
-            follower_left(error.channel_id),
+            follower_left(error.channel),
             ("Join the channel and follow it again to get its posts by email.",),
         )
     if isinstance(error, DestinationGone):
@@ -461,8 +461,8 @@ def for_follow(refusal: FollowRefusal) -> str:
     return f"{channel} cannot be followed as asked."
 
 
-def follower_left(channel_id: str) -> str:
+def follower_left(channel: str) -> str:
     return (
-        f"You are no longer a member of <#{channel_id}>, so its posts are not forwarded to "
+        f"You are no longer a member of {channel}, so its posts are not forwarded to "
         "you; I stopped following it for you."
     )

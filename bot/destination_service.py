@@ -7,6 +7,7 @@ and storage only ever touches that owner's rows.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from bot import audit_service
 from bot.forms import ValidDestination
@@ -182,10 +183,14 @@ def new_delivery(
     kind: DeliveryKind,
     summary: str,
     request_json: str = "{}",
+    source: str | None = None,
+    at: datetime | None = None,
 ) -> Delivery:
-    """An outbox row for ``destination``; enqueueing stamps the owner on it."""
+    """An outbox row for ``destination``, due ``at`` (the service clock's now; default the
+    wall clock); enqueueing stamps the owner on it."""
     delivery_id = new_id()
-    return Delivery(
+    delivery = Delivery(
+        source=source,
         id=delivery_id,
         team_id=destination.team_id,
         user_id=destination.user_id,
@@ -196,6 +201,9 @@ def new_delivery(
         request_json=request_json,
         message_id=message_id_for(delivery_id, destination.from_address),
     )
+    if at is not None:
+        delivery.created_at = delivery.next_attempt_at = at
+    return delivery
 
 
 def test_delivery(destination: DestinationPublic) -> Delivery:

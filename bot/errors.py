@@ -239,9 +239,9 @@ class NotAdmin(XenoceptError):
 class FollowerLeft(XenoceptError):
     """The follower is no longer a member of the followed channel."""
 
-    def __init__(self, *, channel_id: str, follow_id: str) -> None:
-        super().__init__(channel_id)
-        self.channel_id, self.follow_id = channel_id, follow_id
+    def __init__(self, *, channel: str, follow_id: str) -> None:
+        super().__init__(channel)
+        self.channel, self.follow_id = channel, follow_id  # "#name"
 
 
 class FollowRefusal(Refusal):

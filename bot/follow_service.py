@@ -366,14 +366,14 @@ async def _digest(services: Services, db: DbSession, follow: Follow, now: dateti
     )
 
     async def build() -> Delivery:
-        delivery = new_delivery(
+        return new_delivery(
             destination,
             kind=DeliveryKind.SESSION,
             request_json=request.dump(),
             summary=messages.digest_summary(where, len(items)),
+            source=follow_source(follow.id),
+            at=now,
         )
-        delivery.source = follow_source(follow.id)
-        return delivery
 
     _, made = await deliveries.enqueue_once(
         db=db,

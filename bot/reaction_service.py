@@ -93,14 +93,14 @@ async def accept_reaction(
             check_send(await policy_in(db, owner), destination, request)
             await check_limits(services, db, owner, destination)
             where = conversation_label(channel_id, None)
-            delivery = new_delivery(
+            return new_delivery(
                 destination,
                 kind=DeliveryKind.SESSION,
                 request_json=request.dump(),
                 summary=send_summary("message", where),
+                source=source,
+                at=services.clock(),
             )
-            delivery.source = source
-            return delivery
 
         try:
             delivery, queued = await deliveries.enqueue_once(

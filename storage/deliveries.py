@@ -153,7 +153,9 @@ async def claim_due(
         (col(Delivery.status) == DeliveryStatus.QUEUED) & (col(Delivery.next_attempt_at) <= now),
         (col(Delivery.status) == DeliveryStatus.SENDING) & (col(Delivery.lease_until) < now),
     )
-    candidates = select(Delivery.id).where(due).order_by(col(Delivery.next_attempt_at))
+    # Oldest first, so a channel's posts go out in the order they were posted.
+    oldest_first = (col(Delivery.next_attempt_at), col(Delivery.created_at))
+    candidates = select(Delivery.id).where(due).order_by(*oldest_first)
     if (await db.connection()).dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     ids = (await db.exec(candidates.limit(limit))).all()
@@ -165,11 +167,13 @@ async def claim_due(
         .values(status=DeliveryStatus.SENDING, claimed_by=worker_id, lease_until=now + lease)
     )
     result = await db.exec(
-        select(Delivery).where(
+        select(Delivery)
+        .where(
             col(Delivery.id).in_(ids),
             Delivery.claimed_by == worker_id,
             Delivery.status == DeliveryStatus.SENDING,
         )
+        .order_by(*oldest_first)
     )
     return result.all()
 

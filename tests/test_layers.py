@@ -23,6 +23,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     (
         "bot.destination_service",
         "bot.sending",
+        "bot.reaction_service",
+        "bot.follow_service",
         "bot.workspace_service",
         "bot.delivery",
         "bot.policy_service",
@@ -34,7 +36,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 STORAGE_CALLS = ("storage.db", "storage.deliveries", "storage.destinations", "storage.drafts",
                  "storage.installations", "storage.migrate", "storage.policies",
-                 "storage.audit")  # fmt: skip
+                 "storage.audit", "storage.follows", "storage.preferences")  # fmt: skip
 
 
 def modules() -> dict[str, Path]:

@@ -23,7 +23,7 @@ from bot.mail.smtp import SendReceipt, SmtpAccount, SmtpConnection
 from bot.policy import Policy
 from bot.policy_service import check_send, policy_in
 from bot.presets import preset_for, preset_for_host
-from bot.render.request import SendRequest
+from bot.render.request import SendRequest, conversation_label
 from bot.services import Services
 from bot.slackdata.channels import is_member
 from bot.slackdata.users import People
@@ -116,7 +116,8 @@ class DeliveryStep:
         client = await self._services.slack_of(delivery)
         if not await is_member(client, request.channel_id, delivery.user_id):
             raise FollowerLeft(
-                channel_id=request.channel_id, follow_id=follow_id_of(delivery) or ""
+                channel=conversation_label(request.channel_id, request.channel_name),
+                follow_id=follow_id_of(delivery) or "",
             )
         now, limits = self._services.clock(), self._services.settings
         async with transaction(self._services.database) as db:

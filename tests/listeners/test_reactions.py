@@ -17,7 +17,7 @@ def ts(i: int) -> str:
 
 
 def thread(harness: Harness, replies: int = 2) -> list[dict[str, Any]]:
-    messages = [
+    messages: list[dict[str, Any]] = [
         {"type": "message", "user": BOB, "ts": ts(0), "text": "Checkout fails on Safari"}
     ]
     messages += [
@@ -25,7 +25,7 @@ def thread(harness: Harness, replies: int = 2) -> list[dict[str, Any]]:
         for i in range(1, replies + 1)
     ]
     if replies:
-        messages[0] |= {"thread_ts": ts(0), "reply_count": replies}
+        messages[0].update(thread_ts=ts(0), reply_count=replies)
     harness.slack.add_channel(QA, name="qa-reports")
     harness.slack.add_thread(QA, messages)
     return messages
@@ -78,9 +78,7 @@ async def test_the_owners_reaction_sends_the_whole_thread_with_a_change_button(
     assert "Checkout fails on Safari" in plain and "reply 1" in plain and "reply 2" in plain
     done = await harness.dm_update(lambda text: text.startswith("✅ Sent"))
     assert "3 messages from #qa-reports" in str(done.params["text"])
-    buttons = [
-        e for b in done.params["blocks"] if b["type"] == "actions" for e in b["elements"]
-    ]
+    buttons = [e for b in done.params["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert [b["action_id"] for b in buttons] == [ids.ACTION_CHANGE_SEND]
 
 
@@ -142,7 +140,7 @@ async def test_the_default_destination_is_the_one_marked(harness: Harness) -> No
     thread(harness, replies=0)
     await add_destination(harness, name="Home")
     work = await add_destination(harness, name="Work")
-    status, body = await harness.command("default work")
+    _, body = await harness.command("default work")
     assert "*Work* is now your default destination" in body["text"]
     await react(harness)
     [(delivery_id, _)] = forwards(harness)

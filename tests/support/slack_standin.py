@@ -1017,7 +1017,8 @@ class SlackStandIn:
         listed = [
             c
             for c in self.channels.values()
-            if not c.get("is_im") and not c.get("is_mpim")
+            if not c.get("is_im")
+            and not c.get("is_mpim")
             and (not c.get("is_private") or c.get("is_member"))
         ]
         return self._page(p, listed, "channels")

@@ -18,8 +18,14 @@ from bot.destination_service import (
     slack_request_key,
 )
 from bot.errors import PolicyRefusal
-from bot.listeners.commands import forwarding
 from bot.listeners.commands.admin import admin_command, audit_command
+from bot.listeners.commands.forwarding import (
+    default_command,
+    follow_command,
+    following_command,
+    reaction_command,
+    unfollow_command,
+)
 from bot.listeners.common import local_hosts_allowed, owner_of, services_of, setup_modal
 from bot.policy_service import listed_destinations, workspace_policy
 from bot.presets import ICLOUD, find_preset, preset_for, unavailable_reason
@@ -111,15 +117,15 @@ async def _forwarding(
     verb: str, rest: str, ack: AsyncAck, client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
     if verb == "reaction":
-        await forwarding.reaction_command(rest, ack, context)
+        await reaction_command(rest, ack, context)
     elif verb == "default":
-        await forwarding.default_command(rest, ack, context)
+        await default_command(rest, ack, context)
     elif verb == "follow":
-        await forwarding.follow_command(rest, ack, client, context)
+        await follow_command(rest, ack, client, context)
     elif verb == "following":
-        await forwarding.following_command(ack, context)
+        await following_command(ack, context)
     else:
-        await forwarding.unfollow_command(rest, ack, context)
+        await unfollow_command(rest, ack, context)
 
 
 async def _listing(verb: str, context: AsyncBoltContext) -> messages.Message:
