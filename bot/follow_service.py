@@ -274,10 +274,11 @@ async def _accept_for(
             if isinstance(problem, NotFound)
             else for_refusal(problem)
         )
-        await follows.pause_follow(
+        changed = await follows.pause_follow(
             db=db, owner=owner, follow_id=follow.id, reason=reason, until=None
         )
-        return FollowNotice(owner, messages.follow_stopped(follow, reason)), False
+        notice = FollowNotice(owner, messages.follow_stopped(follow, reason)) if changed else None
+        return notice, False
     if follow.digest_time:
         await follows.collect_item(
             db=db,

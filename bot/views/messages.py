@@ -625,7 +625,8 @@ def follow_list(follows: Sequence[Follow]) -> Message:
     for follow in follows[:FOLLOWS_SHOWN]:
         blocks += follow_blocks(follow)
     if len(follows) > FOLLOWS_SHOWN:
-        blocks.append(context(f"…and {len(follows) - FOLLOWS_SHOWN} more."))
+        more = len(follows) - FOLLOWS_SHOWN
+        blocks.append(context(f"…and {more} more: `/xenocept unfollow #channel` stops any."))
     return message(f"You follow {len(follows)} channel(s)", blocks)
 
 

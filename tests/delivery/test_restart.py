@@ -23,7 +23,7 @@ import trustme
 from bot import ids
 from bot.crypto import new_key
 from tests.conftest import SIGNING_SECRET
-from tests.support.harness import JANE, form_values
+from tests.support.harness import BOB, JANE, form_values
 from tests.support.icloud_smtpd import ICloudLikeServer
 from tests.support.slack_requests import SignedRequest, SlackRequests
 from tests.support.slack_standin import SlackStandIn
@@ -252,3 +252,61 @@ async def test_a_real_bot_keeps_sending_while_slack_is_down(
     finally:
         await bot.stop()
     assert len(icloud.received) == 2
+
+
+QA = "C0QA"
+POSTS = 50
+
+
+def ts(i: int) -> str:
+    return f"{1_700_000_000 + i}.{100 + i:06d}"
+
+
+async def test_a_followed_channels_burst_survives_a_kill_and_restart(
+    bot_env: dict[str, str], slack: SlackStandIn, icloud: ICloudLikeServer
+) -> None:
+    """Every post arrives, in order; only the one the server held in DATA goes twice, with
+    the same Message-ID (all SMTP allows when the 250 never came back)."""
+    slack.add_channel(QA, name="qa-reports")
+    requests = SlackRequests(SIGNING_SECRET)
+    env = {**bot_env, "XENOCEPT_USER_SENDS_PER_HOUR": "100"}
+    first = BotProcess(env)
+    await first.start()
+    try:
+        await add_icloud(first, slack, icloud, requests)
+        await icloud.wait_for_messages(1)  # the automatic test send
+        command = requests.slash_command(
+            user_id=JANE, text="follow #qa-reports all", response_url=slack.response_url("f")
+        )
+        assert await first.send(command) == 200
+        await slack.wait_for_response_url(lambda body: "Following" in str(body.get("text")))
+
+        icloud.hold_after_data = True  # the first forward waits in DATA
+        for i in range(POSTS):
+            event = requests.channel_message(
+                user_id=BOB, channel_id=QA, ts=ts(i), text=f"post number {i:02d}"
+            )
+            assert await first.send(requests.event(event, event_id=f"Ev{i}")) == 200
+        await icloud.wait_for_messages(2)
+        first.kill()
+    finally:
+        await first.stop()
+
+    icloud.release()
+    second = BotProcess(env)
+    await second.start()
+    try:
+        received = await icloud.wait_for_messages(1 + POSTS + 1, timeout=60)
+    finally:
+        await second.stop()
+    forwards = [m.message for m in received[1:]]
+    seen = Counter(str(m["Message-ID"]) for m in forwards)
+    assert len(seen) == POSTS and sorted(seen.values()) == [1] * (POSTS - 1) + [2]
+    first_arrivals: list[int] = []
+    for message in forwards:
+        body = message.get_body(("plain",))
+        assert body is not None
+        number = int(str(body.get_content()).split("post number ")[1][:2])
+        if number not in first_arrivals:
+            first_arrivals.append(number)
+    assert first_arrivals == list(range(POSTS))

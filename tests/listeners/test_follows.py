@@ -256,3 +256,59 @@ async def test_policy_refuses_a_blocked_channel_and_pauses_a_follow(harness: Har
     stopped = [t for t in dms(harness, JANE) if "no longer forwarded" in t]
     assert len(stopped) == 1 and "does not allow forwarding" in stopped[0]
     assert forwards(harness) == []
+
+
+async def test_a_destination_the_policy_no_longer_allows_stops_the_follow(
+    harness: Harness,
+) -> None:
+    qa_channel(harness)
+    await add_destination(harness)
+    await follow(harness, "#qa-reports all")
+    from storage import policies
+    from storage.db import transaction
+
+    async with transaction(harness.app.services.database) as db:
+        await policies.save_policy(
+            db=db,
+            enterprise_id="",
+            team_id=harness.requests.team_id,
+            by="U0ADMIN",
+            values={"allowed_domains": "example.com"},
+        )
+    await post(harness, 1, text="first after the change")
+    await post(harness, 2, text="second")
+    [stopped] = [t for t in dms(harness, JANE) if "no longer forwarded" in t]
+    assert "allows email only to example.com addresses" in stopped
+    assert forwards(harness) == []
+    _, body = await harness.command("following")
+    assert "paused" in json.dumps(body["blocks"])
+
+
+async def test_the_hourly_limit_delays_a_burst_without_pausing_the_follow(
+    harness: Harness,
+) -> None:
+    harness.app.services.settings.user_sends_per_hour = 2
+    qa_channel(harness)
+    await add_destination(harness)
+    await follow(harness, "#qa-reports all")
+    for i in range(1, 4):
+        await post(harness, i, text=f"post number {i}")
+    await mails_after_test(harness, 2)
+    await harness.slack.wait_for("chat.update", lambda _: waiting(harness) == 1)
+    assert rows(harness, "select count(*) from delivery where status = 'QUEUED'") == [(1,)]
+    assert not [t for t in dms(harness, JANE) if "paused for the day" in t]
+    assert rows(harness, "select paused_reason from follow") == [(None,)]
+
+
+async def test_sessions_mode_ignores_thread_replies_and_uninstall_forgets_follows(
+    harness: Harness,
+) -> None:
+    qa_channel(harness)
+    await add_destination(harness)
+    await follow(harness, "#qa-reports")
+    await post(harness, 1, files=session_files(harness), thread_ts=ts(0))
+    assert forwards(harness) == []
+    uninstalled = harness.requests.event({"type": "app_uninstalled"}, event_id="EvU")
+    assert (await harness.send(uninstalled))[0] == 200
+    await harness.app.listeners.finish(grace=5)
+    assert rows(harness, "select count(*) from follow") == [(0,)]

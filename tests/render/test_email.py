@@ -668,3 +668,21 @@ def test_an_internationalised_from_domain_goes_out_as_idna() -> None:
     assert parsed["From"] == "jane@xn--bcher-kva.example"
     assert parsed["To"] == "team@xn--mller-kva.example"
     assert parsed["Message-ID"] == message_id
+
+
+def test_a_digest_heads_each_thread_and_never_groups_across_them() -> None:
+    from bot.delivery.session_compose import gathered
+
+    first = conv(chat("1.1", "Jane Doe", "deploy failed"), chat("1.2", "Bob", "on it", 1))
+    second = conv(chat("2.1", "Bob", "fixed now", 2), title="#incidents")
+    digest = gathered([first, second], title="Daily digest of #incidents")
+    assert digest.sections == 2 and len(digest.messages) == 3
+    message = parse(render(digest))
+    plain, html = body(message, "plain"), body(message, "html")
+    assert plain.count("═" * 60) == 2
+    assert "#incidents: deploy failed" in plain and "#incidents: fixed now" in plain
+    assert "2 posts since Tue 24 Nov 2026, 14:07 (Europe/Berlin) · 3 messages" in plain
+    assert "replies" not in plain  # not one thread: no "N replies" marker
+    # Bob's second message is two minutes after his first, but in another post: named again.
+    assert plain.count("Bob — ") == 2
+    assert html.count("View in Slack") == 2  # a link per post; the digest itself has none

@@ -227,3 +227,52 @@ def test_security_none_is_warned_about_where_it_can_be_chosen() -> None:
 
     assert "unencrypted" in security_hint(OTHER) and "password" in security_hint(OTHER)
     assert security_hint(ICLOUD) == ""  # iCloud refuses None anyway
+
+
+def a_follow(n: int, **changes: Any) -> Any:
+    from storage.models import Follow
+
+    values: dict[str, Any] = dict(
+        id=f"f{n}",
+        team_id="T1",
+        user_id="U1",
+        channel_id=f"C{n:08d}",
+        channel_name=f"channel-{n}",
+        destination_id="d0",
+        destination_name="N" * 200,
+        mode="all",
+    )
+    values.update(changes)
+    return Follow(**values)
+
+
+def test_follows_list_and_home_stay_within_slacks_limits_at_any_count() -> None:
+    from tests.support.slack_limits import message_problems, view_problems
+
+    many = [a_follow(n, paused_reason="x" * 500 if n % 2 else None) for n in range(60)]
+    listed = messages.follow_list(many)
+    assert message_problems({"text": listed.text, "blocks": listed.blocks}) == []
+    assert "…and 40 more" in json.dumps(listed.blocks, ensure_ascii=False)
+    home = home_view(destinations=[destination(n) for n in range(30)], deliveries=[], follows=many)
+    assert view_problems(home.to_dict()) == []
+    assert "60 in all" in json.dumps(home.to_dict())
+    assert "You follow no channel" in messages.follow_list([]).text
+
+
+def test_only_a_reactions_status_offers_change() -> None:
+    from bot import ids
+
+    delivery = Delivery(
+        team_id="T1",
+        user_id="U1",
+        destination_id="d0",
+        destination_name="iCloud",
+        kind=DeliveryKind.SESSION,
+        summary="Message from #qa",
+        message_id="<m@x>",
+        source="reaction:C1:1.2",
+    )
+    actions = json.dumps(messages.sending(delivery).blocks)
+    assert ids.ACTION_CHANGE_SEND in actions
+    delivery.source = "follow:f1"
+    assert ids.ACTION_CHANGE_SEND not in json.dumps(messages.sending(delivery).blocks)
