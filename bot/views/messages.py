@@ -9,6 +9,7 @@ from datetime import datetime
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
+    ButtonElement,
     ConfirmObject,
     DividerBlock,
     PlainTextObject,
@@ -76,13 +77,16 @@ def outcome_summary(accepted: Sequence[str], refused: str | None) -> str:
     return f"Delivered to {', '.join(accepted)}; {refused}" if refused else "passed"
 
 
-def _change(delivery: Delivery) -> list[Block]:
-    """A reaction's send went without a modal: Change reopens it, prefilled."""
+def _change_button(delivery: Delivery) -> list[ButtonElement]:
+    """A reaction's send went without a modal: Change… reopens it, prefilled."""
     if not (delivery.source or "").startswith("reaction:"):
         return []
-    return [
-        ActionsBlock(elements=[button("Change…", ids.ACTION_CHANGE_SEND, delivery.id)]),
-    ]
+    return [button("Change…", ids.ACTION_CHANGE_SEND, delivery.id)]
+
+
+def _change(delivery: Delivery) -> list[Block]:
+    found = _change_button(delivery)
+    return [ActionsBlock(elements=found)] if found else []
 
 
 def sending(delivery: Delivery) -> Message:
@@ -163,6 +167,7 @@ def failed(
         button("Send test", ids.ACTION_TEST_DESTINATION, delivery.destination_id),
         button("Edit destination", ids.ACTION_EDIT_DESTINATION, delivery.destination_id),
     ]
+    buttons += _change_button(delivery)  # another destination, or the scope
     if offer_message_only:
         buttons.insert(
             0,
