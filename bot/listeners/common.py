@@ -13,9 +13,11 @@ from bot.forms import DestinationForm
 from bot.hostguard import allows_loopback
 from bot.policy_service import workspace_policy
 from bot.presets import Preset
+from bot.sending import SendStart
 from bot.services import Services
 from bot.views.destination_modal import destination_modal
 from bot.views.messages import Message
+from bot.views.send_modal import SendMetadata, send_modal
 from storage.models import DestinationPublic, Owner
 
 log = logging.getLogger(__name__)
@@ -99,3 +101,15 @@ async def tell(client: AsyncWebClient, owner: Owner, message: Message) -> None:
         )
     except (SlackApiError, OSError) as error:
         log.warning("could not tell %s: %s", owner.user_id, error)
+
+
+async def open_send_modal(client: AsyncWebClient, trigger_id: str, start: SendStart) -> None:
+    """The send modal as a send starts: the shortcut's, or a reaction's Change…."""
+    view = send_modal(
+        destinations=start.destinations,
+        default_id=start.last_used_id,
+        scope=start.scope,
+        subject=start.subject,
+        metadata=SendMetadata(draft_id=start.draft_id),
+    )
+    await client.views_open(trigger_id=trigger_id, view=view)

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot import ids
-from tests.listeners.test_reactions import block_channel, dms, forwards
+from tests.listeners.test_reactions import dms, forwards
 from tests.listeners.test_send_to_email import shared_session
 from tests.support.harness import BOB, JANE, Harness
-from tests.support.send_flow import add_destination, bodies, rows
+from tests.support.send_flow import add_destination, bodies, rows, set_policy
 
 QA = "C0QA"
 T0 = 1_700_000_000
@@ -245,12 +245,12 @@ async def test_a_daily_digest_holds_exactly_the_days_posts(harness: Harness) -> 
 async def test_policy_refuses_a_blocked_channel_and_pauses_a_follow(harness: Harness) -> None:
     qa_channel(harness)
     await add_destination(harness)
-    await block_channel(harness, QA)
+    await set_policy(harness, blocked_channels=QA)
     assert "does not allow forwarding from this channel" in await follow(harness, "#qa-reports")
 
-    await block_channel(harness, "")
+    await set_policy(harness, blocked_channels="")
     await follow(harness, "#qa-reports all")
-    await block_channel(harness, QA)
+    await set_policy(harness, blocked_channels=QA)
     await post(harness, 1, text="now blocked")
     await post(harness, 2, text="still blocked")
     stopped = [t for t in dms(harness, JANE) if "no longer forwarded" in t]
@@ -264,17 +264,7 @@ async def test_a_destination_the_policy_no_longer_allows_stops_the_follow(
     qa_channel(harness)
     await add_destination(harness)
     await follow(harness, "#qa-reports all")
-    from storage import policies
-    from storage.db import transaction
-
-    async with transaction(harness.app.services.database) as db:
-        await policies.save_policy(
-            db=db,
-            enterprise_id="",
-            team_id=harness.requests.team_id,
-            by="U0ADMIN",
-            values={"allowed_domains": "example.com"},
-        )
+    await set_policy(harness, allowed_domains="example.com")
     await post(harness, 1, text="first after the change")
     await post(harness, 2, text="second")
     [stopped] = [t for t in dms(harness, JANE) if "no longer forwarded" in t]

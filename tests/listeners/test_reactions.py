@@ -6,7 +6,7 @@ from typing import Any
 
 from bot import ids
 from tests.support.harness import BOB, JANE, Harness
-from tests.support.send_flow import add_destination, bodies, rows, send_values
+from tests.support.send_flow import add_destination, bodies, rows, send_values, set_policy
 
 QA = "C0QA"
 T0 = 1_700_000_000
@@ -182,22 +182,8 @@ async def test_change_reopens_the_send_modal_prefilled(harness: Harness) -> None
 async def test_a_blocked_channel_refuses_the_reaction_in_the_dm(harness: Harness) -> None:
     thread(harness, replies=0)
     await add_destination(harness)
-    await block_channel(harness, QA)
+    await set_policy(harness, blocked_channels=QA)
     await react(harness)
     assert forwards(harness) == []
     [refused] = [t for t in dms(harness, JANE) if t.startswith("Not sent")]
     assert "does not allow forwarding from this channel" in refused
-
-
-async def block_channel(harness: Harness, channel_id: str) -> None:
-    from storage import policies
-    from storage.db import transaction
-
-    async with transaction(harness.app.services.database) as db:
-        await policies.save_policy(
-            db=db,
-            enterprise_id="",
-            team_id=harness.requests.team_id,
-            by="U0ADMIN",
-            values={"blocked_channels": channel_id},
-        )

@@ -215,3 +215,14 @@ def bodies(message: EmailMessage) -> tuple[str, str]:
         str(plain.get_content()).replace("\r\n", "\n"),
         str(html.get_content()).replace("\r\n", "\n"),
     )
+
+
+async def set_policy(harness: Harness, **values: Any) -> None:
+    """The workspace policy as an admin's saved form leaves it (columns by name)."""
+    from storage import policies
+    from storage.db import transaction
+
+    async with transaction(harness.app.services.database) as db:
+        await policies.save_policy(
+            db=db, enterprise_id="", team_id=harness.requests.team_id, by="U0ADMIN", values=values
+        )

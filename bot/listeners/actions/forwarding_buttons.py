@@ -12,10 +12,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.errors import NotYours
 from bot.follow_service import list_follows, stop_follow
 from bot.home import publish_home
-from bot.listeners.common import owner_of, reply_privately, services_of
+from bot.listeners.common import open_send_modal, owner_of, reply_privately, services_of
 from bot.sending import start_change
 from bot.views import messages
-from bot.views.send_modal import SendMetadata, send_modal
 
 
 async def change_clicked(
@@ -36,14 +35,7 @@ async def change_clicked(
     except NotYours:
         await reply_privately(context, client, messages.send_not_yours())
         return
-    view = send_modal(
-        destinations=start.destinations,
-        default_id=start.last_used_id,
-        scope=start.scope,
-        subject=start.subject,
-        metadata=SendMetadata(draft_id=start.draft_id),
-    )
-    await client.views_open(trigger_id=body["trigger_id"], view=view)
+    await open_send_modal(client, body["trigger_id"], start)
 
 
 async def stop_clicked(

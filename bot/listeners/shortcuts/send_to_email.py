@@ -8,14 +8,9 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.listeners.common import owner_of, services_of
+from bot.listeners.common import open_send_modal, owner_of, services_of
 from bot.sending import start_send
-from bot.views.send_modal import (
-    SendMetadata,
-    no_destination_modal,
-    not_saved_modal,
-    send_modal,
-)
+from bot.views.send_modal import no_destination_modal, not_saved_modal
 from storage.errors import StorageUnavailable
 
 
@@ -34,11 +29,4 @@ async def send_to_email_shortcut(
     if not start.destinations:
         await client.views_open(trigger_id=trigger_id, view=no_destination_modal())
         return
-    view = send_modal(
-        destinations=start.destinations,
-        default_id=start.last_used_id,
-        scope=start.scope,
-        subject=start.subject,
-        metadata=SendMetadata(draft_id=start.draft_id),
-    )
-    await client.views_open(trigger_id=trigger_id, view=view)
+    await open_send_modal(client, trigger_id, start)
