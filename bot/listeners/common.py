@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
@@ -18,6 +19,7 @@ from bot.services import Services
 from bot.views.destination_modal import destination_modal
 from bot.views.messages import Message
 from bot.views.send_modal import SendMetadata, send_modal
+from storage.errors import StorageUnavailable
 from storage.models import DestinationPublic, Owner
 
 log = logging.getLogger(__name__)
@@ -113,3 +115,10 @@ async def open_send_modal(client: AsyncWebClient, trigger_id: str, start: SendSt
         metadata=SendMetadata(draft_id=start.draft_id),
     )
     await client.views_open(trigger_id=trigger_id, view=view)
+
+
+def retry_later(error: StorageUnavailable) -> BoltResponse:
+    """An event that could not be queued is not acknowledged: Slack sends it again
+    (a few times, over minutes), so a passing database outage loses nothing."""
+    log.warning("could not queue an event (%s); Slack will send it again", error.reason)
+    return BoltResponse(status=503, body="")

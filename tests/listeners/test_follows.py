@@ -302,3 +302,22 @@ async def test_sessions_mode_ignores_thread_replies_and_uninstall_forgets_follow
     assert (await harness.send(uninstalled))[0] == 200
     await harness.app.listeners.finish(grace=5)
     assert rows(harness, "select count(*) from follow") == [(0,)]
+
+
+async def test_a_full_disk_leaves_the_event_unacknowledged_for_slack_to_resend(
+    harness: Harness,
+) -> None:
+    from tests.support.faults import full_disk
+
+    qa_channel(harness)
+    await add_destination(harness)
+    await follow(harness, "#qa-reports all")
+    event = harness.requests.channel_message(user_id=BOB, channel_id=QA, ts=ts(1), text="hi")
+    with full_disk(harness.app.services.engine) as disk:
+        disk.on = True
+        status, _ = await harness.send(harness.requests.event(event, event_id="EvD"))
+    assert status == 503 and forwards(harness) == []
+    status, _ = await harness.send(harness.requests.event(event, event_id="EvD", retry_num=1))
+    assert status == 200
+    await mails_after_test(harness, 1)
+    assert len(forwards(harness)) == 1

@@ -13,7 +13,8 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.follow_service import FollowNotice, accept_channel_message
-from bot.listeners.common import services_of, tell
+from bot.listeners.common import retry_later, services_of, tell
+from storage.errors import StorageUnavailable
 
 NOTICES_KEY = "xenocept_follow_notices"
 
@@ -27,9 +28,12 @@ async def queue_for_followers(
         context.bot_user_id and event.get("user") == context.bot_user_id
     )
     if event.get("channel_type") in ("channel", "group") and not ours:
-        context[NOTICES_KEY] = await accept_channel_message(
-            services_of(context), team_id=context.team_id or "", event=event
-        )
+        try:
+            context[NOTICES_KEY] = await accept_channel_message(
+                services_of(context), team_id=context.team_id or "", event=event
+            )
+        except StorageUnavailable as error:
+            return retry_later(error)
     return await next()
 
 

@@ -15,9 +15,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.advice import for_refusal
 from bot.destination_service import slack_request_key
-from bot.listeners.common import services_of, tell
+from bot.listeners.common import retry_later, services_of, tell
 from bot.reaction_service import ReactionOutcome, accept_reaction, current_reaction
 from bot.views import messages
+from storage.errors import StorageUnavailable
 from storage.models import Owner
 
 OUTCOME_KEY = "xenocept_reaction"
@@ -31,7 +32,9 @@ async def queue_reaction(
     next: Callable[[], Awaitable[Any]],
 ) -> Any:
     item = event.get("item") or {}
-    if item.get("type") == "message" and event.get("user"):
+    if item.get("type") != "message" or not event.get("user"):
+        return await next()
+    try:
         context[OUTCOME_KEY] = await accept_reaction(
             services_of(context),
             owner=reactor(event, context),
@@ -41,6 +44,8 @@ async def queue_reaction(
             message_ts=str(item.get("ts", "")),
             event_key=slack_request_key("reaction", body.get("event_id")),
         )
+    except StorageUnavailable as error:
+        return retry_later(error)
     return await next()
 
 
