@@ -383,8 +383,3 @@ async def _digest(services: Services, db: DbSession, follow: Follow, now: dateti
         build=build,
     )
     return int(made)
-
-
-async def next_digest_due(services: Services) -> datetime | None:
-    async with transaction(services.database) as db:
-        return await follows.next_digest_at(db=db)

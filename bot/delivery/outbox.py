@@ -21,7 +21,7 @@ import socket
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot import follow_service
 from bot.delivery import retention
@@ -33,7 +33,7 @@ from bot.delivery.step import Deferred, DeliveryStep, Sent
 from bot.mail.smtp import SmtpConnection
 from bot.services import Services
 from bot.views import messages
-from storage import deliveries
+from storage import deliveries, follows
 from storage.db import transaction
 from storage.models import Delivery, DeliveryKind
 
@@ -63,6 +63,8 @@ class Outbox:
         self._status_catch_up_every = status_catch_up_every  # Slack could not be reached
         self._sweep_every = sweep_every
         self._next_sweep: datetime | None = None  # the first idle moment sweeps
+        # When the next daily digest falls due (None: none is); the first pass looks.
+        self._digest_due_at: datetime | None = datetime.min.replace(tzinfo=UTC)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._renewer: asyncio.Task[None] | None = None
@@ -114,7 +116,7 @@ class Outbox:
     async def _run(self) -> None:
         while not self._stopping:
             try:
-                await follow_service.enqueue_due_digests(self._services)
+                await self._digests_when_due()
                 claimed = await self.run_once()
             except Exception as error:  # keep the worker alive; the rows stay queued
                 log.warning("outbox pass failed, trying again: %s", error)
@@ -140,6 +142,15 @@ class Outbox:
         except Exception as error:  # the next sweep tries again; nothing depends on it
             log.warning("retention sweep failed: %s", error)
 
+    async def _digests_when_due(self) -> None:
+        """Daily digests become deliveries once their time comes (known from the last
+        idle look at the queue; the first pass looks in any case)."""
+        due = self._digest_due_at
+        if due is None or self._services.clock() < due:
+            return
+        self._digest_due_at = None  # until the next idle look says when
+        await follow_service.enqueue_due_digests(self._services)
+
     @property
     def alive(self) -> bool:
         """The worker task runs (for /readyz)."""
@@ -163,9 +174,9 @@ class Outbox:
     async def _sleep_until_due(self) -> None:
         async with transaction(self._services.database) as db:
             due = await deliveries.next_due_at(db=db)
-        digest = await follow_service.next_digest_due(self._services)
-        if digest is not None:
-            due = min(due, digest) if due is not None else digest
+            self._digest_due_at = await follows.next_digest_at(db=db)
+        if self._digest_due_at is not None:
+            due = min(due, self._digest_due_at) if due is not None else self._digest_due_at
         timeout = self._status_catch_up_every if self._status.behind else 30.0
         if due is not None:
             timeout = min(timeout, max(0.0, (due - self._services.clock()).total_seconds()))

@@ -17,9 +17,9 @@ from datetime import datetime, timedelta
 
 from bot import advice, audit_service
 from bot.delivery.retry import RetryPolicy
-from bot.delivery.status import StatusReporter
+from bot.delivery.status import StatusReporter, tell
 from bot.delivery.step import Deferred, Failed, Sent, is_thread_send
-from bot.errors import ConversationUnreadable, FollowerLeft
+from bot.errors import ConversationUnreadable, FollowerLeft, XenoceptError
 from bot.follow_service import follow_id_of
 from bot.home import publish_home
 from bot.render.request import SendRequest
@@ -183,24 +183,15 @@ class OutcomeRecorder:
             delivery, messages.waiting(delivery, until=deferred.until, daily=deferred.daily)
         )
         if any(told):
-            await self._tell(
-                delivery,
-                messages.follow_paused_for_day(
-                    SendRequest.load(delivery.request_json).channel_id,
-                    delivery.destination_name,
-                    deferred.until,
-                ),
-            )
-
-    async def _tell(self, delivery: Delivery, message: messages.Message) -> None:
-        """A DM beside the status message (one that says something once)."""
-        try:
-            client = await self._services.slack_of(delivery)
-            await client.chat_postMessage(
-                channel=delivery.user_id, text=message.text, blocks=message.blocks
-            )
-        except Exception as error:  # the status message says it too
-            log.warning("could not tell %s: %s", delivery.user_id, error)
+            with contextlib.suppress(XenoceptError):  # uninstalled meanwhile: none to tell
+                channel_id = SendRequest.load(delivery.request_json).channel_id
+                await tell(
+                    await self._services.slack_of(delivery),
+                    delivery.user_id,
+                    messages.follow_paused_for_day(
+                        channel_id, delivery.destination_name, deferred.until
+                    ),
+                )
 
     async def release(self, delivery: Delivery) -> None:
         """An attempt cut short by something unexpected: due again after the backoff."""

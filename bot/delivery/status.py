@@ -17,6 +17,15 @@ from storage.models import Delivery
 log = logging.getLogger(__name__)
 
 
+async def tell(client: AsyncWebClient, user_id: str, message: Message) -> None:
+    """A one-off DM from the app (something said once, beside the status messages);
+    a Slack that cannot take it is logged, never raised: the work it reports is done."""
+    try:
+        await client.chat_postMessage(channel=user_id, text=message.text, blocks=message.blocks)
+    except (SlackApiError, OSError, TimeoutError) as error:
+        log.warning("could not tell %s: %s", user_id, error)
+
+
 class StatusReporter:
     """Status messages never hold back an email: ``show`` does not raise.
 

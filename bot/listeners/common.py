@@ -95,16 +95,6 @@ async def reply_privately(
         log.warning("could not reply to %s: %s", context.user_id, error)
 
 
-async def tell(client: AsyncWebClient, owner: Owner, message: Message) -> None:
-    """A DM from the app to ``owner`` (what an event's outcome needs to say)."""
-    try:
-        await client.chat_postMessage(
-            channel=owner.user_id, text=message.text, blocks=message.blocks
-        )
-    except (SlackApiError, OSError) as error:
-        log.warning("could not tell %s: %s", owner.user_id, error)
-
-
 async def open_send_modal(client: AsyncWebClient, trigger_id: str, start: SendStart) -> None:
     """The send modal as a send starts: the shortcut's, or a reaction's Change…."""
     view = send_modal(

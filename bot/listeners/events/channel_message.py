@@ -12,8 +12,9 @@ from typing import Any
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.delivery.status import tell
 from bot.follow_service import FollowNotice, accept_channel_message
-from bot.listeners.common import retry_later, services_of, tell
+from bot.listeners.common import retry_later, services_of
 from storage.errors import StorageUnavailable
 
 NOTICES_KEY = "xenocept_follow_notices"
@@ -41,4 +42,4 @@ async def channel_message(client: AsyncWebClient, context: AsyncBoltContext) -> 
     notices = context.get(NOTICES_KEY) or []
     for notice in notices:
         if isinstance(notice, FollowNotice):
-            await tell(client, notice.owner, notice.message)
+            await tell(client, notice.owner.user_id, notice.message)

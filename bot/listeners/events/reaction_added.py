@@ -14,8 +14,9 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.advice import for_refusal
+from bot.delivery.status import tell
 from bot.destination_service import slack_request_key
-from bot.listeners.common import retry_later, services_of, tell
+from bot.listeners.common import retry_later, services_of
 from bot.reaction_service import ReactionOutcome, accept_reaction, current_reaction
 from bot.views import messages
 from storage.errors import StorageUnavailable
@@ -66,8 +67,8 @@ async def reaction_added(
     owner = reactor(event, context)
     if outcome.tell_no_destination:
         emoji = await current_reaction(services_of(context), owner=owner)
-        await tell(client, owner, messages.reaction_no_destination(emoji))
+        await tell(client, owner.user_id, messages.reaction_no_destination(emoji))
     elif outcome.earlier is not None:
-        await tell(client, owner, messages.reaction_already_sent(outcome.earlier))
+        await tell(client, owner.user_id, messages.reaction_already_sent(outcome.earlier))
     elif outcome.refusal is not None:
-        await tell(client, owner, messages.reaction_refused(for_refusal(outcome.refusal)))
+        await tell(client, owner.user_id, messages.reaction_refused(for_refusal(outcome.refusal)))
