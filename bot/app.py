@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 import platformdirs
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
@@ -65,6 +66,11 @@ class XenoceptApp:
         # Only a SQLite bot is alone on its database: whatever was in flight was its own.
         # Instances sharing PostgreSQL take over a dead one's claims when its lease expires.
         await self.outbox.start(release_in_flight=engine.dialect.name == "sqlite")
+        # One HTTP session (its keep-alive connections) for every Web API call from here on
+        # (the worker's tasks have not run yet): without it slack_sdk opens a session, and a
+        # connection, per call. Made last, so a start that fails leaves none open.
+        slack = self.services.slack
+        slack.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=slack.timeout))
 
     async def stop(self, *, grace: float = 5.0) -> None:
         """Let acked listeners finish (they may queue sends), then the outbox's pass."""
@@ -73,6 +79,8 @@ class XenoceptApp:
             log.warning("%d listener(s) still running after %.0f s were cut short", cut, grace)
         await self.outbox.stop(grace=grace)
         await self.services.engine.dispose()
+        if self.services.slack.session is not None:
+            await self.services.slack.session.close()
 
     async def not_ready(self) -> str | None:
         """Why this instance should get no traffic (None: ready): for load balancers."""

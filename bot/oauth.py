@@ -216,4 +216,5 @@ class WorkspaceClients:
             base_url=template.base_url,
             timeout=template.timeout,
             retry_handlers=template.retry_handlers,
+            session=template.session,  # the app's shared connections
         )
