@@ -29,7 +29,7 @@ from bot.errors import (
     SlackDataError,
 )
 from bot.policy import conversation_kind
-from bot.policy_service import check_send, policy_in
+from bot.policy_service import check_route, check_send, policy_in
 from bot.reaction_service import default_destination
 from bot.render.layout import zone_of
 from bot.render.request import SendRequest, conversation_label
@@ -41,7 +41,7 @@ from bot.views import messages
 from storage import deliveries, destinations, follows
 from storage.db import DbSession, transaction
 from storage.errors import Conflict, NotFound
-from storage.models import Delivery, DeliveryKind, Follow, FollowMode, Owner
+from storage.models import Delivery, DeliveryKind, DestinationPublic, Follow, FollowMode, Owner
 
 DIGEST_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 FORWARDED_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
@@ -107,9 +107,7 @@ async def start_follow(
     now = services.clock()
     async with transaction(services.database) as db:
         destination = await _destination(db, owner, ask, label)
-        policy = await policy_in(db, owner)
-        policy.check_destination(provider=destination.provider, recipients=destination.recipients)
-        policy.check_conversation(channel_id=channel_id, kind=kind)
+        check_route(await policy_in(db, owner), destination, channel_id=channel_id, kind=kind)
         follow = Follow(
             team_id=owner.team_id,
             user_id=owner.user_id,
@@ -138,7 +136,9 @@ async def start_follow(
     return saved
 
 
-async def _destination(db: DbSession, owner: Owner, ask: FollowAsk, label: str) -> Any:
+async def _destination(
+    db: DbSession, owner: Owner, ask: FollowAsk, label: str
+) -> DestinationPublic:
     if ask.destination_name:
         try:
             return await destinations.find_destination(
@@ -290,16 +290,15 @@ async def _accept_for(
         return None, False
 
     async def build() -> Delivery:
-        delivery = new_delivery(
+        where = conversation_label(follow.channel_id, follow.channel_name)
+        return new_delivery(
             destination,
             kind=DeliveryKind.SESSION,
             request_json=request.dump(),
-            summary=messages.send_summary(
-                "message", conversation_label(follow.channel_id, follow.channel_name)
-            ),
+            summary=messages.send_summary("message", where),
+            source=follow_source(follow.id),
+            at=services.clock(),
         )
-        delivery.source = follow_source(follow.id)
-        return delivery
 
     _, made = await deliveries.enqueue_once(
         db=db, owner=owner, dedupe_key=f"follow:{follow.id}:{ts}", build=build

@@ -108,10 +108,17 @@ async def listed_destinations(
 
 
 def check_send(policy: Policy, destination: DestinationPublic, request: SendRequest) -> None:
-    """The rules a forward must pass, at submission and again in the worker: the
-    destination (provider, recipients) and the conversation it comes from."""
+    """The rules a forward must pass, at submission and again in the worker."""
+    check_route(policy, destination, channel_id=request.channel_id, kind=request.conversation_kind)
+
+
+def check_route(
+    policy: Policy, destination: DestinationPublic, *, channel_id: str, kind: str
+) -> None:
+    """The destination (provider, recipients) and the conversation it takes from: for a
+    forward, and for a follow before it forwards anything."""
     policy.check_destination(provider=destination.provider, recipients=destination.recipients)
-    policy.check_conversation(channel_id=request.channel_id, kind=request.conversation_kind)
+    policy.check_conversation(channel_id=channel_id, kind=kind)
 
 
 def not_allowed_ids(policy: Policy, destinations: Sequence[DestinationPublic]) -> frozenset[str]:
