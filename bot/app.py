@@ -31,6 +31,7 @@ from bot.crypto import SecretBox, load_keys
 from bot.delivery.compose import SessionComposer
 from bot.delivery.outbox import Outbox
 from bot.delivery.session_compose import SlackSessionComposer
+from bot.delivery.worker_process import WorkerProcess
 from bot.hostguard import HostGuard, Resolver, system_resolver
 from bot.listeners import register_listeners
 from bot.listeners.common import SERVICES_KEY
@@ -59,13 +60,19 @@ class XenoceptApp:
     slack: AsyncApp
     outbox: Outbox
     listeners: ListenerTasks
+    # ``xenocept run``: the outbox runs in this child process instead of in this loop.
+    worker_process: WorkerProcess | None = None
 
     async def start(self) -> None:
         engine = self.services.engine
         await prepare(engine)  # SQLite upgrades itself; others must be current
-        # Only a SQLite bot is alone on its database: whatever was in flight was its own.
-        # Instances sharing PostgreSQL take over a dead one's claims when its lease expires.
-        await self.outbox.start(release_in_flight=engine.dialect.name == "sqlite")
+        if self.worker_process is not None:
+            await self.worker_process.start()
+            self.services.wake_outbox = self.worker_process.wake
+        else:
+            # Only a SQLite bot is alone on its database: what was in flight was its own.
+            # Instances sharing PostgreSQL take over a dead one's claims when leases expire.
+            await self.outbox.start(release_in_flight=engine.dialect.name == "sqlite")
         # One HTTP session (its keep-alive connections) for every Web API call from here on
         # (the worker's tasks have not run yet): without it slack_sdk opens a session, and a
         # connection, per call. Made last, so a start that fails leaves none open.
@@ -77,14 +84,18 @@ class XenoceptApp:
         cut = await self.listeners.finish(grace=grace)
         if cut:
             log.warning("%d listener(s) still running after %.0f s were cut short", cut, grace)
-        await self.outbox.stop(grace=grace)
+        if self.worker_process is not None:
+            await self.worker_process.stop(grace=grace)
+        else:
+            await self.outbox.stop(grace=grace)
         await self.services.engine.dispose()
         if self.services.slack.session is not None:
             await self.services.slack.session.close()
 
     async def not_ready(self) -> str | None:
         """Why this instance should get no traffic (None: ready): for load balancers."""
-        if not self.outbox.alive:
+        worker = self.worker_process or self.outbox
+        if not worker.alive:
             return "the outbox worker is not running"
         try:
             async with asyncio.timeout(READY_CHECK_SECONDS):

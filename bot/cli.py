@@ -1,4 +1,5 @@
-"""``xenocept run [--http --port N]``, ``check``, ``keys new|rotate``, ``db upgrade|current``."""
+"""``xenocept run [--http --port N]``, ``check``, ``keys new|rotate``, ``db upgrade|current``;
+``worker`` is the outbox process ``run`` starts for itself."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from aiohttp import web
 from bot.app import XenoceptApp, create_app, key_file_for
 from bot.check import check_key, run_checks
 from bot.crypto import new_key
+from bot.delivery.worker_process import WorkerProcess, serve_as_worker, worker_command
 from bot.errors import SettingsError
 from bot.keys import rotate_keys
 from bot.operator import explain
@@ -71,6 +73,9 @@ def parser() -> argparse.ArgumentParser:
         choices=["upgrade", "current"],
         help="upgrade: migrate to this version's schema; current: show the revision",
     )
+    commands.add_parser(
+        "worker", help="the outbox process that `run` starts and stops itself (not by hand)"
+    )
     return root
 
 
@@ -91,9 +96,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_db(args.action, settings))
         if args.command == "check":
             return _check(settings, RunMode.HTTP if args.http else RunMode.SOCKET)
+        if args.command == "worker":
+            asyncio.run(_work(settings))
+            return 0
         mode = RunMode.HTTP if args.http else RunMode.SOCKET
         settings.require(mode)
-        asyncio.run(_run(settings, mode, host=args.host, port=args.port))
+        asyncio.run(_run(settings, mode, host=args.host, port=args.port, env_file=args.env_file))
     except KeyboardInterrupt:
         return 0
     except Exception as error:
@@ -115,7 +123,7 @@ def _configure_logging(settings: Settings, command: str) -> None:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    if command != "run":  # one-shot commands print their result; the log stays quiet
+    if command not in ("run", "worker"):  # one-shot commands print their result, quietly
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
     for name in QUIET_LIBRARIES:
         if command != "db" or name != "alembic":  # Alembic's steps are the point of `db`
@@ -203,9 +211,13 @@ async def _preflight(settings: Settings) -> None:
     log.info("database %s; key from %s", redacted_url(url), source)
 
 
-async def _run(settings: Settings, mode: RunMode, *, host: str, port: int) -> None:
+async def _run(
+    settings: Settings, mode: RunMode, *, host: str, port: int, env_file: Path | None
+) -> None:
     await _preflight(settings)
     app = create_app(settings)
+    # Deliveries run in a child process: their CPU never delays an ack (issue 14).
+    app.worker_process = WorkerProcess(worker_command(env_file))
     try:
         await app.start()
     except BaseException:
@@ -220,6 +232,15 @@ async def _run(settings: Settings, mode: RunMode, *, host: str, port: int) -> No
     finally:
         await app.stop()
     log.info("stopped")
+
+
+async def _work(settings: Settings) -> None:
+    """The outbox alone, for ``run``'s parent process (see ``worker_process``)."""
+    app = create_app(settings)
+    try:
+        await serve_as_worker(start=app.start, wake=app.outbox.wake, stop=app.stop)
+    finally:
+        await app.services.engine.dispose()
 
 
 def _stop_on_signals() -> asyncio.Event:

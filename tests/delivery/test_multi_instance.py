@@ -23,7 +23,7 @@ from bot import ids
 from bot.crypto import new_key
 from storage.db import create_engine
 from tests.conftest import SIGNING_SECRET
-from tests.delivery.test_restart import REPO, BotProcess
+from tests.support.bot_process import REPO, BotProcess
 from tests.support.harness import JANE, form_values
 from tests.support.icloud_smtpd import ICloudLikeServer
 from tests.support.postgres import PostgresServer
@@ -150,8 +150,7 @@ async def test_three_instances_one_killed_every_delivery_sent_once(
 
 async def kill_while_holding_claims(victim: BotProcess, url: str, icloud: ICloudLikeServer) -> int:
     """SIGKILL ``victim`` once it holds claims and the run is under way; returns how many."""
-    assert victim.process is not None
-    mine = f"%:{victim.process.pid}:%"
+    mine = f"%:{victim.worker_pid()}:%"  # the outbox process of that instance
     deadline = time.monotonic() + 60
     held = 0
     while time.monotonic() < deadline:
