@@ -20,7 +20,10 @@ from sqlalchemy.exc import (
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from storage import (
+    models,  # noqa: F401  (registers the tables on SQLModel.metadata)
+    sqlite_inline,
+)
 from storage.errors import Conflict, StorageUnavailable
 
 # The names the layers above use, so that none of them imports SQLAlchemy itself.
@@ -75,9 +78,16 @@ def create_engine(url: str) -> AsyncEngine:
         private_file(path)
     # A SQLite file takes one writer at a time; with several pooled connections, concurrent
     # writers wait in SQLite's busy handler, which sleeps (up to 100 ms a try): under a
-    # burst of sends some acks took seconds. One connection queues them in order instead.
-    pooling: dict[str, Any] = {"pool_size": 1, "max_overflow": 0} if path is not None else {}
-    engine = create_async_engine(url, **pooling)
+    # burst of sends some acks took seconds. One connection queues them in order instead,
+    # and its statements run on the loop's thread (sqlite_inline says why).
+    options: dict[str, Any] = {}
+    if path is not None:
+        options = {
+            "pool_size": 1,
+            "max_overflow": 0,
+            "async_creator": sqlite_inline.connector(path),
+        }
+    engine = create_async_engine(url, **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
@@ -86,7 +96,7 @@ def create_engine(url: str) -> AsyncEngine:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    # No busy_timeout: a locked file is waited for without blocking the loop (sqlite_inline).
     cursor.execute("PRAGMA foreign_keys=ON")
     # Freed pages are zeroed, so a removed destination leaves no ciphertext behind.
     cursor.execute("PRAGMA secure_delete=ON")
