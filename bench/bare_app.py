@@ -4,7 +4,7 @@ The same server stack as ``xenocept run --http``, built by the same function
 (``bot.web.slack_web_app``: the signature checked on the raw bytes, then Bolt) behind an
 aiohttp ``AppRunner``/``TCPSite`` on 127.0.0.1, the same signing secret and bot token (so
 Bolt's single-team authorization does its one ``auth.test`` against the stand-in too),
-and listeners for the same command, shortcut and modal the bench sends.
+and listeners for the same command, shortcut, modal and event the bench sends.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ def bare_app() -> AsyncApp:
     app.command(ids.COMMAND)(only_ack)
     app.shortcut(ids.SHORTCUT_SEND_TO_EMAIL)(only_ack)
     app.view(ids.VIEW_SEND_FORM)(only_ack)
+    app.event("reaction_added")(only_ack)
     return app
 
 

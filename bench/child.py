@@ -60,12 +60,12 @@ async def loadgen(config: Json) -> Json:
 
     url: str = config["url"]
     concurrency: int = config["concurrency"]
-    connector = aiohttp.TCPConnector(limit=concurrency)
+    connector = aiohttp.TCPConnector(limit=max(concurrency, config["warmup_concurrency"]))
     latencies: dict[str, list[float]] = defaultdict(list)
     statuses: Counter[str] = Counter()
     async with aiohttp.ClientSession(connector=connector) as http:
 
-        async def fire(requests: list[Json], record: bool) -> None:
+        async def fire(requests: list[Json], record: bool, concurrency: int) -> None:
             queue: asyncio.Queue[Json] = asyncio.Queue()
             for request in requests:
                 queue.put_nowait(request)
@@ -85,10 +85,10 @@ async def loadgen(config: Json) -> Json:
 
             await asyncio.gather(*(worker() for _ in range(concurrency)))
 
-        await fire(config["warmup"], record=False)
+        await fire(config["warmup"], record=False, concurrency=config["warmup_concurrency"])
         go()
         started = time.perf_counter()
-        await fire(config["requests"], record=True)
+        await fire(config["requests"], record=True, concurrency=concurrency)
         seconds = time.perf_counter() - started
     return {"latencies_ms": latencies, "statuses": dict(statuses), "seconds": seconds}
 

@@ -12,6 +12,8 @@ class Config:
     ack_requests: int
     ack_concurrency: int
     ack_rounds: int
+    ack_serial_requests: int  # then one at a time, while queued sends are delivered
+    ack_background_sends: int  # queued just before the serial round, delivered during it
     # 2. delivery throughput
     deliveries: int
     thread_size: int
@@ -34,6 +36,8 @@ DEFAULT = Config(
     ack_requests=2_000,
     ack_concurrency=50,
     ack_rounds=2,
+    ack_serial_requests=400,
+    ack_background_sends=300,
     deliveries=1_000,
     thread_size=20,
     delivery_rounds=2,
@@ -52,6 +56,8 @@ QUICK = Config(
     ack_requests=300,
     ack_concurrency=50,
     ack_rounds=1,
+    ack_serial_requests=40,
+    ack_background_sends=20,
     deliveries=40,
     thread_size=20,
     delivery_rounds=1,

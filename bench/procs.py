@@ -10,10 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import shlex
 import signal
 import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -30,8 +33,11 @@ def free_port() -> int:
 class ServerChild:
     """A long-running HTTP server process on 127.0.0.1 with ``GET /healthz``."""
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], port: int) -> None:
+    def __init__(
+        self, name: str, argv: list[str], env: dict[str, str], port: int, label: str
+    ) -> None:
         self.name = name
+        self.label = label
         self.argv = argv
         self.env = env
         self.port = port
@@ -42,7 +48,11 @@ class ServerChild:
         return f"http://127.0.0.1:{self.port}/slack/events"
 
     async def start(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
-        self.process = await asyncio.create_subprocess_exec(*self.argv, env=self.env, cwd=REPO)
+        # BENCH_PROFILE="py-spy record -f raw -o /tmp/{name}.txt --" wraps each server
+        # child in a profiler ({name}: ours or bare), for the profiles in BENCHMARKS.md.
+        wrapper = os.environ.get("BENCH_PROFILE", "").replace("{name}", self.label)
+        argv = [*shlex.split(wrapper), *self.argv]
+        self.process = await asyncio.create_subprocess_exec(*argv, env=self.env, cwd=REPO)
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:
@@ -56,6 +66,14 @@ class ServerChild:
         await self.stop()
         raise RuntimeError(f"{self.name} did not start (exit code {self.process.returncode})")
 
+    def cpu_seconds(self) -> tuple[float, float]:
+        """CPU used so far (user + system) by this server and by its child processes (the
+        bot's outbox worker), from /proc."""
+        assert self.process is not None
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return _cpu_of(pid), sum(_cpu_of(int(child)) for child in children)
+
     async def stop(self) -> None:
         process, self.process = self.process, None
         if process is None or process.returncode is not None:
@@ -68,6 +86,14 @@ class ServerChild:
             await process.wait()
 
 
+def _cpu_of(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:  # exited meanwhile
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def bot_server(env: dict[str, str]) -> ServerChild:
     """The product itself: ``xenocept run --http`` (as ``python -m bot``)."""
     port = free_port()
@@ -76,13 +102,14 @@ def bot_server(env: dict[str, str]) -> ServerChild:
         [python(), "-m", "bot", "run", "--http", "--host", "127.0.0.1", "--port", str(port)],
         env,
         port,
+        "ours",
     )
 
 
 def bare_server(env: dict[str, str]) -> ServerChild:
     port = free_port()
     return ServerChild(
-        "bare Bolt app", [python(), "-m", "bench.bare_app", "--port", str(port)], env, port
+        "bare Bolt app", [python(), "-m", "bench.bare_app", "--port", str(port)], env, port, "bare"
     )
 
 
