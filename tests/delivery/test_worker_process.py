@@ -20,8 +20,13 @@ async def exited(pid: int) -> None:
     """Returns when process ``pid`` (not our child) has exited: its pidfd turns readable."""
     descriptor = os.pidfd_open(pid)
     loop = asyncio.get_running_loop()
-    gone = loop.create_future()
-    loop.add_reader(descriptor, lambda: gone.done() or gone.set_result(None))
+    gone: asyncio.Future[None] = loop.create_future()
+
+    def readable() -> None:
+        if not gone.done():
+            gone.set_result(None)
+
+    loop.add_reader(descriptor, readable)
     try:
         await asyncio.wait_for(gone, 10)
     finally:
