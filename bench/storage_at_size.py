@@ -217,7 +217,9 @@ async def _history(db: AsyncSession, owner: Owner) -> Any:
 
 
 async def _count_since(db: AsyncSession, owner: Owner) -> Any:
-    return await deliveries.count_since(db=db, owner=owner, since=HOUR_AGO)
+    return await deliveries.count_sends(
+        db=db, owner=owner, hour=HOUR_AGO, day=NOW - timedelta(days=1), destination_id="none"
+    )
 
 
 async def _last_used(db: AsyncSession, owner: Owner) -> Any:

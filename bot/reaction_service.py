@@ -15,16 +15,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.destination_service import new_delivery
 from bot.errors import Refusal
-from bot.policy import conversation_kind
 from bot.policy_service import check_send, policy_in
 from bot.render.request import SendRequest, conversation_label
-from bot.sending import channel_info, check_limits
+from bot.sending import check_limits, kind_of_conversation
 from bot.services import Services
 from bot.views.messages import send_summary
 from storage import deliveries, destinations, preferences
 from storage.db import DbSession, transaction
 from storage.errors import NotFound
-from storage.models import Delivery, DeliveryKind, DestinationPublic, Owner
+from storage.models import Delivery, DeliveryKind, DestinationPublic, Owner, UserPreference
 
 SAME_MESSAGE_WINDOW = timedelta(days=1)  # a second reaction within it sends nothing again
 
@@ -63,10 +62,12 @@ async def accept_reaction(
 ) -> ReactionOutcome:
     """Queue the reacted message for the reacting user, if the emoji is theirs."""
     async with transaction(services.database) as db:
-        chosen = (await preferences.get_preference(db=db, owner=owner)).reaction
-    if not chosen or emoji_name(reaction) != chosen:
+        preference = await preferences.get_preference(db=db, owner=owner)
+    if not preference.reaction or emoji_name(reaction) != preference.reaction:
         return IGNORED
-    kind = conversation_kind(channel_id, None, await channel_info(client, channel_id))
+    kind = await kind_of_conversation(
+        services, client, owner=owner, channel_id=channel_id, name=None
+    )
     request = SendRequest(
         channel_id=channel_id,
         channel_name=None,
@@ -85,7 +86,7 @@ async def accept_reaction(
         )
         if earlier is not None:  # a Slack retry of the same event says nothing again
             return IGNORED if earlier.dedupe_key == event_key else ReactionOutcome(earlier=earlier)
-        destination = await default_destination(db, owner)
+        destination = await default_destination(db, owner, preference)
         if destination is None:
             return await _no_destination(services, db, owner)
 
@@ -114,9 +115,12 @@ async def accept_reaction(
     return ReactionOutcome(queued=delivery)
 
 
-async def default_destination(db: DbSession, owner: Owner) -> DestinationPublic | None:
-    """The one the user marked as default, else the one used last, else their first."""
-    preference = await preferences.get_preference(db=db, owner=owner)
+async def default_destination(
+    db: DbSession, owner: Owner, preference: UserPreference | None = None
+) -> DestinationPublic | None:
+    """The one the user marked as default, else the one used last, else their first
+    (``preference``: the owner's, when the caller has just read it)."""
+    preference = preference or await preferences.get_preference(db=db, owner=owner)
     for chosen in (
         preference.default_destination_id,
         await deliveries.last_used_destination_id(db=db, owner=owner),

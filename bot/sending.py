@@ -55,7 +55,6 @@ class SendChoice:
 MENTIONED_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 NAMES_LOOKED_UP = 5  # the subject shows eight words: a handful of names at most
 NAMES_WAIT = 1.0  # seconds: the modal must open within Slack's 3-second trigger window
-DRAFTS_KEPT_FOR = timedelta(days=1)  # a modal left open longer than that starts over
 
 
 @dataclass(frozen=True)
@@ -78,18 +77,16 @@ async def start_send(
     message = shortcut.get("message") or {}
     channel_id, name = str(channel.get("id", "")), channel.get("name")
     where = conversation_label(channel_id, name)
-    subject, info = await asyncio.gather(
+    subject, kind = await asyncio.gather(
         suggested_subject(client, where=where, text=str(message.get("text", ""))),
-        channel_info(client, channel_id),
+        kind_of_conversation(services, client, owner=owner, channel_id=channel_id, name=name),
     )
-    kind = conversation_kind(channel_id, name, info)
     async with transaction(services.database) as db:
         mine = await destinations.list_destinations(db=db, owner=owner)
         last = await deliveries.last_used_destination_id(db=db, owner=owner)
         draft = await drafts.create_draft(
             db=db, owner=owner, payload_json=draft_payload(shortcut, prefill=subject, kind=kind)
         )
-        await drafts.forget_drafts_before(db=db, moment=services.clock() - DRAFTS_KEPT_FOR)
     scope: Scope = "thread" if thread_parent_ts(message) else "message"
     return SendStart(mine, last, scope, subject, draft.id)
 
@@ -101,6 +98,22 @@ async def suggested_subject(client: AsyncWebClient, *, where: str, text: str) ->
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.gather(*(people.get(uid) for uid in mentioned)), NAMES_WAIT)
     return prefill_subject(where, text, Directory(users=people.known()))
+
+
+async def kind_of_conversation(
+    services: Services, client: AsyncWebClient, *, owner: Owner, channel_id: str, name: str | None
+) -> str:
+    """Public, private, DM or group DM (for the policy): as Slack said within the last
+    minutes, else asked now (a reaction asks before its ack, so repeats cost no call)."""
+    key = f"{owner.team_id}:{channel_id}"
+    known = services.conversation_kinds.get(key)
+    if known is not None:
+        return known
+    info = await channel_info(client, channel_id)
+    kind = conversation_kind(channel_id, name, info)
+    if info:  # only Slack's own answer is kept, not the payload's guess
+        services.conversation_kinds.remember(key, kind)
+    return kind
 
 
 async def channel_info(client: AsyncWebClient, channel_id: str) -> dict[str, Any]:
@@ -165,14 +178,17 @@ async def check_limits(
     if destination.last_test_ok is False:
         raise LastTestFailed(destination=destination.name)
     now, limits = services.clock(), services.settings
-    hourly = await deliveries.count_since(db=db, owner=owner, since=now - timedelta(hours=1))
-    if hourly >= limits.user_sends_per_hour:
-        raise HourlyLimit(sent=hourly)
-    daily = await deliveries.count_since(
-        db=db, owner=owner, since=now - timedelta(days=1), destination_id=destination.id
+    counts = await deliveries.count_sends(
+        db=db,
+        owner=owner,
+        hour=now - timedelta(hours=1),
+        day=now - timedelta(days=1),
+        destination_id=destination.id,
     )
-    if daily >= limits.destination_sends_per_day:
-        raise DailyLimit(destination=destination.name, sent=daily)
+    if counts.in_the_hour >= limits.user_sends_per_hour:
+        raise HourlyLimit(sent=counts.in_the_hour)
+    if counts.to_destination_in_the_day >= limits.destination_sends_per_day:
+        raise DailyLimit(destination=destination.name, sent=counts.to_destination_in_the_day)
 
 
 def _request(draft: dict[str, Any], choice: SendChoice) -> SendRequest:

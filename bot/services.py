@@ -13,6 +13,7 @@ from bot.hostguard import HostGuard
 from bot.mail.smtp import Mailer
 from bot.oauth import WorkspaceClients
 from bot.settings import Settings
+from bot.slackdata.recent import RecentAnswers
 from storage.db import Engine, SessionFactory
 from storage.models import Delivery
 
@@ -33,6 +34,10 @@ class Services:
     clock: Callable[[], datetime] = field(default=utc_now)
     wake_outbox: Callable[[], None] = field(default=lambda: None)
     workspaces: WorkspaceClients | None = None  # installs through OAuth: a token per workspace
+    # "team:channel" → its kind, as conversations.info said (asked before some acks).
+    conversation_kinds: RecentAnswers[str] = field(
+        default_factory=lambda: RecentAnswers(ttl=600.0, size=5_000)
+    )
 
     async def slack_of(self, delivery: Delivery) -> AsyncWebClient:
         """The bot client of the delivery's workspace: the one token, or its installation's."""

@@ -7,9 +7,10 @@ Owner-facing functions take the session and the owner. The worker's functions
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import false, func, or_, update
+from sqlalchemy import and_, false, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -64,21 +65,38 @@ async def recent_deliveries(*, db: AsyncSession, owner: Owner, limit: int) -> Se
     return result.all()
 
 
-async def count_since(
-    *, db: AsyncSession, owner: Owner, since: datetime, destination_id: str | None = None
-) -> int:
-    query = (
-        select(func.count())
-        .select_from(Delivery)
-        .where(
-            belongs_to(Delivery, owner),
-            Delivery.created_at >= since,
-            Delivery.kind == DeliveryKind.SESSION,
+@dataclass(frozen=True)
+class SendCounts:
+    """What the rate limits count: the owner's sessions since ``hour``, and those to one
+    destination since ``day``."""
+
+    in_the_hour: int
+    to_destination_in_the_day: int
+
+
+async def count_sends(
+    *, db: AsyncSession, owner: Owner, hour: datetime, day: datetime, destination_id: str
+) -> SendCounts:
+    """Both limits' counts in one statement (it runs before every accepted send's ack)."""
+    since = min(hour, day)
+    in_the_hour, to_destination = (
+        await db.exec(
+            select(
+                func.count().filter(col(Delivery.created_at) >= hour),
+                func.count().filter(
+                    and_(
+                        col(Delivery.created_at) >= day,
+                        col(Delivery.destination_id) == destination_id,
+                    )
+                ),
+            ).where(
+                belongs_to(Delivery, owner),
+                Delivery.created_at >= since,
+                Delivery.kind == DeliveryKind.SESSION,
+            )
         )
-    )
-    if destination_id is not None:
-        query = query.where(Delivery.destination_id == destination_id)
-    return (await db.exec(query)).one()
+    ).one()
+    return SendCounts(in_the_hour, to_destination)
 
 
 async def last_used_destination_id(*, db: AsyncSession, owner: Owner) -> str | None:

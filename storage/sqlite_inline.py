@@ -8,7 +8,8 @@ for 8–10 ms at the median and 80–110 ms at p99, so every other writer — th
 requests, and the outbox process — queued behind them. Statements on a local, indexed
 file take microseconds, so here they simply run where they are awaited: these coroutines
 never suspend, a transaction runs from BEGIN to COMMIT without a turn of the loop, and
-the lock is held only as long as SQLite works.
+the lock is held only as long as SQLite works. Only COMMIT, which waits for the disk
+(the WAL's fsync), runs in a thread.
 
 Waiting for a lock another connection holds must not block the loop (the holder may be a
 task on this very loop, suspended mid-transaction), so connections have no busy timeout:
@@ -38,12 +39,13 @@ FIRST_PAUSE_SECONDS = 0.001
 LONGEST_PAUSE_SECONDS = 0.05
 
 
-async def _when_unlocked(call: Callable[[], T]) -> T:
-    """``call()``, tried again while another connection holds the lock it needs."""
+async def _when_unlocked(call: Callable[[], T], *, in_thread: bool = False) -> T:
+    """``call()``, tried again while another connection holds the lock it needs;
+    ``in_thread``: run it in a worker thread (a commit waits for the disk's fsync)."""
     pause, deadline = FIRST_PAUSE_SECONDS, None
     while True:
         try:
-            return call()
+            return await asyncio.to_thread(call) if in_thread else call()
         except sqlite3.OperationalError as error:
             if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
                 raise
@@ -121,7 +123,11 @@ class InlineConnection:
         return InlineCursor(self._live().cursor())
 
     async def commit(self) -> None:
-        await _when_unlocked(self._live().commit)
+        # The one call that waits for the disk (fsync of the WAL): the loop goes on meanwhile.
+        # The connection is this transaction's alone until the commit returns (pool of 1).
+        # Nothing written (sqlite3 began no transaction): nothing to wait for.
+        connection = self._live()
+        await _when_unlocked(connection.commit, in_thread=connection.in_transaction)
 
     async def rollback(self) -> None:
         self._live().rollback()

@@ -1,5 +1,6 @@
 """Retention: delivery history and audit entries older than each workspace's "Keep history
-for" (365 days without a policy; 0 keeps them forever) are deleted, in small batches."""
+for" (365 days without a policy; 0 keeps them forever) are deleted, in small batches; and
+drafts of sends older than a day (a modal left open that long starts over)."""
 
 from __future__ import annotations
 
@@ -8,18 +9,20 @@ from datetime import timedelta
 
 from bot.policy import DEFAULT_KEEP_DAYS
 from bot.services import Services
-from storage import audit, policies
+from storage import audit, drafts, policies
 from storage.db import transaction
 
 log = logging.getLogger(__name__)
 
 MAX_BATCHES = 20  # per workspace and sweep: the rest goes at the next sweep
+DRAFTS_KEPT_FOR = timedelta(days=1)  # swept here, not in the shortcut's own transaction
 
 
 async def sweep(services: Services) -> int:
     """One pass over every workspace; returns how many rows went."""
     now = services.clock()
     async with transaction(services.database) as db:
+        await drafts.forget_drafts_before(db=db, moment=now - DRAFTS_KEPT_FOR)
         rows = await policies.all_policies_for_worker(db=db)
     plans: list[tuple[str | None, int]] = [(row.team_id, row.keep_days) for row in rows]
     plans.append((None, DEFAULT_KEEP_DAYS))  # every workspace without a policy of its own

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -12,6 +9,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slackdata.clean import without_lone_surrogates
+from bot.slackdata.recent import RecentAnswers
 
 
 @dataclass(frozen=True)
@@ -47,7 +45,7 @@ def person_from(user: dict[str, object]) -> Person:
     )
 
 
-class PeopleCache:
+class PeopleCache(RecentAnswers[Person]):
     """users.info answers kept between deliveries for ``ttl`` seconds (at most ``size``).
 
     A team forwarding many threads meets the same people in each: without this, every
@@ -55,28 +53,8 @@ class PeopleCache:
     Names and time zones change rarely; a few minutes of staleness is the price.
     """
 
-    def __init__(
-        self, *, ttl: float = 600.0, size: int = 10_000, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._ttl = ttl
-        self._size = size
-        self._clock = clock
-        self._entries: OrderedDict[str, tuple[float, Person]] = OrderedDict()
-
-    def get(self, user_id: str) -> Person | None:
-        entry = self._entries.get(user_id)
-        if entry is None:
-            return None
-        if entry[0] <= self._clock():
-            del self._entries[user_id]
-            return None
-        return entry[1]
-
     def put(self, person: Person) -> None:
-        self._entries[person.user_id] = (self._clock() + self._ttl, person)
-        self._entries.move_to_end(person.user_id)
-        while len(self._entries) > self._size:
-            self._entries.popitem(last=False)
+        self.remember(person.user_id, person)
 
 
 class People:

@@ -3,11 +3,13 @@ policy, 0 forever), old rows only, in batches."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 
 from bot.delivery import retention
-from storage import audit, policies
+from storage import audit, drafts, policies
 from storage.db import transaction
+from storage.models import Owner
 from tests.support.harness import Harness
 from tests.support.send_flow import rows
 
@@ -58,3 +60,20 @@ async def test_a_large_backlog_goes_in_batches_over_sweeps(harness: Harness) -> 
     await add_entries(harness, "TBIG", *([10] * (audit.SWEEP_BATCH * 2 + 5)))
     assert await retention.sweep(harness.app.services) == audit.SWEEP_BATCH * 2 + 5
     assert left(harness, "TBIG") == []
+
+
+async def test_drafts_older_than_a_day_are_swept_and_their_modal_starts_over(
+    harness: Harness,
+) -> None:
+    await harness.app.outbox.stop()
+    services = harness.app.services
+    async with transaction(services.database) as db:
+        for user in ("U0OLD", "U0NEW"):
+            await drafts.create_draft(db=db, owner=Owner("T1", user), payload_json="{}")
+    with sqlite3.connect(harness.database_path) as connection:
+        connection.execute(
+            "update draft set created_at = ? where user_id = 'U0OLD'",
+            ((services.clock() - timedelta(days=1, minutes=1)).isoformat(" "),),
+        )
+    await retention.sweep(services)
+    assert rows(harness, "select user_id from draft") == [("U0NEW",)]

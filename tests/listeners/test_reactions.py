@@ -187,3 +187,18 @@ async def test_a_blocked_channel_refuses_the_reaction_in_the_dm(harness: Harness
     assert forwards(harness) == []
     [refused] = [t for t in dms(harness, JANE) if t.startswith("Not sent")]
     assert "does not allow forwarding from this channel" in refused
+
+
+async def test_reactions_in_one_channel_ask_slack_its_kind_once(harness: Harness) -> None:
+    """The kind (for the policy) is asked before the ack: repeats within minutes cost no
+    call, and a private channel stays private for the policy."""
+    thread(harness, replies=0)
+    harness.slack.add_thread(QA, [{"type": "message", "user": BOB, "ts": ts(5), "text": "two"}])
+    harness.slack.channels[QA]["is_private"] = True
+    await add_destination(harness)
+    await set_policy(harness, forward_from="public")
+    await react(harness)
+    await react(harness, message_ts=ts(5), event_id="Ev2")
+    assert len(harness.slack.calls_to("conversations.info")) == 1
+    refusals = [t for t in dms(harness, JANE) if t.startswith("Not sent")]
+    assert len(refusals) == 2 and forwards(harness) == []

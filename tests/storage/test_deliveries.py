@@ -213,9 +213,14 @@ async def test_history_and_counts_are_the_owners(database: SessionFactory) -> No
     )
     await enqueue(database, row(destination_id="z"), owner=BOB)
     async with transaction(database) as db:
-        since = NOW - timedelta(hours=1)
-        assert await deliveries.count_since(db=db, owner=JANE, since=since) == 2
-        assert await deliveries.count_since(db=db, owner=JANE, since=old, destination_id="a") == 2
+        counts = await deliveries.count_sends(
+            db=db, owner=JANE, hour=NOW - timedelta(hours=1), day=old, destination_id="a"
+        )
+        assert counts == deliveries.SendCounts(in_the_hour=2, to_destination_in_the_day=2)
+        counts = await deliveries.count_sends(
+            db=db, owner=JANE, hour=old, day=NOW - timedelta(hours=1), destination_id="a"
+        )
+        assert counts == deliveries.SendCounts(in_the_hour=3, to_destination_in_the_day=1)
         recent = await deliveries.recent_deliveries(db=db, owner=JANE, limit=10)
         assert len(recent) == 4 and recent[-1].created_at == old
         assert await deliveries.last_used_destination_id(db=db, owner=BOB) == "z"
