@@ -29,6 +29,10 @@ class Config:
     # 5. end to end
     e2e_runs: int
     e2e_thread_size: int
+    # 6. no growth: the bot's RSS after the first checkpoint's deliveries and after all
+    growth_deliveries: int
+    growth_checkpoint: int
+    growth_thread_size: int
 
 
 DEFAULT = Config(
@@ -49,6 +53,9 @@ DEFAULT = Config(
     storage_rounds=2,
     e2e_runs=50,
     e2e_thread_size=250,
+    growth_deliveries=10_000,
+    growth_checkpoint=1_000,
+    growth_thread_size=3,
 )
 
 QUICK = Config(
@@ -69,6 +76,9 @@ QUICK = Config(
     storage_rounds=1,
     e2e_runs=5,
     e2e_thread_size=250,
+    growth_deliveries=600,
+    growth_checkpoint=100,
+    growth_thread_size=3,
 )
 
 DESTINATIONS_PER_USER = 10
