@@ -19,13 +19,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import case_ack, case_delivery, case_e2e, case_growth, case_local
+from bench import case_ack, case_delivery, case_e2e, case_growth, case_local, case_scale
 from bench.config import DEFAULT, QUICK, Config
 from bench.stats import Row, table
 from bench.world import World
 
 # Storage last: its gigabyte of SQLite writes leaves the disk busy for a while.
-CASES = ("render", "ack", "delivery", "e2e", "growth", "storage")
+CASES = ("render", "ack", "delivery", "e2e", "growth", "scale", "storage")
 CaseRunner = Callable[[World, Path, Config], Awaitable[tuple[list[Row], dict[str, Any]]]]
 
 
@@ -40,6 +40,7 @@ def _runners() -> dict[str, CaseRunner]:
         "storage": case_local.storage,
         "e2e": case_e2e.run,
         "growth": case_growth.run,
+        "scale": case_scale.run,
     }
 
 

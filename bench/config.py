@@ -33,6 +33,8 @@ class Config:
     growth_deliveries: int
     growth_checkpoint: int
     growth_thread_size: int
+    # 7. scale-out: sends spread over two instances on PostgreSQL
+    scale_deliveries: int
 
 
 DEFAULT = Config(
@@ -56,6 +58,7 @@ DEFAULT = Config(
     growth_deliveries=10_000,
     growth_checkpoint=1_000,
     growth_thread_size=3,
+    scale_deliveries=2_000,
 )
 
 QUICK = Config(
@@ -79,6 +82,7 @@ QUICK = Config(
     growth_deliveries=600,
     growth_checkpoint=100,
     growth_thread_size=3,
+    scale_deliveries=100,
 )
 
 DESTINATIONS_PER_USER = 10

@@ -38,6 +38,7 @@ class ServerChild:
     ) -> None:
         self.name = name
         self.label = label
+        self.log: Path | None = None  # where its stderr goes (None: this process's)
         self.argv = argv
         self.env = env
         self.port = port
@@ -52,7 +53,14 @@ class ServerChild:
         # child in a profiler ({name}: ours or bare), for the profiles in BENCHMARKS.md.
         wrapper = os.environ.get("BENCH_PROFILE", "").replace("{name}", self.label)
         argv = [*shlex.split(wrapper), *self.argv]
-        self.process = await asyncio.create_subprocess_exec(*argv, env=self.env, cwd=REPO)
+        stderr = self.log.open("ab") if self.log is not None else None
+        try:
+            self.process = await asyncio.create_subprocess_exec(
+                *argv, env=self.env, cwd=REPO, stderr=stderr
+            )
+        finally:
+            if stderr is not None:
+                stderr.close()  # the child has its own copy
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:
@@ -94,7 +102,7 @@ def _cpu_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def bot_server(env: dict[str, str]) -> ServerChild:
+def bot_server(env: dict[str, str], label: str = "ours") -> ServerChild:
     """The product itself: ``xenocept run --http`` (as ``python -m bot``)."""
     port = free_port()
     return ServerChild(
@@ -102,7 +110,7 @@ def bot_server(env: dict[str, str]) -> ServerChild:
         [python(), "-m", "bot", "run", "--http", "--host", "127.0.0.1", "--port", str(port)],
         env,
         port,
-        "ours",
+        label,
     )
 
 

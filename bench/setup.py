@@ -27,10 +27,11 @@ def sqlite_url(path: Path) -> str:
 
 
 async def prepare_database(
-    database: Path, *, secret_key: str, users: list[str], smtp_port: int
+    database: Path | str, *, secret_key: str, users: list[str], smtp_port: int
 ) -> dict[str, str]:
-    """Create the tables and one iCloud-like destination per user; returns user → id."""
-    engine = create_engine(sqlite_url(database))
+    """Create the tables and one iCloud-like destination per user; returns user → id.
+    ``database``: a SQLite file, or a database URL (PostgreSQL)."""
+    engine = create_engine(database if isinstance(database, str) else sqlite_url(database))
     box = SecretBox([parse_key(secret_key, source="bench")])
     ids: dict[str, str] = {}
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import secrets
 import sys
 import time
@@ -26,6 +27,7 @@ from tests.support.icloud_smtpd import Account, ICloudLikeServer
 from tests.support.slack_standin import SlackStandIn
 
 REPO = Path(__file__).resolve().parents[1]
+MESSAGE_ID = re.compile(rb"(?im)^Message-ID:\s*(<[^>\r\n]+>)")
 SIGNING_SECRET = "bench-signing-secret-0123456789"
 
 
@@ -42,11 +44,15 @@ class TimedSmtpServer(ICloudLikeServer):
         super().__init__(**kwargs)
         self.arrivals: list[float] = []
         self.sizes: list[int] = []
+        self.message_ids: list[str] = []
         self._count = asyncio.Condition()
 
     async def _deliver(self, account: Account, envelope: Envelope) -> str:
         self.arrivals.append(time.perf_counter())
-        self.sizes.append(len(envelope.original_content or b""))
+        content = envelope.original_content or b""
+        self.sizes.append(len(content))
+        found = MESSAGE_ID.search(content, 0, 16_384)  # in the headers, near the top
+        self.message_ids.append(found.group(1).decode() if found else "")
         async with self._count:
             self._count.notify_all()
         return f"250 2.0.0 Ok: queued as {secrets.randbits(44):011X}"
@@ -54,6 +60,7 @@ class TimedSmtpServer(ICloudLikeServer):
     def reset(self) -> None:
         self.arrivals.clear()
         self.sizes.clear()
+        self.message_ids.clear()
 
     async def wait_for_count(self, count: int, timeout: float) -> float:  # noqa: ASYNC109
         """Wait until ``count`` messages arrived; return the arrival time of the last one."""
@@ -119,8 +126,9 @@ class World:
             "SSL_CERT_FILE": str(self.ca_file),
         }
 
-    def child_env(self, database: Path, secret_key: str, **extra: str) -> dict[str, str]:
-        """Environment of a child under test: settings only from here, the CA trusted."""
+    def child_env(self, database: Path | str, secret_key: str, **extra: str) -> dict[str, str]:
+        """Environment of a child under test: settings only from here, the CA trusted.
+        ``database``: a SQLite file, or a database URL (PostgreSQL)."""
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self.folder),
@@ -130,7 +138,9 @@ class World:
             "SLACK_BOT_TOKEN": self.slack.bot_token,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": self.slack.api_url,
-            "XENOCEPT_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+            "XENOCEPT_DATABASE_URL": (
+                database if isinstance(database, str) else f"sqlite+aiosqlite:///{database}"
+            ),
             "XENOCEPT_SECRET_KEY": secret_key,
             "XENOCEPT_SMTP_ALLOW_HOSTS": "127.0.0.1",
             "XENOCEPT_LOG_LEVEL": "WARNING",

@@ -89,6 +89,14 @@ class OutcomeRecorder:
                 await follows.resume_follow(db=db, owner=delivery.owner, follow_id=follow_id)
 
         await self._persist(delivery, record)
+        # One line per send for the operator (which instance sent what), no addresses.
+        log.info(
+            "delivery %s sent by %s: %d recipient(s) accepted, %d refused",
+            delivery.id,
+            self._worker_id,
+            len(receipt.accepted),
+            len(receipt.refused),
+        )
         await self._status.show(
             delivery,
             messages.sent(
