@@ -10,13 +10,49 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, false, func, or_, update
+from sqlalchemy import and_, bindparam, false, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.errors import NotFound
 from storage.models import Delivery, DeliveryKind, DeliveryStatus, Owner
-from storage.scoping import belongs_to, owned
+from storage.scoping import belongs_to, belongs_to_param, owned, owned_shape, owner_params
+
+# Built once (scoping.py says why): the queries of every accepted send before its ack.
+_BY_DEDUPE_KEY = owned_shape(Delivery).where(col(Delivery.dedupe_key) == bindparam("key"))
+_FROM_SOURCE = (
+    owned_shape(Delivery)
+    .where(
+        col(Delivery.source) == bindparam("source"), col(Delivery.created_at) >= bindparam("since")
+    )
+    .order_by(col(Delivery.created_at).desc())
+    .limit(1)
+)
+_LAST_USED = (
+    select(Delivery.destination_id)
+    .where(belongs_to_param(Delivery), col(Delivery.kind) == DeliveryKind.SESSION)
+    .order_by(col(Delivery.created_at).desc())
+    .limit(1)
+)
+_SEND_COUNTS = select(
+    func.count().filter(col(Delivery.created_at) >= bindparam("hour")),
+    func.count().filter(
+        and_(
+            col(Delivery.created_at) >= bindparam("day"),
+            col(Delivery.destination_id) == bindparam("destination_id"),
+        )
+    ),
+).where(
+    belongs_to_param(Delivery),
+    col(Delivery.created_at) >= bindparam("since"),
+    col(Delivery.kind) == DeliveryKind.SESSION,
+)
+_LOCK_SQLITE = (
+    update(Delivery)
+    .where(false())
+    .values(id=Delivery.id)
+    .execution_options(synchronize_session=False)  # it changes no row
+)
 
 
 async def enqueue(*, db: AsyncSession, owner: Owner, delivery: Delivery) -> Delivery:
@@ -78,35 +114,15 @@ async def count_sends(
     *, db: AsyncSession, owner: Owner, hour: datetime, day: datetime, destination_id: str
 ) -> SendCounts:
     """Both limits' counts in one statement (it runs before every accepted send's ack)."""
-    since = min(hour, day)
-    in_the_hour, to_destination = (
-        await db.exec(
-            select(
-                func.count().filter(col(Delivery.created_at) >= hour),
-                func.count().filter(
-                    and_(
-                        col(Delivery.created_at) >= day,
-                        col(Delivery.destination_id) == destination_id,
-                    )
-                ),
-            ).where(
-                belongs_to(Delivery, owner),
-                Delivery.created_at >= since,
-                Delivery.kind == DeliveryKind.SESSION,
-            )
-        )
-    ).one()
+    params = owner_params(
+        owner, hour=hour, day=day, since=min(hour, day), destination_id=destination_id
+    )
+    in_the_hour, to_destination = (await db.exec(_SEND_COUNTS, params=params)).one()
     return SendCounts(in_the_hour, to_destination)
 
 
 async def last_used_destination_id(*, db: AsyncSession, owner: Owner) -> str | None:
-    result = await db.exec(
-        select(Delivery.destination_id)
-        .where(belongs_to(Delivery, owner), Delivery.kind == DeliveryKind.SESSION)
-        .order_by(col(Delivery.created_at).desc())
-        .limit(1)
-    )
-    return result.first()
+    return (await db.exec(_LAST_USED, params=owner_params(owner))).first()
 
 
 async def from_source_since(
@@ -114,13 +130,8 @@ async def from_source_since(
 ) -> Delivery | None:
     """The owner's newest delivery asked for by ``source`` since then (a second reaction
     on the same message within a day), if any."""
-    result = await db.exec(
-        owned(Delivery, owner)
-        .where(Delivery.source == source, Delivery.created_at >= since)
-        .order_by(col(Delivery.created_at).desc())
-        .limit(1)
-    )
-    return result.first()
+    params = owner_params(owner, source=source, since=since)
+    return (await db.exec(_FROM_SOURCE, params=params)).first()
 
 
 async def sent_since(
@@ -228,8 +239,8 @@ async def next_due_at(*, db: AsyncSession) -> datetime | None:
 
 async def find_by_dedupe_key(*, db: AsyncSession, owner: Owner, dedupe_key: str) -> Delivery | None:
     """The delivery an earlier copy of the same Slack request queued, if any."""
-    result = await db.exec(owned(Delivery, owner).where(Delivery.dedupe_key == dedupe_key))
-    return result.first()
+    params = owner_params(owner, key=dedupe_key)
+    return (await db.exec(_BY_DEDUPE_KEY, params=params)).first()
 
 
 async def lock_owner(*, db: AsyncSession, owner: Owner) -> None:
@@ -247,7 +258,7 @@ async def lock_owner(*, db: AsyncSession, owner: Owner) -> None:
             )
         )
     else:
-        await db.exec(update(Delivery).where(false()).values(id=Delivery.id))
+        await db.exec(_LOCK_SQLITE)
 
 
 async def finish(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -21,11 +21,14 @@ from storage.models import (
     SealedPassword,
     utcnow,
 )
-from storage.scoping import owned
+from storage.scoping import owned, owned_shape, owner_params
+
+_ALL = owned_shape(Destination).order_by(col(Destination.name_key))
+_ONE = owned_shape(Destination).where(col(Destination.id) == bindparam("destination_id"))
 
 
 async def list_destinations(*, db: AsyncSession, owner: Owner) -> list[DestinationPublic]:
-    result = await db.exec(owned(Destination, owner).order_by(col(Destination.name_key)))
+    result = await db.exec(_ALL, params=owner_params(owner))
     return [row.public() for row in result.all()]
 
 
@@ -157,7 +160,7 @@ async def reseal_for_operator(
 
 
 async def _row(db: AsyncSession, owner: Owner, destination_id: str) -> Destination:
-    result = await db.exec(owned(Destination, owner).where(Destination.id == destination_id))
+    result = await db.exec(_ONE, params=owner_params(owner, destination_id=destination_id))
     destination = result.first()
     if destination is None:
         raise NotFound(destination_id)

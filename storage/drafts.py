@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.errors import NotFound
 from storage.models import Draft, Owner
-from storage.scoping import owned
+from storage.scoping import owned_shape, owner_params
+
+_ONE = owned_shape(Draft).where(col(Draft.id) == bindparam("draft_id"))
 
 
 async def create_draft(*, db: AsyncSession, owner: Owner, payload_json: str) -> Draft:
@@ -26,7 +28,7 @@ async def create_draft(*, db: AsyncSession, owner: Owner, payload_json: str) -> 
 
 
 async def get_draft(*, db: AsyncSession, owner: Owner, draft_id: str) -> Draft:
-    result = await db.exec(owned(Draft, owner).where(Draft.id == draft_id))
+    result = await db.exec(_ONE, params=owner_params(owner, draft_id=draft_id))
     draft = result.first()
     if draft is None:
         raise NotFound(draft_id)

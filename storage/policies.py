@@ -5,20 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlmodel import select
+from sqlalchemy import bindparam
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import WorkspacePolicy, utcnow
+
+_POLICY = select(WorkspacePolicy).where(
+    col(WorkspacePolicy.enterprise_id) == bindparam("enterprise_id"),
+    col(WorkspacePolicy.team_id) == bindparam("team_id"),
+)  # built once: it is read before every send's ack
 
 
 async def get_policy(
     *, db: AsyncSession, enterprise_id: str, team_id: str
 ) -> WorkspacePolicy | None:
-    result = await db.exec(
-        select(WorkspacePolicy).where(
-            WorkspacePolicy.enterprise_id == enterprise_id, WorkspacePolicy.team_id == team_id
-        )
-    )
+    result = await db.exec(_POLICY, params={"enterprise_id": enterprise_id, "team_id": team_id})
     return result.first()
 
 

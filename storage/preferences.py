@@ -8,12 +8,14 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Owner, UserPreference
-from storage.scoping import owned
+from storage.scoping import owned_shape, owner_params
+
+_PREFERENCE = owned_shape(UserPreference)
 
 
 async def get_preference(*, db: AsyncSession, owner: Owner) -> UserPreference:
     """The owner's preferences; the defaults (not stored) when they never chose any."""
-    found = (await db.exec(owned(UserPreference, owner))).first()
+    found = (await db.exec(_PREFERENCE, params=owner_params(owner))).first()
     if found is not None:
         return found
     return UserPreference(
