@@ -136,6 +136,8 @@ async def run_child(
     from a shell that forks it, the child's ru_maxrss counts only its own memory.
     """
     argv = [python(), "-m", "bench.child", kind]
+    wrapper = os.environ.get("BENCH_PROFILE", "").replace("{name}", kind)
+    argv = [*shlex.split(wrapper), *argv]  # profiles (see ServerChild.start): {name} = kind
     if clean_rss:
         argv = ["/bin/sh", "-c", '"$@"; exit $?', "sh", *argv]  # sh forks, not execs
     process = await asyncio.create_subprocess_exec(
