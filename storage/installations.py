@@ -22,6 +22,8 @@ from storage.models import (
     FollowItem,
     Installation,
     OAuthState,
+    SharedSession,
+    ShareKey,
     UserPreference,
 )
 
@@ -105,10 +107,18 @@ async def forget_installation(
 
 async def forget_workspace(*, db: AsyncSession, enterprise_id: str, team_id: str | None) -> int:
     """Uninstalled: the workspace's (or organisation's) tokens, destinations, drafts and
-    sends all go. Returns how many destinations were removed."""
+    sends, and its share keys, all go. Returns how many destinations were removed."""
     await delete_installations(db=db, enterprise_id=enterprise_id, team_id=team_id)
     removed = 0
-    for table in (Destination, Draft, Delivery, Follow, UserPreference):
+    for table in (
+        Destination,
+        Draft,
+        Delivery,
+        Follow,
+        UserPreference,
+        ShareKey,
+        SharedSession,
+    ):
         where = (
             col(table.enterprise_id) == enterprise_id
             if team_id is None  # the org

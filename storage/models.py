@@ -15,7 +15,15 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Dialect, LargeBinary, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Dialect,
+    LargeBinary,
+    TypeDecorator,
+    UniqueConstraint,
+    true,
+)
 from sqlmodel import Field, SQLModel
 
 # Constraint names are fixed so later migrations can name what they change on every engine.
@@ -257,6 +265,7 @@ class WorkspacePolicy(SQLModel, table=True):
     blocked_channels: str = ""  # channel ids, comma-separated
     max_thread_messages: int | None = None
     keep_days: int = 365  # 0 keeps history forever
+    allow_sharing: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
     updated_by: str = ""
     updated_at: datetime = when(default_factory=utcnow)
 
@@ -335,3 +344,50 @@ class FollowItem(SQLModel, table=True):
     message_ts: str
     message_json: str
     created_at: datetime = when(default_factory=utcnow)
+
+
+class ShareKey(SQLModel, table=True):
+    """A personal key a desktop shares sessions into Slack with (``xsk_<id>_<secret>``).
+
+    Only a salted hash of the secret is kept: the key is shown once, when it is made."""
+
+    id: str = Field(default_factory=new_id, primary_key=True)  # the key's public part
+    team_id: str = Field(index=True)
+    user_id: str = Field(index=True)
+    enterprise_id: str = enterprise_field()
+    label: str = ""
+    salt: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    secret_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = when(default_factory=utcnow)
+    last_used_at: datetime | None = when(default=None)
+
+    @property
+    def owner(self) -> Owner:
+        return Owner(self.team_id, self.user_id, self.enterprise_id)
+
+
+class ShareKeyPublic(SQLModel):
+    """A share key as everything above storage sees it: no salt, no hash."""
+
+    id: str
+    label: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class SharedSession(SQLModel, table=True):
+    """A session a desktop posted into a conversation: the same session is posted there
+    once, however often the desktop sends it (a lost answer, a restart)."""
+
+    __table_args__ = (UniqueConstraint("team_id", "user_id", "channel_id", "session_id"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    team_id: str = Field(index=True)
+    user_id: str = Field(index=True)
+    enterprise_id: str = enterprise_field()
+    key_id: str = Field(index=True)
+    channel_id: str
+    session_id: str
+    message_ts: str | None = None  # None while it is being posted
+    permalink: str | None = None
+    created_at: datetime = when(default_factory=utcnow, index=True)

@@ -27,7 +27,8 @@ from tests.support.postgres import PostgresServer
 REPO = Path(__file__).resolve().parents[2]
 TABLES = {
     "alembic_version", "auditentry", "delivery", "destination", "draft", "follow",
-    "followitem", "installation", "oauth_state", "userpreference", "workspacepolicy",
+    "followitem", "installation", "oauth_state", "sharedsession", "sharekey",
+    "userpreference", "workspacepolicy",
 }  # fmt: skip
 
 
