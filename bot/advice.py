@@ -33,11 +33,19 @@ from bot.errors import (
     Refusal,
     SecretKeyError,
     SendFailure,
+    ShareChannelRefused,
+    ShareKeyRefused,
+    ShareMalformed,
+    ShareRateLimited,
+    ShareRefusal,
+    ShareTooBig,
+    SharingOff,
     SlackDataError,
     Stage,
     StaleForm,
     Symptom,
     ThreadTooLong,
+    TooManyShareKeys,
 )
 from bot.presets import ICLOUD, Preset, preset_for
 
@@ -466,3 +474,61 @@ def follower_left(channel: str) -> str:
         f"You are no longer a member of {channel}, so its posts are not forwarded to "
         "you; I stopped following it for you."
     )
+
+
+def for_share(refusal: ShareRefusal) -> str:
+    """One sentence for the desktop that uploaded (``xenocept share`` prints it)."""
+    if isinstance(refusal, ShareKeyRefused):
+        return (
+            "That share key is not valid (revoked, mistyped, or never made): make a new "
+            "one with /xenocept connect in Slack."
+        )
+    if isinstance(refusal, SharingOff):
+        return f"Your workspace does not allow sharing sessions into Slack; {ASK_AN_ADMIN}."
+    if isinstance(refusal, ShareChannelRefused):
+        return _share_channel(refusal.cause)
+    if isinstance(refusal, TooManyShareKeys):
+        return (
+            f"You have {refusal.limit} share keys, the most allowed: revoke one you no "
+            "longer use with /xenocept keys, then connect again."
+        )
+    if isinstance(refusal, ShareTooBig) and refusal.what:
+        return f"{refusal.what} is larger than the {megabytes(refusal.limit)} allowed."
+    if isinstance(refusal, ShareTooBig):
+        return (
+            f"This session is larger than the {megabytes(refusal.limit)} one upload may "
+            "carry: share it without screenshot-clean.png, or with fewer Notes."
+        )
+    if isinstance(refusal, ShareMalformed):
+        return f"This is not a Xenocept session Slack can show: {refusal.reason}."
+    if isinstance(refusal, ShareRateLimited):
+        return (
+            f"This key shared {refusal.limit} sessions in the last hour, the most allowed: "
+            f"try again in {max(1, refusal.retry_after // 60)} min."
+        )
+    return "This session cannot be shared as it is."
+
+
+def _share_channel(cause: FollowRefusal) -> str:
+    channel = cause.channel
+    if isinstance(cause, BotNotInChannel):
+        return (
+            f"Xenocept is not in {channel}: type `/invite @Xenocept` in {channel}, "
+            "then share again."
+        )
+    if isinstance(cause, NotAMember):
+        return f"You are not a member of {channel}, so you cannot share into it: join it first."
+    return (
+        f"There is no channel {channel} that Xenocept can see: check the name, and if it is "
+        "private, type `/invite @Xenocept` in it."
+    )
+
+
+def share_outage(part: str, detail: str) -> str:
+    """An upload that found Slack or the bot's database unavailable: nothing posted."""
+    if part == "slack":
+        return (
+            f"Slack did not take the post just now ({detail}): nothing was posted; "
+            "xenocept share tries again by itself."
+        )
+    return "The bot cannot record shares just now: nothing was posted; try again in a minute."

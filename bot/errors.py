@@ -33,6 +33,14 @@ XenoceptError
         ├── NotAMember              the user is not in it
         └── NoDestinationToFollowWith  no destination (by that name)
 NotAdmin (XenoceptError)     a policy action by someone who is not a workspace admin
+ShareRefusal (XenoceptError) an upload from `xenocept share` refused (HTTP status + advice)
+├── ShareKeyRefused          no such key: never made, revoked, or forged (401)
+├── SharingOff               the workspace's policy turned sharing off (403)
+├── ShareChannelRefused      a conversation the key's owner cannot post to (403)
+├── TooManyShareKeys         the user has the most keys allowed (/xenocept connect)
+├── ShareTooBig              more bytes than an upload may carry (413)
+├── ShareMalformed           not a session the renderer can read (422)
+└── ShareRateLimited         the key posted the most allowed this hour (429)
 """
 
 from __future__ import annotations
@@ -270,3 +278,56 @@ class NoDestinationToFollowWith(FollowRefusal):
     def __init__(self, channel: str, *, name: str | None = None) -> None:
         super().__init__(channel)
         self.name = name
+
+
+class ShareRefusal(XenoceptError):
+    """An upload refused; ``status`` is its HTTP status, ``bot.advice.for_share`` words it."""
+
+    status = 400
+
+
+class ShareKeyRefused(ShareRefusal):
+    status = 401
+
+
+class SharingOff(ShareRefusal):
+    status = 403
+
+
+class ShareChannelRefused(ShareRefusal):
+    status = 403
+
+    def __init__(self, cause: FollowRefusal) -> None:
+        super().__init__(cause.channel)
+        self.cause = cause  # ChannelNotFound, BotNotInChannel or NotAMember
+
+
+class TooManyShareKeys(ShareRefusal):
+    def __init__(self, *, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
+class ShareTooBig(ShareRefusal):
+    status = 413
+
+    def __init__(self, *, limit: int, what: str = "") -> None:
+        super().__init__(limit)
+        self.limit = limit  # bytes
+        self.what = what  # the file over its own cap; "" for the upload as a whole
+
+
+class ShareMalformed(ShareRefusal):
+    status = 422
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason  # the renderer's words: which file or field, and why
+
+
+class ShareRateLimited(ShareRefusal):
+    status = 429
+
+    def __init__(self, *, limit: int, retry_after: int) -> None:
+        super().__init__(limit)
+        self.limit, self.retry_after = limit, retry_after  # posts per hour; seconds

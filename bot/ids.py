@@ -59,7 +59,11 @@ BLOCK_POLICY_FROM: Final = "policy_from"
 BLOCK_POLICY_BLOCKED: Final = "policy_blocked"
 BLOCK_POLICY_MAX_THREAD: Final = "policy_max_thread"
 BLOCK_POLICY_KEEP_DAYS: Final = "policy_keep_days"
+BLOCK_POLICY_SHARING: Final = "policy_sharing"
+SHARING_ALLOWED: Final = "sharing_allowed"  # the checkbox option's value
 
 # Forwarding without the menu
 ACTION_CHANGE_SEND: Final = "change_send"  # a reaction's status: reopen the send modal
 ACTION_STOP_FOLLOW: Final = "stop_follow"  # /xenocept following and App Home
+ACTION_REVOKE_SHARE_KEY: Final = "revoke_share_key"  # /xenocept keys
+ACTION_EMAIL_SHARED: Final = "email_shared_session"  # on a session shared from a desktop

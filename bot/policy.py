@@ -65,6 +65,7 @@ class Policy:
     blocked_channels: tuple[str, ...] = ()
     max_thread_messages: int | None = None
     keep_days: int = DEFAULT_KEEP_DAYS  # 0 keeps history forever
+    allow_sharing: bool = True  # members may post sessions from their desktop (share keys)
 
     @classmethod
     def of(cls, row: WorkspacePolicy | None) -> Policy:
@@ -77,6 +78,7 @@ class Policy:
             blocked_channels=tuple(c for c in row.blocked_channels.split(",") if c),
             max_thread_messages=row.max_thread_messages,
             keep_days=row.keep_days,
+            allow_sharing=row.allow_sharing,
         )
 
     def columns(self) -> dict[str, Any]:
@@ -88,6 +90,7 @@ class Policy:
             "blocked_channels": ",".join(self.blocked_channels),
             "max_thread_messages": self.max_thread_messages,
             "keep_days": self.keep_days,
+            "allow_sharing": self.allow_sharing,
         }
 
     # -------------------------------------------------------------- the rules
@@ -179,6 +182,7 @@ def read_policy_form(values: Mapping[str, Mapping[str, Any]]) -> Policy | dict[s
         blocked_channels=tuple(dict.fromkeys(blocked)),
         max_thread_messages=largest,
         keep_days=DEFAULT_KEEP_DAYS if keep is None else keep,
+        allow_sharing=ids.SHARING_ALLOWED in _chosen(values, ids.BLOCK_POLICY_SHARING),
     )
 
 

@@ -65,6 +65,33 @@ async def accept_reaction(
         preference = await preferences.get_preference(db=db, owner=owner)
     if not preference.reaction or emoji_name(reaction) != preference.reaction:
         return IGNORED
+    return await queue_to_default(
+        services,
+        owner=owner,
+        client=client,
+        channel_id=channel_id,
+        message_ts=message_ts,
+        source=reaction_source(channel_id, message_ts),
+        dedupe_key=event_key,
+        preference=preference,
+    )
+
+
+async def queue_to_default(
+    services: Services,
+    *,
+    owner: Owner,
+    client: AsyncWebClient,
+    channel_id: str,
+    message_ts: str,
+    source: str,
+    dedupe_key: str | None,
+    preference: UserPreference | None = None,
+    tell_each_time: bool = False,
+) -> ReactionOutcome:
+    """One gesture (a reaction, an Email me button): the message, or its whole thread, to
+    the owner's default destination. The same ``source`` within a day sends nothing
+    again; "no destination" is told once, or each time (``tell_each_time``, a button)."""
     kind = await kind_of_conversation(
         services, client, owner=owner, channel_id=channel_id, name=None
     )
@@ -79,15 +106,16 @@ async def accept_reaction(
         conversation_kind=kind,
         scope_follows_message=True,
     )
-    source = reaction_source(channel_id, message_ts)
     async with transaction(services.database) as db:
         earlier = await deliveries.from_source_since(
             db=db, owner=owner, source=source, since=services.clock() - SAME_MESSAGE_WINDOW
         )
         if earlier is not None:  # a Slack retry of the same event says nothing again
-            return IGNORED if earlier.dedupe_key == event_key else ReactionOutcome(earlier=earlier)
+            return IGNORED if earlier.dedupe_key == dedupe_key else ReactionOutcome(earlier=earlier)
         destination = await default_destination(db, owner, preference)
         if destination is None:
+            if tell_each_time:
+                return ReactionOutcome(tell_no_destination=True)
             return await _no_destination(services, db, owner)
 
         async def checked() -> Delivery:
@@ -105,7 +133,7 @@ async def accept_reaction(
 
         try:
             delivery, queued = await deliveries.enqueue_once(
-                db=db, owner=owner, dedupe_key=event_key, build=checked
+                db=db, owner=owner, dedupe_key=dedupe_key, build=checked
             )
         except Refusal as refusal:
             return ReactionOutcome(refusal=refusal)

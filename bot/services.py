@@ -15,7 +15,7 @@ from bot.oauth import WorkspaceClients
 from bot.settings import Settings
 from bot.slackdata.recent import RecentAnswers
 from storage.db import Engine, SessionFactory
-from storage.models import Delivery
+from storage.models import Delivery, Owner
 
 
 def utc_now() -> datetime:
@@ -41,8 +41,13 @@ class Services:
 
     async def slack_of(self, delivery: Delivery) -> AsyncWebClient:
         """The bot client of the delivery's workspace: the one token, or its installation's."""
+        return await self.slack_for(delivery.owner)
+
+    async def slack_for(self, owner: Owner) -> AsyncWebClient:
+        """The bot client of ``owner``'s workspace (work no Slack request brought a client
+        for: deliveries, uploads from a desktop)."""
         if self.workspaces is None:
             return self.slack
         return await self.workspaces.client(
-            team_id=delivery.team_id, enterprise_id=delivery.enterprise_id
+            team_id=owner.team_id, enterprise_id=owner.enterprise_id
         )

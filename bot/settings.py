@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     # Read from .env too (the environment alone used to count): a CA bundle for SMTP
     # servers with a private CA, handed to OpenSSL as SSL_CERT_FILE at start.
     ssl_cert_file: Path | None = Field(None, validation_alias="SSL_CERT_FILE")
+    # The bot's address as a desktop reaches it (``xenocept share --server``): shown with
+    # a new share key so the command there is complete.
+    public_url: str | None = Field(None, validation_alias="XENOCEPT_PUBLIC_URL")
 
     @field_validator("secret_key")
     @classmethod
@@ -113,6 +116,17 @@ class Settings(BaseSettings):
         if value is None or not value.get_secret_value().strip():
             return None
         return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.strip().lower().startswith(("http://", "https://")):
+            raise ValueError(
+                "use the bot's address as a browser would, like https://xenocept.example.com"
+            )
+        return value.strip().rstrip("/")
 
     @field_validator("log_level")
     @classmethod

@@ -8,6 +8,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.errors import SlackDataError
 from bot.slackdata.clean import without_lone_surrogates
 from bot.slackdata.recent import RecentAnswers
 
@@ -99,3 +100,18 @@ async def is_workspace_admin(client: AsyncWebClient, user_id: str) -> bool:
         return False
     user = answer.get("user") or {}
     return any(bool(user.get(flag)) for flag in ("is_owner", "is_admin", "is_primary_owner"))
+
+
+async def has_left(client: AsyncWebClient, user_id: str) -> bool:
+    """Whether the user's Slack account is deactivated (users.info says ``deleted``);
+    ``SlackDataError`` when Slack will not say."""
+    try:
+        answer = await client.users_info(user=user_id)
+    except SlackApiError as error:
+        code = str(error.response.get("error") or "unknown_error")
+        if code == "user_not_found":
+            return True
+        raise SlackDataError(error=code, method="users.info") from None
+    except (aiohttp.ClientError, TimeoutError):
+        raise SlackDataError(error="slack_unreachable", method="users.info") from None
+    return bool((answer.get("user") or {}).get("deleted"))

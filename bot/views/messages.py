@@ -19,6 +19,7 @@ from bot import ids
 from bot.advice import Advice
 from bot.policy import KIND_LABELS, ConversationKind, Policy
 from bot.presets import ICLOUD, PRESETS, Preset, not_offered, offered
+from bot.render.model import Session
 from bot.views.common import (
     button,
     clip,
@@ -37,6 +38,7 @@ from storage.models import (
     DestinationPublic,
     Follow,
     FollowMode,
+    ShareKeyPublic,
 )
 
 
@@ -361,7 +363,10 @@ def help_message(policy: Policy | None = None) -> Message:
         "`/xenocept follow #channel [destination] [sessions|all] [daily HH:MM]` — new Xenocept "
         "sessions (or every message) posted there reach your mailbox by themselves, one by one "
         "or in a daily digest\n`/xenocept following` — what you follow, with Stop buttons\n"
-        "`/xenocept unfollow #channel` — stop following it"
+        "`/xenocept unfollow #channel` — stop following it\n"
+        "`/xenocept connect [label]` — a share key for `xenocept share`, which posts the "
+        "sessions Xenocept saves on your computer here\n`/xenocept keys` — your share keys, "
+        "with Revoke buttons"
     )
     issues = (
         "*Common issues*\n• “Authentication failed”: you used your regular Apple ID password "
@@ -670,3 +675,122 @@ def waiting(delivery: Delivery, *, until: datetime, daily: bool) -> Message:
         f"{escape(what(delivery))} goes out from {slack_date(until)}."
     )
     return message(text, [md(text)])
+
+
+# ------------------------------------------------------------------ sharing from Xenocept
+
+NOTES_SHOWN = 40  # blocks: 2 above the Notes, bubbles, texts and the button below (≤ 50)
+
+
+def share_key_made(key: ShareKeyPublic, text: str, *, server_url: str | None) -> Message:
+    """The key, shown this once (ephemeral), and the desktop command that uses it."""
+    label = f" *{escape(key.label)}*" if key.label else ""
+    server = server_url or "URL-OF-THIS-BOT"
+    command = f"xenocept share --watch FOLDER --server {server} --key {text} --to '#channel'"
+    where = "" if server_url else " (ask whoever runs Xenocept for Slack for its address)"
+    body = (
+        f"🔑 Your share key{label} — copy it now, it is shown only this once:\n```{text}```\n"
+        "In Xenocept: *Settings → Destinations → File*, choose a folder. Then on that "
+        f"computer run{where}:\n```{command}```\nEach session Xenocept writes there appears "
+        "in the channel (or, with `--to @me`, in your DM with me). `/xenocept keys` lists "
+        "your keys and revokes any of them at once."
+    )
+    return message("Your new share key (shown once)", [md(body)])
+
+
+def share_keys_list(keys: Sequence[ShareKeyPublic]) -> Message:
+    if not keys:
+        return plain(
+            "You have no share key. `/xenocept connect [label]` makes one for `xenocept share` "
+            "on your desktop."
+        )
+    blocks: list[Block] = [md(f"*Your share keys ({len(keys)})*")]
+    for key in keys:
+        used = slack_date(key.last_used_at) if key.last_used_at else "never"
+        line = (
+            f"*{escape(key.label) or 'Unnamed key'}* — made {slack_date(key.created_at)}, "
+            f"last used {used}"
+        )
+        confirm = ConfirmObject(
+            title="Revoke this key?",
+            text=f"{clip(key.label or 'This key', 100)} stops sharing at once.",
+            confirm="Revoke",
+            deny="Keep",
+            style="danger",
+        )
+        section = md(line)
+        section.accessory = button(
+            "Revoke", ids.ACTION_REVOKE_SHARE_KEY, key.id, style="danger", confirm=confirm
+        )
+        blocks.append(section)
+    return message(f"Your share keys ({len(keys)})", blocks)
+
+
+def share_key_revoked(key: ShareKeyPublic) -> Message:
+    name = f"*{escape(key.label)}*" if key.label else "The key"
+    return plain(f"{name} is revoked: nothing shares with it any more.")
+
+
+def share_key_gone() -> Message:
+    return plain("That key is not yours or was already revoked: `/xenocept keys` lists yours.")
+
+
+def sharing_refused(sentence: str) -> Message:
+    return message(f"No key made: {sentence}", [md(f"⚠️ {escape(sentence)}")])
+
+
+def shared_session_post(session: Session, *, sharer: str) -> Message:
+    """The message a session shared from a desktop makes: it reads like the session (first
+    Note, each Note, bubbles and texts, the time), its files below, and Email me."""
+    notes = session.notes
+    first = notes[0].text if notes else "A Xenocept session"
+    when = (
+        f" · {slack_date(session.created_at, session.created_at.isoformat())}"
+        if session.created_at
+        else ""
+    )
+    blocks: list[Block] = [
+        md(f"*{escape(' '.join(first.split()))}*"),
+        context(f"📸 Xenocept session shared by <@{sharer}>{when}"),
+    ]
+    for note in notes[:NOTES_SHOWN]:
+        image = f" · {escape(note.focus_image)} below" if note.focus_image else ""
+        blocks.append(md(f"*Note {note.index + 1}*{image}\n{escape(note.text)}"))
+    if len(notes) > NOTES_SHOWN:
+        blocks.append(context(f"…and {len(notes) - NOTES_SHOWN} more Notes, in the email."))
+    for title, items in (("Bubbles", session.bubbles), ("Texts", session.texts)):
+        if items:
+            lines = "\n".join(f"• {escape(item.text)}" for item in items)
+            blocks.append(md(f"*{title}*\n{lines}"))
+    blocks.append(
+        ActionsBlock(
+            elements=[
+                button("Email me", ids.ACTION_EMAIL_SHARED, session.session_id, style="primary")
+            ]
+        )
+    )
+    return message(f"Xenocept session shared by <@{sharer}>: {clip(first, 200)}", blocks)
+
+
+def email_me_no_destination() -> Message:
+    return plain(
+        "Email me sends this session to your default email destination, but you have none "
+        "yet: add one with `/xenocept add` (iCloud Mail or any SMTP server), then click "
+        "Email me again."
+    )
+
+
+def email_me_already_sent(earlier: Delivery) -> Message:
+    text = (
+        f"You already sent this session to *{escape(earlier.destination_name)}* "
+        f"{slack_date(earlier.created_at)}; Email me sends it once a day. To send it again, "
+        "use the message menu → *Send to email*."
+    )
+    return message(text, [md(text)])
+
+
+def email_me_not_queued() -> Message:
+    return plain(
+        "Email me could not be queued just now (the bot's database is unavailable): "
+        "nothing was sent. Click Email me again in a few minutes."
+    )

@@ -36,6 +36,7 @@ def _input(
 def policy_modal(policy: Policy) -> View:
     providers = [Option(value=key, label=preset.label) for key, preset in PRESETS.items()]
     kinds = [Option(value=kind.value, label=KIND_LABELS[kind]) for kind in ConversationKind]
+    sharing = Option(value=ids.SHARING_ALLOWED, label="Allow sharing sessions into Slack")
     blocks: list[Block] = [
         _input(
             ids.BLOCK_POLICY_DOMAINS,
@@ -105,6 +106,18 @@ def policy_modal(policy: Policy) -> View:
                 action_id=ids.VALUE, initial_value=str(policy.keep_days), max_length=5
             ),
             "Days to keep delivery history and audit entries. 0 keeps them forever.",
+            optional=True,
+        ),
+        _input(
+            ids.BLOCK_POLICY_SHARING,
+            "Sharing from Xenocept",
+            CheckboxesElement(
+                action_id=ids.VALUE,
+                options=[sharing],
+                initial_options=[sharing] if policy.allow_sharing else None,
+            ),
+            "Members may post sessions from their desktop with a share key "
+            "(/xenocept connect). Unchecked: no key is made and none posts.",
             optional=True,
         ),
     ]

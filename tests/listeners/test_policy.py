@@ -40,6 +40,7 @@ def policy_values(
     blocked: Sequence[str] = (),
     largest: str = "",
     keep: str = "365",
+    sharing: bool = True,
 ) -> dict[str, dict[str, Any]]:
     def chosen(values: Sequence[str]) -> dict[str, Any]:
         options = [{"value": v, "text": {"type": "plain_text", "text": v}} for v in values]
@@ -57,6 +58,7 @@ def policy_values(
         },
         ids.BLOCK_POLICY_MAX_THREAD: text(largest),
         ids.BLOCK_POLICY_KEEP_DAYS: text(keep),
+        ids.BLOCK_POLICY_SHARING: chosen([ids.SHARING_ALLOWED] if sharing else []),
     }
 
 
@@ -100,6 +102,7 @@ async def test_only_admins_open_and_save_the_policy(harness: Harness) -> None:
         "Blocked channels",
         "Largest thread",
         "Keep history for",
+        "Sharing from Xenocept",
     ]
     # The same form submitted by someone who is not an admin (a forged submission).
     status, body = await harness.submit(view, policy_values(domains="example.com"), user=BOB)
