@@ -42,6 +42,7 @@ from bot.oauth import BOT_SCOPES, InstallationStore, StateStore, WorkspaceClient
 from bot.render.html import prepare as prepare_templates
 from bot.services import Services
 from bot.settings import Settings
+from bot.share_http import share_routes
 from bot.web import slack_web_app
 from storage import migrate
 from storage.db import create_engine, session_factory, sqlite_path
@@ -110,13 +111,15 @@ class XenoceptApp:
         return None
 
     def web_app(self) -> web.Application:
-        """``POST /slack/events`` (signed requests), ``GET /healthz`` and ``GET /readyz``;
-        installing through OAuth adds ``GET /slack/install`` and ``/slack/oauth_redirect``."""
+        """``POST /slack/events`` (signed requests), ``GET /healthz`` and ``GET /readyz``,
+        ``POST /xenocept/v1/sessions`` (``xenocept share``); installing through OAuth adds
+        ``GET /slack/install`` and ``/slack/oauth_redirect``."""
         secret = self.services.settings.slack_signing_secret
         return slack_web_app(
             self.slack,
             signing_secret=secret.get_secret_value() if secret else None,
             not_ready=self.not_ready,
+            routes=share_routes(self.services),
         )
 
 

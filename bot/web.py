@@ -1,5 +1,6 @@
 """The HTTP face of a Bolt app: ``POST /slack/events`` (signed requests), ``GET /healthz``
-and ``GET /readyz``, and with OAuth ``GET /slack/install`` and ``GET /slack/oauth_redirect``.
+and ``GET /readyz``, and with OAuth ``GET /slack/install`` and ``GET /slack/oauth_redirect``;
+the bot adds ``POST /xenocept/v1/sessions`` (``bot.share_http``).
 
 The bot serves this, and so does the benchmark's bare Bolt app (``bench/bare_app.py``),
 so the comparison measures the listeners and not two different server stacks.
@@ -8,7 +9,7 @@ so the comparison measures the listeners and not two different server stacks.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -26,8 +27,13 @@ async def _always_ready() -> str | None:
 
 
 def slack_web_app(
-    slack: AsyncApp, *, signing_secret: str | None, not_ready: Readiness = _always_ready
+    slack: AsyncApp,
+    *,
+    signing_secret: str | None,
+    not_ready: Readiness = _always_ready,
+    routes: Sequence[web.RouteDef] = (),
 ) -> web.Application:
+    """Slack's routes and the probes; ``routes`` adds the bot's own (``xenocept share``)."""
     # No secret (Socket Mode): an empty HMAC key anyone could use must not pass.
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
 
@@ -64,6 +70,7 @@ def slack_web_app(
     application.router.add_post("/slack/events", events)
     application.router.add_get("/healthz", healthz)
     application.router.add_get("/readyz", readyz)
+    application.router.add_routes(routes)
     flow = slack.oauth_flow
     if flow is not None:
 

@@ -16,7 +16,15 @@ PACKAGES = ("bot", "storage")
 # Lower layers first; a module may import its own layer and those before it.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("storage",),
-    ("bot.errors", "bot.ids", "bot.settings", "bot.crypto", "bot.hostguard", "bot.presets"),
+    (
+        "bot.errors",
+        "bot.ids",
+        "bot.settings",
+        "bot.crypto",
+        "bot.hostguard",
+        "bot.presets",
+        "bot.share_keys",
+    ),
     ("bot.render", "bot.mail", "bot.slackdata", "bot.forms", "bot.advice", "bot.policy"),
     ("bot.views",),
     ("bot.services", "bot.oauth"),
@@ -30,13 +38,15 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "bot.policy_service",
         "bot.audit_service",
         "bot.home",
+        "bot.share_service",
     ),
-    ("bot.listeners", "bot.web"),
+    ("bot.listeners", "bot.web", "bot.share_http"),
     ("bot.app", "bot.check", "bot.keys", "bot.operator", "bot.cli", "bot.__main__"),
 )
 STORAGE_CALLS = ("storage.db", "storage.deliveries", "storage.destinations", "storage.drafts",
                  "storage.installations", "storage.migrate", "storage.policies",
-                 "storage.audit", "storage.follows", "storage.preferences")  # fmt: skip
+                 "storage.audit", "storage.follows", "storage.preferences",
+                 "storage.share")  # fmt: skip
 
 
 def modules() -> dict[str, Path]:

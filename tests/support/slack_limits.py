@@ -288,7 +288,13 @@ def ack_problems(body: object, where: str = "ack") -> list[str]:
 
 
 _VIEW_METHODS = {"views.open", "views.push", "views.update", "views.publish"}
-_MESSAGE_METHODS = {"chat.postMessage", "chat.update", "chat.postEphemeral"}
+# files.completeUploadExternal takes a message's blocks (the share's message).
+_MESSAGE_METHODS = {
+    "chat.postMessage",
+    "chat.update",
+    "chat.postEphemeral",
+    "files.completeUploadExternal",
+}
 
 
 def payload_problems(stand_in: SlackStandIn) -> list[str]:

@@ -48,6 +48,8 @@ BOT_ID = "BBOT"
 APP_ID = "A111"
 
 # Form fields that slack_sdk (or a hand-written client) sends as JSON text.
+# A message shows at most 10 files; Slack refuses more on one share.
+FILES_PER_MESSAGE = 10
 _JSON_FORM_FIELDS = frozenset({"blocks", "view", "attachments", "metadata"})
 _MAX_LIMIT = 1000
 
@@ -140,6 +142,11 @@ class SlackStandIn:
         # files.uploadV2: bytes uploaded per file id, then each file shared with its channel.
         self.uploads: dict[str, bytes] = {}
         self.shared_files: list[JSONDict] = []
+        # files.info: each completed file, and the share Slack makes of it asynchronously
+        # (the first files.info after completion does not show it yet, as on Slack).
+        self.file_objects: dict[str, JSONDict] = {}
+        self._pending_shares: dict[str, tuple[str, str]] = {}
+        self._upload_names: dict[str, str] = {}
         self.response_url_posts: list[tuple[str, JSONDict]] = []
         # Bodies the app answered Slack's HTTP requests with (recorded by the test driver),
         # so that the payload-limits check sees acks as well as Web API calls.
@@ -624,6 +631,7 @@ class SlackStandIn:
             "apps.connections.open": self._apps_connections_open,
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
+            "files.info": self._files_info,
         }
 
     def _files_get_upload_url(self, p: dict[str, Any]) -> JSONDict:
@@ -631,6 +639,7 @@ class SlackStandIn:
             return {"ok": False, "error": "invalid_arguments"}
         file_id = f"F{len(self.uploads) + 1:09d}"
         self.uploads[file_id] = b""
+        self._upload_names[file_id] = str(p["filename"])
         return {"ok": True, "file_id": file_id, "upload_url": f"{self.base_url}/upload/{file_id}"}
 
     def _files_complete_upload(self, p: dict[str, Any]) -> JSONDict:
@@ -639,6 +648,11 @@ class SlackStandIn:
             files = json.loads(files)
         if not isinstance(files, list) or not all(f.get("id") in self.uploads for f in files):
             return {"ok": False, "error": "invalid_arguments"}
+        channel_id = str(p.get("channel_id") or "")
+        if channel_id:
+            refused = self._share_refusal(channel_id, len(files))
+            if refused is not None:
+                return {"ok": False, "error": refused}
         shared = []
         for f in files:
             entry = {
@@ -650,7 +664,67 @@ class SlackStandIn:
             }
             self.shared_files.append(entry)
             shared.append({"id": f["id"], "title": f.get("title")})
+        if channel_id:
+            self._share_message(channel_id, files, p.get("blocks"))
         return {"ok": True, "files": shared}
+
+    def _share_refusal(self, channel_id: str, count: int) -> str | None:
+        if count > FILES_PER_MESSAGE:
+            return "too_many_files"
+        channel = self.channels.get(channel_id)
+        if channel_id.startswith("D") and channel is None:
+            user = channel_id[1:]
+            self.add_channel(channel_id, name=channel_id, is_im=True, im_user=user)
+            return None
+        if channel is None:
+            return "channel_not_found"
+        return None if channel.get("is_member", True) else "not_in_channel"
+
+    def _share_message(self, channel_id: str, files: list[JSONDict], blocks: Any) -> None:
+        """The message the share makes: the bot's, with the files (downloadable) and the
+        blocks, as conversations.replies then returns it."""
+        ts = self._next_ts()
+        objects = []
+        for f in files:
+            name = str(self._upload_names.get(f["id"], f["id"]))
+            mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            obj = self.add_file(
+                f["id"], name, self.uploads[f["id"]], mimetype,
+                title=f.get("title"), user=BOT_USER_ID,
+            )  # fmt: skip
+            self.file_objects[f["id"]] = obj
+            self._pending_shares[f["id"]] = (channel_id, ts)
+            objects.append(obj)
+        message: JSONDict = {
+            "type": "message",
+            "text": "",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "app_id": APP_ID,
+            "ts": ts,
+            "team": self.team_id,
+            "upload": True,
+            "files": copy.deepcopy(objects),
+            "display_as_bot": False,
+        }
+        if blocks is not None:
+            message["blocks"] = json.loads(blocks) if isinstance(blocks, str) else blocks
+        self.messages[(channel_id, ts)] = message
+
+    def _files_info(self, p: dict[str, Any]) -> JSONDict:
+        file_id = str(p.get("file", ""))
+        found = self.file_objects.get(file_id)
+        if found is None:
+            return {"ok": False, "error": "file_not_found"}
+        answer = copy.deepcopy(found)
+        pending = self._pending_shares.pop(file_id, None)
+        if pending is None:  # shown from the second call on
+            answer["shares"] = copy.deepcopy(found.get("shares", {}))
+        else:
+            channel_id, ts = pending
+            private = self.channels.get(channel_id, {}).get("is_private") or channel_id[:1] == "D"
+            found["shares"] = {"private" if private else "public": {channel_id: [{"ts": ts}]}}
+        return {"ok": True, "file": answer}
 
     def _apps_connections_open(self, _p: dict[str, Any]) -> JSONDict:
         return {"ok": True, "url": self.base_url.replace("http", "ws", 1) + "/socket-mode"}

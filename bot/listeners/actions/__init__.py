@@ -10,6 +10,7 @@ from bot.listeners.actions import (
     policy_button,
     provider_select,
     send_buttons,
+    share_buttons,
 )
 from bot.listeners.tasks import Listener, ListenerTasks
 
@@ -28,6 +29,8 @@ ACTIONS: dict[str, Listener] = {
     ids.ACTION_EDIT_POLICY: policy_button.edit_policy_clicked,
     ids.ACTION_CHANGE_SEND: forwarding_buttons.change_clicked,
     ids.ACTION_STOP_FOLLOW: forwarding_buttons.stop_clicked,
+    ids.ACTION_REVOKE_SHARE_KEY: share_buttons.revoke_clicked,
+    ids.ACTION_EMAIL_SHARED: share_buttons.email_me_clicked,
 }
 
 

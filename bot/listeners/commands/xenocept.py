@@ -1,5 +1,6 @@
 """``/xenocept SUBCOMMAND [NAME]``: add [PROVIDER], list, edit, remove, test, history, help;
-reaction, default, follow, following, unfollow; and for admins admin and audit [DAYS]."""
+reaction, default, follow, following, unfollow; connect [LABEL], keys; and for admins
+admin and audit [DAYS]."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from bot.listeners.commands.forwarding import (
     reaction_command,
     unfollow_command,
 )
+from bot.listeners.commands.sharing import connect_command, keys_command
 from bot.listeners.common import local_hosts_allowed, owner_of, services_of, setup_modal
 from bot.policy_service import listed_destinations, workspace_policy
 from bot.presets import ICLOUD, find_preset, preset_for, unavailable_reason
@@ -50,6 +52,10 @@ async def xenocept_command(
         await audit_command(name, ack, client, context)
     elif verb in FORWARDING:
         await _forwarding(verb, name, ack, client, context)
+    elif verb == "connect":
+        await connect_command(name, ack, context)
+    elif verb == "keys":
+        await keys_command(ack, context)
     elif verb in ("list", "history"):
         await ack(**vars(await _listing(verb, context)))
     elif verb in ("", "help"):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.listeners.events import channel_message, reaction_added, uninstall
+from bot.listeners.events import channel_message, reaction_added, uninstall, user_change
 from bot.listeners.events.app_home_opened import app_home_opened
 from bot.listeners.tasks import Listener, ListenerTasks
 
@@ -10,6 +10,7 @@ EVENTS: dict[str, Listener] = {
     "app_home_opened": app_home_opened,
     "app_uninstalled": uninstall.app_uninstalled,
     "tokens_revoked": uninstall.tokens_revoked,
+    "user_change": user_change.user_changed,
 }
 
 # Events whose forward is queued before Bolt acknowledges them (listener middleware runs
