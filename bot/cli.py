@@ -1,5 +1,6 @@
 """``xenocept run [--http --port N]``, ``check``, ``keys new|rotate``, ``db upgrade|current``;
-``worker`` is the outbox process ``run`` starts for itself."""
+``share PATH | --watch DIR`` for the desktop (``bot.share_client``); ``worker`` is the
+outbox process ``run`` starts for itself."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from aiohttp import web
 
@@ -20,10 +21,17 @@ from bot.app import XenoceptApp, create_app, key_file_for
 from bot.check import check_key, run_checks
 from bot.crypto import new_key
 from bot.delivery.worker_process import WorkerProcess, serve_as_worker, worker_command
-from bot.errors import SettingsError
+from bot.errors import SettingsError, ShareClientError, ShareStopped
 from bot.keys import rotate_keys
 from bot.operator import explain
-from bot.settings import RunMode, Settings, load_settings
+from bot.settings import RunMode, Settings, ShareSettings, load_settings
+from bot.share_client import (
+    ShareState,
+    checked_target,
+    default_state_file,
+    share_once,
+    watch,
+)
 from storage import migrate
 from storage.db import create_engine, redacted_url, sqlite_path
 
@@ -76,7 +84,49 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "worker", help="the outbox process that `run` starts and stops itself (not by hand)"
     )
+    _share_parser(commands)
     return root
+
+
+def _share_parser(commands: Any) -> None:
+    share = commands.add_parser(
+        "share",
+        help="post Xenocept sessions into Slack (on the desktop; key from /xenocept connect)",
+    )
+    what = share.add_mutually_exclusive_group(required=True)
+    what.add_argument("path", nargs="?", type=Path, help="one session folder or .zip")
+    what.add_argument(
+        "--watch",
+        type=Path,
+        metavar="DIR",
+        help="the folder Xenocept's File destination writes to: post each new session once",
+    )
+    share.add_argument("--server", help="the bot's address (or XENOCEPT_SHARE_SERVER)")
+    share.add_argument("--key", help="your share key xsk_… (better: XENOCEPT_SHARE_KEY)")
+    share.add_argument(
+        "--to", help="#channel, or @me for your DM with the app (or XENOCEPT_SHARE_TO)"
+    )
+    share.add_argument(
+        "--state", type=Path, metavar="FILE", help="--watch: where posted sessions are kept"
+    )
+    share.add_argument(
+        "--interval", type=_seconds, default=2.0, help="--watch: seconds between looks (2)"
+    )
+    share.add_argument(
+        "--include-existing",
+        action="store_true",
+        help="--watch: on the first run, post the sessions already in DIR too",
+    )
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.05 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0.05–3600)")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -84,6 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "keys" and args.action == "new":  # needs no settings at all
         print(new_key())
         return 0
+    if args.command == "share":  # the desktop's command: none of the bot's settings
+        return _share(args)
     settings: Settings | None = None
     try:
         settings = load_settings(env_file=args.env_file)
@@ -128,6 +180,40 @@ def _configure_logging(settings: Settings, command: str) -> None:
     for name in QUIET_LIBRARIES:
         if command != "db" or name != "alembic":  # Alembic's steps are the point of `db`
             logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def _share(args: argparse.Namespace) -> int:
+    environment = ShareSettings()
+    try:
+        target = checked_target(
+            args.server or environment.server,
+            args.key or (environment.key.get_secret_value() if environment.key else None),
+            args.to if args.to is not None else environment.to,
+        )
+        if args.path is not None:
+            return asyncio.run(share_once(target, args.path))
+        folder: Path = args.watch
+        if not folder.is_dir():
+            raise ShareClientError(f"{folder} is not a folder: give the one Xenocept's File "
+                                   "destination writes to")  # fmt: skip
+        state = ShareState(args.state or default_state_file(target, folder))
+        print(f"watching {folder} for new sessions (Ctrl-C stops)", flush=True)
+        asyncio.run(
+            watch(
+                target,
+                folder,
+                state,
+                interval=args.interval,
+                include_existing=args.include_existing,
+                say=lambda line: print(line, flush=True),
+            )
+        )
+    except KeyboardInterrupt:
+        return 0
+    except (ShareClientError, ShareStopped) as error:
+        print(f"xenocept share: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _keys(action: str, settings: Settings) -> int:

@@ -331,3 +331,12 @@ class ShareRateLimited(ShareRefusal):
     def __init__(self, *, limit: int, retry_after: int) -> None:
         super().__init__(limit)
         self.limit, self.retry_after = limit, retry_after  # posts per hour; seconds
+
+
+class ShareClientError(XenoceptError):
+    """``xenocept share`` cannot start (flags, key, state file): one plain sentence."""
+
+
+class ShareStopped(XenoceptError):
+    """``xenocept share --watch`` stops: the bot refused the key or the channel, which
+    every further session would meet too. The message is the bot's sentence."""

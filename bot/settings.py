@@ -276,3 +276,14 @@ def _env_name(field: str) -> str:
     info = Settings.model_fields.get(field)
     alias = info.validation_alias if info else None
     return alias if isinstance(alias, str) else field
+
+
+class ShareSettings(BaseSettings):
+    """``xenocept share``'s environment alternatives to its flags (the environment only:
+    a desktop has no bot .env)."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    server: str | None = Field(None, validation_alias="XENOCEPT_SHARE_SERVER")
+    key: SecretStr | None = Field(None, validation_alias="XENOCEPT_SHARE_KEY")
+    to: str = Field("", validation_alias="XENOCEPT_SHARE_TO")

@@ -41,7 +41,15 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "bot.share_service",
     ),
     ("bot.listeners", "bot.web", "bot.share_http"),
-    ("bot.app", "bot.check", "bot.keys", "bot.operator", "bot.cli", "bot.__main__"),
+    (
+        "bot.app",
+        "bot.check",
+        "bot.keys",
+        "bot.operator",
+        "bot.share_client",
+        "bot.cli",
+        "bot.__main__",
+    ),
 )
 STORAGE_CALLS = ("storage.db", "storage.deliveries", "storage.destinations", "storage.drafts",
                  "storage.installations", "storage.migrate", "storage.policies",

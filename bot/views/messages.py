@@ -713,7 +713,9 @@ def share_keys_list(keys: Sequence[ShareKeyPublic]) -> Message:
         )
         confirm = ConfirmObject(
             title="Revoke this key?",
-            text=f"{clip(key.label or 'This key', 100)} stops sharing at once.",
+            text=PlainTextObject(
+                text=f"{clip(key.label or 'This key', 100)} stops sharing at once."
+            ),
             confirm="Revoke",
             deny="Keep",
             style="danger",
