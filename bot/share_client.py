@@ -388,9 +388,11 @@ async def watch(
     include_existing: bool = False,
     say: Say = print,
     backoff: Backoff | None = None,
+    after_pass: Callable[[], None] | None = None,
 ) -> None:
     """Post each new complete session in ``folder`` once, until cancelled; raises
-    ``ShareStopped`` when the bot refuses the key or the channel."""
+    ``ShareStopped`` when the bot refuses the key or the channel. ``after_pass`` is
+    called after each look at the folder (tests await it instead of sleeping)."""
     backoff = backoff or Backoff()
     if not state.existed and not include_existing:
         _leave_existing(target, folder, state, say)
@@ -418,6 +420,8 @@ async def watch(
                 else:
                     state.remember_refused(candidate, answer.sentence)
                     say(f"{candidate.path.name} was not posted: {answer.sentence}")
+            if after_pass is not None:
+                after_pass()
             await asyncio.sleep(pause)
 
 

@@ -146,7 +146,7 @@ async def test_no_channel_means_the_sharers_dm_with_the_app(harness: Harness) ->
         None,
         "Basic dXNlcjpwYXNz",
         "Bearer not-a-key",
-        f"Bearer {new_share_key().text}",  # well formed, never made
+        f"Bearer xsk_{'0' * 32}_{'A' * 43}",  # well formed, never made
     ],
 )
 async def test_a_missing_or_forged_key_is_refused(
