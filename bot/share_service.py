@@ -10,6 +10,7 @@ posted to one conversation once: a repeated upload answers with the first post.
 from __future__ import annotations
 
 import io
+import math
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ from storage.models import Owner, ShareKeyPublic
 
 MAX_KEYS = 20  # per user: /xenocept keys lists them all in one message
 SHARES_PER_HOUR = 60  # per key
+WINDOW = timedelta(hours=1)
 LABEL_MAX = 60
 STALE_CLAIM = timedelta(minutes=2)  # a post that never finished (the bot stopped mid-way)
 CLEAN_SCREENSHOT = "screenshot-clean.png"
@@ -161,10 +163,12 @@ async def share_session(
         if not (await policy_in(db, owner)).allow_sharing:
             raise SharingOff
         used = await share.shares_since(
-            db=db, owner=owner, key_id=key.key_id, since=now - timedelta(hours=1)
+            db=db, owner=owner, key_id=key.key_id, since=now - WINDOW, limit=SHARES_PER_HOUR
         )
-    if used >= SHARES_PER_HOUR:
-        raise ShareRateLimited(limit=SHARES_PER_HOUR, retry_after=3600)
+    if len(used) >= SHARES_PER_HOUR:
+        room_at = used[0] + WINDOW
+        wait = max(1, math.ceil((room_at - now).total_seconds()))
+        raise ShareRateLimited(limit=SHARES_PER_HOUR, retry_after=wait)
     channel_id = await _conversation(client, owner, upload.to)
     earlier, claim_id = await _claim(services, owner, key.key_id, channel_id, session.session_id)
     if earlier is not None:

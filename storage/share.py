@@ -88,18 +88,22 @@ async def mark_key_used(*, db: AsyncSession, owner: Owner, key_id: str, at: date
         await db.flush()
 
 
-async def shares_since(*, db: AsyncSession, owner: Owner, key_id: str, since: datetime) -> int:
-    """How many sessions the key posted since ``since`` (its rate limit)."""
+async def shares_since(
+    *, db: AsyncSession, owner: Owner, key_id: str, since: datetime, limit: int
+) -> Sequence[datetime]:
+    """When the key posted since ``since``, oldest first, at most ``limit`` (its rate
+    limit: the oldest says when the window has room again)."""
     query = (
-        select(func.count())
-        .select_from(SharedSession)
+        select(SharedSession.created_at)
         .where(
             belongs_to(SharedSession, owner),
             col(SharedSession.key_id) == key_id,
             col(SharedSession.created_at) >= since,
         )
+        .order_by(col(SharedSession.created_at))
+        .limit(limit)
     )
-    return int((await db.exec(query)).one())
+    return list((await db.exec(query)).all())
 
 
 async def find_shared(

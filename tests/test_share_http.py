@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -334,15 +335,23 @@ async def test_each_key_has_an_hourly_limit(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(share_service, "SHARES_PER_HOUR", 2)
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     key = await connect(harness)
     qa_channel(harness)
     statuses = []
-    for n in range(3):
+    for n, minute in enumerate((0, 20, 40)):
+        harness.app.services.clock = lambda minute=minute: start + timedelta(minutes=minute)
         status, body = await upload(harness, key, session_files(session_id=f"{SESSION_ID[:-1]}{n}"))
         statuses.append(status)
     assert statuses == [202, 202, 429]
-    assert body["error"].startswith("This key shared 2 sessions in the last hour")
+    assert body["error"] == (
+        "This key shared 2 sessions in the last hour, the most allowed: try again in 20 min."
+    )
     assert len(shared_messages(harness)) == 2
+    # An hour after the first, there is room for one more.
+    harness.app.services.clock = lambda: start + timedelta(minutes=61)
+    status, _ = await upload(harness, key, session_files(session_id=f"{SESSION_ID[:-1]}2"))
+    assert status == 202 and len(shared_messages(harness)) == 3
 
 
 async def test_slack_refusing_the_upload_posts_nothing_and_a_retry_posts_once(
