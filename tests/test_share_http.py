@@ -4,9 +4,11 @@ refused with which status and sentence (nothing posted, nothing recorded)."""
 from __future__ import annotations
 
 import io
+import operator
 import json
 import zipfile
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -340,7 +342,7 @@ async def test_each_key_has_an_hourly_limit(
     qa_channel(harness)
     statuses = []
     for n, minute in enumerate((0, 20, 40)):
-        harness.app.services.clock = lambda minute=minute: start + timedelta(minutes=minute)
+        harness.app.services.clock = partial(operator.add, start, timedelta(minutes=minute))
         status, body = await upload(harness, key, session_files(session_id=f"{SESSION_ID[:-1]}{n}"))
         statuses.append(status)
     assert statuses == [202, 202, 429]
