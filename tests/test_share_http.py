@@ -4,8 +4,8 @@ refused with which status and sentence (nothing posted, nothing recorded)."""
 from __future__ import annotations
 
 import io
-import operator
 import json
+import operator
 import zipfile
 from datetime import UTC, datetime, timedelta
 from functools import partial
