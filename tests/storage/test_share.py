@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.share_keys import new_share_key
 from storage import installations, share
 from storage.db import SessionFactory, transaction
 from storage.errors import Conflict, NotFound
-from storage.models import Owner
+from storage.models import Owner, SharedSession
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 JANE, BOB, OTHER_TEAM = Owner("T1", "U1"), Owner("T1", "U2"), Owner("T2", "U1")
@@ -53,14 +54,19 @@ async def test_keys_are_their_owners_alone(database: SessionFactory) -> None:
 
 async def test_a_session_is_claimed_once_per_conversation(database: SessionFactory) -> None:
     key = await make_key(database, JANE)
-    claim = dict(key_id=key, session_id="s1", at=NOW)
+
+    async def claim(db: AsyncSession, owner: Owner, channel_id: str) -> SharedSession:
+        return await share.claim_share(
+            db=db, owner=owner, key_id=key, channel_id=channel_id, session_id="s1", at=NOW
+        )
+
     async with transaction(database) as db:
-        first = await share.claim_share(db=db, owner=JANE, channel_id="C1", **claim)
-        await share.claim_share(db=db, owner=JANE, channel_id="C2", **claim)
-        await share.claim_share(db=db, owner=BOB, channel_id="C1", **claim)
+        first = await claim(db, JANE, "C1")
+        await claim(db, JANE, "C2")
+        await claim(db, BOB, "C1")
     with pytest.raises(Conflict):
         async with transaction(database) as db:
-            await share.claim_share(db=db, owner=JANE, channel_id="C1", **claim)
+            await claim(db, JANE, "C1")
     async with transaction(database) as db:
         await share.finish_share(
             db=db, owner=JANE, share_id=first.id, message_ts="1.2", permalink="https://p"
