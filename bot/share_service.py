@@ -267,7 +267,8 @@ async def _claim(
             found = await share.find_shared(
                 db=db, owner=owner, channel_id=channel_id, session_id=session_id
             )
-            if found is not None and (found.message_ts or found.created_at > now - STALE_CLAIM):
+            posted = found is not None and found.message_ts is not None
+            if found is not None and (posted or found.created_at > now - STALE_CLAIM):
                 earlier = ShareResult(session_id, channel_id, found.permalink, again=True)
                 return earlier, ""
             if found is not None:
@@ -296,7 +297,11 @@ async def _finish(
     now = services.clock()
     async with transaction(services.database) as db:
         await share.finish_share(
-            db=db, owner=owner, share_id=claim_id, message_ts=posted.ts, permalink=posted.permalink
+            db=db,
+            owner=owner,
+            share_id=claim_id,
+            message_ts=posted.ts or "",  # "": posted, though Slack had not said where yet
+            permalink=posted.permalink,
         )
         await share.mark_key_used(db=db, owner=owner, key_id=key_id, at=now)
         await audit_service.record(

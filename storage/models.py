@@ -388,6 +388,6 @@ class SharedSession(SQLModel, table=True):
     key_id: str = Field(index=True)
     channel_id: str
     session_id: str
-    message_ts: str | None = None  # None while it is being posted
+    message_ts: str | None = None  # None while being posted; "" posted, ts unknown
     permalink: str | None = None
     created_at: datetime = when(default_factory=utcnow, index=True)

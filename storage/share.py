@@ -134,7 +134,7 @@ async def claim_share(
 
 
 async def finish_share(
-    *, db: AsyncSession, owner: Owner, share_id: str, message_ts: str | None, permalink: str | None
+    *, db: AsyncSession, owner: Owner, share_id: str, message_ts: str, permalink: str | None
 ) -> None:
     found = (await db.exec(owned(SharedSession, owner).where(SharedSession.id == share_id))).first()
     if found is None:

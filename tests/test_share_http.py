@@ -16,6 +16,10 @@ import pytest
 from bot import share_http, share_service
 from bot.render.session import MAX_ZIP_ENTRIES
 from bot.share_keys import new_share_key
+from bot.slackdata import uploads
+from storage import share
+from storage.db import transaction
+from storage.models import Owner
 from tests.support.harness import BOB, JANE, Harness
 from tests.support.send_flow import rows, set_policy
 from tests.support.share_flow import (
@@ -380,3 +384,48 @@ async def test_a_body_that_is_not_multipart_is_refused(harness: Harness) -> None
     )
     assert response.status == 415
     assert "multipart/form-data" in (await response.json())["error"]
+
+
+async def test_a_post_slack_has_not_placed_yet_is_still_posted_once(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(uploads, "SHARE_WAITS", (0.01, 0.01))  # stop asking sooner
+    key = await connect(harness)
+    qa_channel(harness)
+    harness.slack.shares_hidden = True  # files.info never says where the share went
+    start = datetime.now(UTC)
+    harness.app.services.clock = lambda: start
+
+    status, body = await upload(harness, key, session_files())
+
+    assert (status, body["permalink"]) == (202, None)
+    harness.app.services.clock = lambda: start + timedelta(hours=2)
+    status, body = await upload(harness, key, session_files())
+    assert (status, body["again"]) == (200, True)
+    assert len(shared_messages(harness)) == 1
+
+
+async def test_a_post_cut_short_by_a_stopped_bot_is_taken_over_once_stale(
+    harness: Harness,
+) -> None:
+    key = await connect(harness)
+    qa_channel(harness)
+    start = datetime.now(UTC)
+    [(key_id,)] = rows(harness, "select id from sharekey")
+    async with transaction(harness.app.services.database) as db:  # the claim a stop left
+        await share.claim_share(
+            db=db,
+            owner=Owner(team_id=harness.requests.team_id, user_id=JANE),
+            key_id=str(key_id),
+            channel_id=QA,
+            session_id=SESSION_ID,
+            at=start,
+        )
+    harness.app.services.clock = lambda: start + timedelta(seconds=30)
+    status, body = await upload(harness, key, session_files())
+    assert (status, body["again"]) == (200, True) and shared_messages(harness) == []
+
+    harness.app.services.clock = lambda: start + timedelta(minutes=3)
+    status, body = await upload(harness, key, session_files())
+    assert status == 202 and len(shared_messages(harness)) == 1
+    assert rows(harness, "select count(*) from sharedsession") == [(1,)]
