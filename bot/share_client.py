@@ -9,7 +9,8 @@ Xenocept's File destination writes to and posts each new session once:
   it opens as one and is unchanged across two looks;
 - what was posted is kept in a state file (written whole, then renamed over the old one),
   so a restart posts nothing twice; the bot answers a repeat with the first post too;
-- an unreachable or busy bot is retried with backoff (1 s doubling to 60 s); a refused
+- an unreachable or busy bot is retried with backoff (1 s doubling to 60 s, or the bot's
+  Retry-After when longer, as after a key's hourly limit); a refused
   key or channel stops with one sentence (exit 2); a refused session is remembered and
   skipped until it changes.
 
@@ -25,7 +26,7 @@ import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +43,7 @@ from bot.share_keys import parse_share_key
 CLEAN_SCREENSHOT = "screenshot-clean.png"
 BACKOFF_FIRST, BACKOFF_MOST = 1.0, 60.0
 SINGLE_ATTEMPTS = 5  # `share PATH`: about 30 s of retries, then exit 1
+RETRY_AFTER_MOST = 3600.0
 STOPPING = frozenset({401, 403})  # the key or the channel: every session would fail alike
 RETRYING = frozenset({408, 429, 500, 502, 503, 504})
 TIMEOUT = aiohttp.ClientTimeout(total=120, connect=10)
@@ -278,6 +280,7 @@ class Answer:
     sentence: str  # the bot's error sentence, or what went wrong reaching it
     permalink: str | None = None
     again: bool = False
+    retry_after: float = 0.0  # the bot's Retry-After, seconds (its hourly limit, an outage)
 
     @property
     def posted(self) -> bool:
@@ -317,7 +320,12 @@ async def post_session(
     sentence = body.get("error")
     if not isinstance(sentence, str) or not sentence:
         sentence = f"the bot answered HTTP {response.status}"
-    return Answer(response.status, sentence)
+    return Answer(response.status, sentence, retry_after=_seconds(response.headers))
+
+
+def _seconds(headers: Mapping[str, str]) -> float:
+    value = headers.get("Retry-After", "")
+    return min(float(value), RETRY_AFTER_MOST) if value.isdigit() else 0.0
 
 
 def _kind(name: str) -> str:
@@ -342,6 +350,10 @@ class Backoff:
 
     def reset(self) -> None:
         self.next = self.first
+
+
+def _retrying(answer: Answer, wait: float) -> str:
+    return f"{answer.sentence.rstrip('.')}; retrying in {wait:.0f} s"
 
 
 def _posted_line(candidate: Candidate, answer: Answer) -> str:
@@ -373,8 +385,8 @@ async def share_once(
             if not answer.retry or attempt == attempts:
                 say(answer.sentence)
                 return 2 if answer.status in STOPPING else 1
-            wait = backoff.wait()
-            say(f"{answer.sentence}; trying again in {wait:.0f} s")
+            wait = max(backoff.wait(), answer.retry_after)
+            say(_retrying(answer, wait))
             await asyncio.sleep(wait)
     return 1
 
@@ -414,8 +426,8 @@ async def watch(
                 elif answer.status in STOPPING:
                     raise ShareStopped(answer.sentence)
                 elif answer.retry:
-                    pause = backoff.wait()
-                    say(f"{answer.sentence}; trying again in {pause:.0f} s")
+                    pause = max(backoff.wait(), answer.retry_after)
+                    say(_retrying(answer, pause))
                     break
                 else:
                     state.remember_refused(candidate, answer.sentence)

@@ -8,7 +8,8 @@ or empty / ``@me`` for the sharer's DM with the app).
 Answers are JSON: 202 ``{"ok": true, "permalink", "channel", "session_id", "again": false}``
 once posted (200 and ``"again": true`` when that session was posted there before), else
 ``{"ok": false, "error": one sentence}`` with 401, 403, 413, 415, 422, 429, 502 or 503.
-The key is checked before the body is read, and never logged.
+The key, the sharer, the policy and the hourly limit are checked before the body is
+read; the key is never logged.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from bot.errors import ShareMalformed, ShareRateLimited, ShareRefusal, ShareTooB
 from bot.render.session import MAX_SESSION_JSON, SESSION_JSON
 from bot.services import Services
 from bot.share_keys import bearer_key
-from bot.share_service import SessionUpload, authenticate, share_session
+from bot.share_service import SessionUpload, admit, share_session
 from storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def share_routes(services: Services) -> list[web.RouteDef]:
 
 async def _upload(services: Services, request: web.Request) -> web.Response:
     try:
-        holder = await authenticate(services, bearer_key(request.headers.get("Authorization")))
+        holder = await admit(services, bearer_key(request.headers.get("Authorization")))
         if not request.content_type.startswith("multipart/"):
             return _error(415, for_share(ShareMalformed("send it as multipart/form-data")))
         upload = await _read(request)

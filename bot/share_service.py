@@ -1,9 +1,10 @@
 """Sessions into Slack: share keys (``/xenocept connect``, ``/xenocept keys``), uploads
 from ``xenocept share`` (``POST /xenocept/v1/sessions``), and the post's Email me button.
 
-An upload is checked in this order, each refusal one ``ShareRefusal``: the key (its
-owner is who shares), the owner still in Slack, the workspace's policy, the session as
-the renderer reads it, the key's hourly limit, the conversation. The same session is
+An upload is checked in this order, each refusal one ``ShareRefusal``: before its body
+is read, the key (its owner is who shares), the owner still in Slack, the workspace's
+policy and the key's hourly limit; then the session as the renderer reads it, and the
+conversation. The same session is
 posted to one conversation once: a repeated upload answers with the first post.
 """
 
@@ -13,7 +14,7 @@ import io
 import math
 import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -150,25 +151,10 @@ class ShareResult:
 async def share_session(
     services: Services, *, key: KeyHolder, upload: SessionUpload
 ) -> ShareResult:
-    """Post ``upload`` as ``key``'s owner (``authenticate`` first, before reading it)."""
-    owner = key.owner
-    client = await services.slack_for(owner)
-    if await has_left(client, owner.user_id):
-        await revoke_keys_of_departed(services, owner=owner)
-        raise ShareKeyRefused
+    """Post ``upload`` as ``key``'s owner (``admit`` first, before reading it)."""
+    owner, client = key.owner, key.client
     bundle = _bundle(upload)
     session = _session(bundle)
-    now = services.clock()
-    async with transaction(services.database) as db:
-        if not (await policy_in(db, owner)).allow_sharing:
-            raise SharingOff
-        used = await share.shares_since(
-            db=db, owner=owner, key_id=key.key_id, since=now - WINDOW, limit=SHARES_PER_HOUR
-        )
-    if len(used) >= SHARES_PER_HOUR:
-        room_at = used[0] + WINDOW
-        wait = max(1, math.ceil((room_at - now).total_seconds()))
-        raise ShareRateLimited(limit=SHARES_PER_HOUR, retry_after=wait)
     channel_id = await _conversation(client, owner, upload.to)
     earlier, claim_id = await _claim(services, owner, key.key_id, channel_id, session.session_id)
     if earlier is not None:
@@ -191,21 +177,40 @@ async def share_session(
 
 @dataclass(frozen=True)
 class KeyHolder:
-    """Who a live key shares as: its owner, nothing of its secret."""
+    """Who a live key shares as (its owner, nothing of its secret), and their Slack."""
 
     key_id: str
     owner: Owner
+    client: AsyncWebClient = field(repr=False)
 
 
-async def authenticate(services: Services, presented: PresentedKey | None) -> KeyHolder:
-    """Whose ``presented`` is, when it is a live key; ``ShareKeyRefused`` otherwise."""
+async def admit(services: Services, presented: PresentedKey | None) -> KeyHolder:
+    """Whether an upload may be read at all, before its body is: a live key
+    (``ShareKeyRefused``) of someone still in Slack, sharing allowed (``SharingOff``),
+    and room in the key's hour (``ShareRateLimited``)."""
     if presented is None:
         raise ShareKeyRefused
     async with transaction(services.database) as db:
         key = await share.key_for_upload(db=db, key_id=presented.key_id)
     if key is None or not secret_matches(presented, salt=key.salt, secret_hash=key.secret_hash):
         raise ShareKeyRefused
-    return KeyHolder(key_id=key.id, owner=key.owner)
+    owner = key.owner
+    client = await services.slack_for(owner)
+    if await has_left(client, owner.user_id):
+        await revoke_keys_of_departed(services, owner=owner)
+        raise ShareKeyRefused
+    now = services.clock()
+    async with transaction(services.database) as db:
+        if not (await policy_in(db, owner)).allow_sharing:
+            raise SharingOff
+        used = await share.shares_since(
+            db=db, owner=owner, key_id=key.id, since=now - WINDOW, limit=SHARES_PER_HOUR
+        )
+    if len(used) >= SHARES_PER_HOUR:
+        room_at = used[0] + WINDOW
+        wait = max(1, math.ceil((room_at - now).total_seconds()))
+        raise ShareRateLimited(limit=SHARES_PER_HOUR, retry_after=wait)
+    return KeyHolder(key_id=key.id, owner=owner, client=client)
 
 
 def _bundle(upload: SessionUpload) -> Mapping[str, bytes]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestServer
 
+from bot import share_service
 from bot.errors import ShareClientError, ShareStopped
 from bot.share_client import (
     Backoff,
@@ -314,6 +315,25 @@ async def test_a_refused_session_is_said_once_and_skipped(harness: Harness, tmp_
         'bad was not posted: This is not a Xenocept session Slack can show: "id" is not a '
         "Xenocept session id: 'oops'."
     ]
+
+
+async def test_the_hourly_limit_is_waited_out_as_the_bot_says(
+    harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(share_service, "SHARES_PER_HOUR", 1)
+    target = await target_for(harness)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    async with watching(target, drop, tmp_path / "state.json") as watcher:
+        await watcher.passes()
+        write_folder(drop, session_files())
+        write_folder(drop, session_files(session_id=OTHER_ID), name=OTHER_ID)
+        await watcher.until(lambda: any("retrying" in line for line in watcher.lines))
+    assert watcher.lines[-1] == (
+        "This key shared 1 sessions in the last hour, the most allowed: try again in 60 min; "
+        "retrying in 3600 s"
+    )
+    assert len(shared_messages(harness)) == 1
 
 
 async def test_a_revoked_key_stops_the_watch_with_the_bots_sentence(

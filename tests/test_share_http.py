@@ -354,6 +354,9 @@ async def test_each_key_has_an_hourly_limit(
         "This key shared 2 sessions in the last hour, the most allowed: try again in 20 min."
     )
     assert len(shared_messages(harness)) == 2
+    # Refused before the body is read: even an unreadable one gets the limit's answer.
+    status, _ = await upload(harness, key, {"session.json": b"{"})
+    assert status == 429
     # An hour after the first, there is room for one more.
     harness.app.services.clock = lambda: start + timedelta(minutes=61)
     status, _ = await upload(harness, key, session_files(session_id=f"{SESSION_ID[:-1]}2"))
