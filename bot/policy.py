@@ -182,8 +182,16 @@ def read_policy_form(values: Mapping[str, Mapping[str, Any]]) -> Policy | dict[s
         blocked_channels=tuple(dict.fromkeys(blocked)),
         max_thread_messages=largest,
         keep_days=DEFAULT_KEEP_DAYS if keep is None else keep,
-        allow_sharing=ids.SHARING_ALLOWED in _chosen(values, ids.BLOCK_POLICY_SHARING),
+        allow_sharing=_sharing(values),
     )
+
+
+def _sharing(values: Mapping[str, Mapping[str, Any]]) -> bool:
+    # A modal opened before the sharing checkbox existed has no such block: it could not
+    # turn sharing off, so it leaves it on (as the upgrade did).
+    if ids.BLOCK_POLICY_SHARING not in values:
+        return True
+    return ids.SHARING_ALLOWED in _chosen(values, ids.BLOCK_POLICY_SHARING)
 
 
 def _domains(text: str, errors: dict[str, str]) -> tuple[str, ...]:

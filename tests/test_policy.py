@@ -98,6 +98,7 @@ def form(**fields: Any) -> dict[str, dict[str, Any]]:
         },
         ids.BLOCK_POLICY_MAX_THREAD: {ids.VALUE: {"value": fields.get("largest")}},
         ids.BLOCK_POLICY_KEEP_DAYS: {ids.VALUE: {"value": fields.get("keep")}},
+        **({ids.BLOCK_POLICY_SHARING: chosen(fields["sharing"])} if "sharing" in fields else {}),
     }
 
 
@@ -109,6 +110,16 @@ def test_the_form_reads_lists_and_defaults() -> None:
     assert policy.allowed_domains == ("example.com", "*.corp.example")
     assert policy.allowed_providers == ("icloud", "gmail")  # in the presets' order
     assert policy.keep_days == 365 and policy.max_thread_messages is None
+
+
+@pytest.mark.parametrize(
+    ("sharing", "allowed"),
+    [([ids.SHARING_ALLOWED], True), ([], False), (None, True)],  # None: a pre-upgrade modal
+)
+def test_the_sharing_checkbox(sharing: list[str] | None, allowed: bool) -> None:
+    fields = {} if sharing is None else {"sharing": sharing}
+    policy = read_policy_form(form(**fields))
+    assert isinstance(policy, Policy) and policy.allow_sharing is allowed
 
 
 @pytest.mark.parametrize(
