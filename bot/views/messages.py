@@ -363,11 +363,14 @@ def help_message(policy: Policy | None = None) -> Message:
         "`/xenocept follow #channel [destination] [sessions|all] [daily HH:MM]` — new Xenocept "
         "sessions (or every message) posted there reach your mailbox by themselves, one by one "
         "or in a daily digest\n`/xenocept following` — what you follow, with Stop buttons\n"
-        "`/xenocept unfollow #channel` — stop following it\n"
-        "`/xenocept connect [label]` — a share key for `xenocept share`, which posts the "
-        "sessions Xenocept saves on your computer here\n`/xenocept keys` — your share keys, "
-        "with Revoke buttons"
+        "`/xenocept unfollow #channel` — stop following it"
     )
+    if policy is None or policy.allow_sharing:
+        commands += (
+            "\n`/xenocept connect [label]` — a share key for `xenocept share`, which posts "
+            "the sessions Xenocept saves on your computer here\n`/xenocept keys` — your "
+            "share keys, with Revoke buttons"
+        )
     issues = (
         "*Common issues*\n• “Authentication failed”: you used your regular Apple ID password "
         "— generate an app-specific password and use it.\n• “User has no permission to send "

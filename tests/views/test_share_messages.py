@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from bot.policy import Policy
 from bot.render.model import Bubble, FreeText, Note, Session
 from bot.share_keys import new_share_key
 from bot.views import messages
@@ -75,3 +76,11 @@ def test_the_keys_list_stays_within_limits_at_the_most_keys_and_longest_labels()
     assert problems(listed) == []
     assert len(listed.blocks) == 21
     assert sections(listed)[1].startswith("*" + "L" * 60 + "&lt;*&gt;* — made <!date^")
+
+
+def test_help_names_sharing_only_where_the_policy_allows_it() -> None:
+    allowed = json.dumps(messages.help_message(Policy()).blocks)
+    refused = json.dumps(messages.help_message(Policy(allow_sharing=False)).blocks)
+    assert "/xenocept connect [label]" in allowed and "/xenocept keys" in allowed
+    assert "/xenocept connect" not in refused and "/xenocept keys" not in refused
+    assert problems(messages.help_message(Policy())) == []
