@@ -9,7 +9,8 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import BotNotInChannel, ChannelNotFound, SlackDataError
+from bot.errors import BotNotInChannel, ChannelNotFound
+from bot.slackdata.failures import slack_data_error
 
 Json = dict[str, Any]
 
@@ -67,9 +68,6 @@ async def is_member(client: AsyncWebClient, channel_id: str, user_id: str) -> bo
         async for page in pages:
             if user_id in (page.get("members") or []):
                 return True
-    except SlackApiError as error:
-        code = str(error.response.get("error") or "unknown_error")
-        raise SlackDataError(error=code, method="conversations.members") from None
-    except (aiohttp.ClientError, TimeoutError):
-        raise SlackDataError(error="slack_unreachable", method="conversations.members") from None
+    except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
+        raise slack_data_error(error, "conversations.members") from None
     return False

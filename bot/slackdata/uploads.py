@@ -17,7 +17,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import SlackDataError
+from bot.slackdata.failures import slack_data_error
 
 FILES_PER_MESSAGE = 10  # what Slack shows on one message (more: internal_error at 15)
 SHARE_WAITS = (0.1, 0.2, 0.4, 0.8, 1.6, 3.2)  # seconds between files.info polls
@@ -35,14 +35,6 @@ class Posted:
     channel_id: str
     ts: str | None  # None: Slack had not shown the share yet when we stopped asking
     permalink: str | None
-
-
-def _slack_error(error: Exception, method: str) -> SlackDataError:
-    if isinstance(error, SlackApiError):
-        return SlackDataError(
-            error=str(error.response.get("error") or "unknown_error"), method=method
-        )
-    return SlackDataError(error="slack_unreachable", method=method)
 
 
 async def post_files(
@@ -65,7 +57,7 @@ async def post_files(
             blocks=json.dumps(list(blocks)),  # no initial_comment: Slack would ignore blocks
         )
     except (SlackApiError, SlackRequestError, aiohttp.ClientError, TimeoutError) as error:
-        raise _slack_error(error, "files.completeUploadExternal") from None
+        raise slack_data_error(error, "files.completeUploadExternal") from None
     files = completed.get("files") or []
     file_id = str(files[0].get("id", "")) if files else ""
     ts = await _shared_ts(client, file_id, channel_id) if file_id else None
@@ -102,5 +94,5 @@ async def direct_message_channel(client: AsyncWebClient, user_id: str) -> str:
     try:
         answer = await client.conversations_open(users=user_id)
     except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
-        raise _slack_error(error, "conversations.open") from None
+        raise slack_data_error(error, "conversations.open") from None
     return str((answer.get("channel") or {}).get("id", ""))

@@ -8,8 +8,8 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import SlackDataError
 from bot.slackdata.clean import without_lone_surrogates
+from bot.slackdata.failures import slack_data_error
 from bot.slackdata.recent import RecentAnswers
 
 
@@ -107,11 +107,9 @@ async def has_left(client: AsyncWebClient, user_id: str) -> bool:
     ``SlackDataError`` when Slack will not say."""
     try:
         answer = await client.users_info(user=user_id)
-    except SlackApiError as error:
-        code = str(error.response.get("error") or "unknown_error")
-        if code == "user_not_found":
+    except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
+        failure = slack_data_error(error, "users.info")
+        if failure.error == "user_not_found":
             return True
-        raise SlackDataError(error=code, method="users.info") from None
-    except (aiohttp.ClientError, TimeoutError):
-        raise SlackDataError(error="slack_unreachable", method="users.info") from None
+        raise failure from None
     return bool((answer.get("user") or {}).get("deleted"))
