@@ -36,11 +36,16 @@ import aiohttp
 import platformdirs
 
 from bot.errors import ShareClientError, ShareStopped
-from bot.render.session import SESSION_JSON, is_plain_name
+from bot.render.session import (
+    CLEAN_SCREENSHOT,
+    SESSION_JSON,
+    SessionFormatError,
+    is_plain_name,
+    read_zip_session,
+)
 from bot.share_http import SESSIONS_PATH, TO_FIELD
 from bot.share_keys import parse_share_key
 
-CLEAN_SCREENSHOT = "screenshot-clean.png"
 BACKOFF_FIRST, BACKOFF_MOST = 1.0, 60.0
 SINGLE_ATTEMPTS = 5  # `share PATH`: about 30 s of retries, then exit 1
 RETRY_AFTER_MOST = 3600.0
@@ -108,8 +113,8 @@ def _stat(paths: tuple[Path, ...]) -> Signature | None:
         return None
 
 
-def _named(data: dict[str, Any], present: set[str]) -> tuple[list[str], bool]:
-    """The plain names session.json asks for, and whether any name is not plain (the
+def _named(data: dict[str, Any], present: set[str]) -> list[str]:
+    """The plain names session.json asks for. A name that is not plain is left out (the
     bot then says which): nothing outside the folder is ever read."""
     names = [data.get("screenshot", "screenshot.png")]
     comments = data.get("comments")
@@ -121,8 +126,7 @@ def _named(data: dict[str, Any], present: set[str]) -> tuple[list[str], bool]:
             focus = f"focus-{note.get('index')}.png"
         if focus is not None:
             names.append(focus)
-    plain = [n for n in names if isinstance(n, str) and is_plain_name(n)]
-    return plain, len(plain) != len(names)
+    return [n for n in names if isinstance(n, str) and is_plain_name(n)]
 
 
 def folder_candidate(folder: Path) -> Candidate | None:
@@ -139,7 +143,7 @@ def folder_candidate(folder: Path) -> Candidate | None:
     if not isinstance(data, dict):  # half-written, or never a session: stable → the bot says
         signature = _stat((marker,))
         return None if signature is None else Candidate(folder, None, (marker,), True, signature)
-    names, _ = _named(data, present)
+    names = _named(data, present)
     wanted = [SESSION_JSON, *dict.fromkeys(names)]
     if CLEAN_SCREENSHOT in present:
         wanted.append(CLEAN_SCREENSHOT)
@@ -160,16 +164,15 @@ def zip_candidate(path: Path) -> Candidate | None:
 
 
 def _zip_session_id(path: Path) -> str | None:
+    """The id in the zip's session.json, found as the bot finds it (``read_zip_session``:
+    the same root folder and limits); None when it cannot be read."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
-                if info.filename.rsplit("/", 1)[-1] == SESSION_JSON and info.file_size < 5 << 20:
-                    data = json.loads(archive.read(info).decode("utf-8-sig"))
-                    found = data.get("id") if isinstance(data, dict) else None
-                    return found if isinstance(found, str) else None
-    except (OSError, zipfile.BadZipFile, ValueError, RuntimeError, NotImplementedError):
+        bundle = read_zip_session(path.read_bytes())
+        data = json.loads(bundle[SESSION_JSON].decode("utf-8-sig")) if bundle else None
+    except (OSError, SessionFormatError, UnicodeDecodeError, ValueError, RecursionError):
         return None
-    return None
+    found = data.get("id") if isinstance(data, dict) else None
+    return found if isinstance(found, str) else None
 
 
 def candidate_at(path: Path) -> Candidate | None:
@@ -180,18 +183,33 @@ def candidate_at(path: Path) -> Candidate | None:
     return None
 
 
+def entries_in(folder: Path) -> list[Path]:
+    """What directly inside ``folder`` may be a session, by name (not hidden files)."""
+    try:
+        return sorted(entry for entry in folder.iterdir() if not entry.name.startswith("."))
+    except OSError:
+        return []
+
+
 def candidates_in(folder: Path) -> Iterator[Candidate]:
     """Each session folder and zip directly inside ``folder``, by name."""
-    try:
-        entries = sorted(folder.iterdir())
-    except OSError:
-        return
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
+    for entry in entries_in(folder):
         found = candidate_at(entry)
         if found is not None:
             yield found
+
+
+def _look(entry: Path) -> Signature | None:
+    """Every file's name, size and time in a folder (or of a zip), read without opening
+    any: a session already dealt with is not read again until one of these changes."""
+    try:
+        if entry.is_dir():
+            stats = [(e.name, e.stat()) for e in os.scandir(entry) if e.is_file()]
+        else:
+            stats = [(entry.name, entry.stat())]
+    except OSError:
+        return None
+    return tuple(sorted((name, s.st_size, s.st_mtime_ns) for name, s in stats))
 
 
 # ------------------------------------------------------------------ remembering
@@ -408,12 +426,20 @@ async def watch(
     backoff = backoff or Backoff()
     if not state.existed and not include_existing:
         _leave_existing(target, folder, state, say)
-    looked: dict[Path, Signature] = {}
+    looked: dict[Path, Signature] = {}  # the last look at a session still being written
+    settled: dict[Path, Signature | None] = {}  # done (posted, refused): how it looked
     async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
         while True:
             pause = interval
-            for candidate in candidates_in(folder):
-                if not candidate.complete or state.is_done(candidate, target.to):
+            for entry in entries_in(folder):
+                look = _look(entry)
+                if look is not None and settled.get(entry) == look:
+                    continue
+                candidate = candidate_at(entry)
+                if candidate is None or not candidate.complete:
+                    continue
+                if state.is_done(candidate, target.to):
+                    settled[entry] = look
                     continue
                 if looked.get(candidate.path) != candidate.signature:  # still being written?
                     looked[candidate.path] = candidate.signature
@@ -422,6 +448,7 @@ async def watch(
                 if answer.posted:
                     backoff.reset()
                     state.remember_posted(candidate, target.to, answer.permalink)
+                    settled[entry] = look
                     say(_posted_line(candidate, answer))
                 elif answer.status in STOPPING:
                     raise ShareStopped(answer.sentence)
@@ -431,6 +458,7 @@ async def watch(
                     break
                 else:
                     state.remember_refused(candidate, answer.sentence)
+                    settled[entry] = look
                     say(f"{candidate.path.name} was not posted: {answer.sentence}")
             if after_pass is not None:
                 after_pass()

@@ -4,8 +4,8 @@ from ``xenocept share`` (``POST /xenocept/v1/sessions``), and the post's Email m
 An upload is checked in this order, each refusal one ``ShareRefusal``: before its body
 is read, the key (its owner is who shares), the owner still in Slack, the workspace's
 policy and the key's hourly limit; then the session as the renderer reads it, and the
-conversation. The same session is
-posted to one conversation once: a repeated upload answers with the first post.
+conversation. The same session is posted to one conversation once: a repeated upload
+answers with the first post.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ from bot.policy_service import policy_in
 from bot.reaction_service import ReactionOutcome, queue_to_default
 from bot.render.model import Session
 from bot.render.session import (
+    CLEAN_SCREENSHOT,
+    PNG_SIGNATURE,
     SESSION_JSON,
     SessionFormatError,
     is_plain_name,
@@ -62,7 +64,6 @@ SHARES_PER_HOUR = 60  # per key
 WINDOW = timedelta(hours=1)
 LABEL_MAX = 60
 STALE_CLAIM = timedelta(minutes=2)  # a post that never finished (the bot stopped mid-way)
-CLEAN_SCREENSHOT = "screenshot-clean.png"
 DIRECT_MESSAGE = frozenset({"", "@me", "me", "dm"})
 
 
@@ -77,7 +78,7 @@ class MadeKey:
 
 async def connect_key(services: Services, *, owner: Owner, label: str) -> MadeKey:
     """A new share key for ``owner``; ``SharingOff`` or ``TooManyShareKeys`` otherwise."""
-    label = " ".join(label.replace("\r", " ").replace("\n", " ").split())[:LABEL_MAX]
+    label = " ".join(label.split())[:LABEL_MAX]  # one line: CR/LF and runs of spaces go
     made = new_share_key()
     now = services.clock()
     async with transaction(services.database) as db:
@@ -171,7 +172,7 @@ async def share_session(
         async with transaction(services.database) as db:
             await share.drop_share(db=db, owner=owner, share_id=claim_id)
         raise
-    await _finish(services, owner, key.key_id, claim_id, session, posted)
+    await _finish(services, owner, key.key_id, claim_id, posted)
     return ShareResult(session.session_id, channel_id, posted.permalink, again=False)
 
 
@@ -241,7 +242,7 @@ def _session(bundle: Mapping[str, bytes]) -> Session:
     if missing:
         raise ShareMalformed(f"session.json names {missing[0]}, which was not sent")
     clean = bundle.get(CLEAN_SCREENSHOT)
-    if clean is not None and not clean.startswith(b"\x89PNG\r\n\x1a\n"):
+    if clean is not None and not clean.startswith(PNG_SIGNATURE):
         raise ShareMalformed(f"{CLEAN_SCREENSHOT} is not a PNG image")
     return session
 
@@ -296,7 +297,6 @@ async def _finish(
     owner: Owner,
     key_id: str,
     claim_id: str,
-    session: Session,
     posted: Posted,
 ) -> None:
     now = services.clock()

@@ -23,6 +23,7 @@ from typing import Any
 from bot.render.model import Bubble, FileItem, FreeText, Note, Session
 
 SESSION_JSON = "session.json"
+CLEAN_SCREENSHOT = "screenshot-clean.png"  # optional beside screenshot.png: no markup
 MAX_ZIP_UNCOMPRESSED = 60 * 1024 * 1024
 MAX_ZIP_ENTRIES = 500
 MAX_SESSION_JSON = 5 * 1024 * 1024
