@@ -8,13 +8,16 @@ for 8–10 ms at the median and 80–110 ms at p99, so every other writer — th
 requests, and the outbox process — queued behind them. Statements on a local, indexed
 file take microseconds, so here they simply run where they are awaited: these coroutines
 never suspend, a transaction runs from BEGIN to COMMIT without a turn of the loop, and
-the lock is held only as long as SQLite works. Only COMMIT, which waits for the disk
-(the WAL's fsync), runs in a thread.
+the lock is held only as long as SQLite works. COMMIT, which waits for the disk (the WAL's
+fsync, ~0.5 ms), runs here too: in a thread it held the lock until that thread got the
+GIL back from a busy loop, 5–10 ms at a time (measured, BENCHMARKS.md), and every other
+writer waited that long.
 
 Waiting for a lock another connection holds must not block the loop (the holder may be a
 task on this very loop, suspended mid-transaction), so connections have no busy timeout:
 a statement SQLite answers SQLITE_BUSY is tried again after an ``asyncio.sleep`` that
-doubles from 1 ms, for up to ``BUSY_WAIT_SECONDS`` (what ``busy_timeout`` gave before),
+doubles from 1 ms to 4 ms (locks are held for about a millisecond, so a longer pause only
+adds latency), for up to ``BUSY_WAIT_SECONDS`` (what ``busy_timeout`` gave before),
 then raised as "database is locked". Retrying is safe here: Python's sqlite3 opens a
 transaction only at its first write, so a statement refused a lock has changed nothing and
 holds no stale read snapshot.
@@ -36,16 +39,15 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 BUSY_WAIT_SECONDS = 5.0
 FIRST_PAUSE_SECONDS = 0.001
-LONGEST_PAUSE_SECONDS = 0.05
+LONGEST_PAUSE_SECONDS = 0.004
 
 
-async def _when_unlocked(call: Callable[[], T], *, in_thread: bool = False) -> T:
-    """``call()``, tried again while another connection holds the lock it needs;
-    ``in_thread``: run it in a worker thread (a commit waits for the disk's fsync)."""
+async def _when_unlocked(call: Callable[[], T]) -> T:
+    """``call()``, tried again while another connection holds the lock it needs."""
     pause, deadline = FIRST_PAUSE_SECONDS, None
     while True:
         try:
-            return await asyncio.to_thread(call) if in_thread else call()
+            return call()
         except sqlite3.OperationalError as error:
             if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
                 raise
@@ -123,11 +125,7 @@ class InlineConnection:
         return InlineCursor(self._live().cursor())
 
     async def commit(self) -> None:
-        # The one call that waits for the disk (fsync of the WAL): the loop goes on meanwhile.
-        # The connection is this transaction's alone until the commit returns (pool of 1).
-        # Nothing written (sqlite3 began no transaction): nothing to wait for.
-        connection = self._live()
-        await _when_unlocked(connection.commit, in_thread=connection.in_transaction)
+        await _when_unlocked(self._live().commit)
 
     async def rollback(self) -> None:
         self._live().rollback()
