@@ -185,6 +185,8 @@ def create_app(
     slack = AsyncApp(
         client=client,
         signing_secret=signing.get_secret_value() if signing else "",
+        # Answered when a listener acks, not at Bolt's next 10 ms look (listeners/tasks.py).
+        process_before_response=True,
         **_oauth(settings, services),
     )
     slack.middleware(refuse_malformed)  # before any listener relies on Slack's fields
