@@ -249,7 +249,7 @@ async def deliver_ours(config: Json) -> Json:
             smtp_port=config["port"],
         )
     ).values()
-    app = create_app(settings)
+    app = create_app(settings, outbox_only=True)  # as ``xenocept worker`` makes it
     rows = []
     for index in range(config["first"], config["first"] + config["count"]):
         ts = data.thread(index, 1)[0]["ts"]

@@ -154,8 +154,11 @@ def create_app(
     resolver: Resolver = system_resolver,
     tls_context: Callable[[], ssl.SSLContext] = ssl.create_default_context,
     session_composer: Callable[[Services], SessionComposer] = SlackSessionComposer,
+    outbox_only: bool = False,
 ) -> XenoceptApp:
-    engine = create_engine(settings.resolved_database_url())
+    """Everything the bot needs; ``outbox_only``: for the worker process, whose loop only
+    delivers, so its SQLite commits need not leave the loop free (``sqlite_inline``)."""
+    engine = create_engine(settings.resolved_database_url(), commit_in_thread=not outbox_only)
     prepare_templates()  # compiled now, not in the first send
     guard = HostGuard(
         allowed=settings.allowed_smtp_hosts, resolver=resolver, timeout=FORM_HOST_CHECK_SECONDS

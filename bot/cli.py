@@ -324,7 +324,7 @@ async def _run(
 
 async def _work(settings: Settings) -> None:
     """The outbox alone, for ``run``'s parent process (see ``worker_process``)."""
-    app = create_app(settings)
+    app = create_app(settings, outbox_only=True)
 
     async def start() -> None:
         await app.start()

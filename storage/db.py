@@ -70,8 +70,10 @@ def private_file(path: Path) -> None:
         path.chmod(0o600)
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """An async engine; SQLite files get their folder, WAL and a busy timeout."""
+def create_engine(url: str, *, commit_in_thread: bool = True) -> AsyncEngine:
+    """An async engine; SQLite files get their folder and WAL. ``commit_in_thread``
+    False: SQLite commits block the loop for the fsync (the outbox worker's choice,
+    see ``sqlite_inline``)."""
     path = sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,7 +87,7 @@ def create_engine(url: str) -> AsyncEngine:
         options = {
             "pool_size": 1,
             "max_overflow": 0,
-            "async_creator": sqlite_inline.connector(path),
+            "async_creator": sqlite_inline.connector(path, commit_in_thread=commit_in_thread),
         }
     engine = create_async_engine(url, **options)
     if engine.dialect.name == "sqlite":

@@ -8,10 +8,11 @@ for 8–10 ms at the median and 80–110 ms at p99, so every other writer — th
 requests, and the outbox process — queued behind them. Statements on a local, indexed
 file take microseconds, so here they simply run where they are awaited: these coroutines
 never suspend, a transaction runs from BEGIN to COMMIT without a turn of the loop, and
-the lock is held only as long as SQLite works. COMMIT, which waits for the disk (the WAL's
-fsync, ~0.5 ms), runs here too: in a thread it held the lock until that thread got the
-GIL back from a busy loop, 5–10 ms at a time (measured, BENCHMARKS.md), and every other
-writer waited that long.
+the lock is held only as long as SQLite works. COMMIT waits for the disk (the WAL's
+fsync, ~0.5 ms). The process that answers Slack runs it in a thread, so its loop goes on
+answering meanwhile. The outbox worker runs it here: its loop is busy rendering, and a
+commit in a thread held the write lock until that thread got the GIL back, 5–10 ms at a
+time (measured, BENCHMARKS.md), while the bot's submissions waited for the lock.
 
 Waiting for a lock another connection holds must not block the loop (the holder may be a
 task on this very loop, suspended mid-transaction), so connections have no busy timeout:
@@ -42,12 +43,13 @@ FIRST_PAUSE_SECONDS = 0.001
 LONGEST_PAUSE_SECONDS = 0.004
 
 
-async def _when_unlocked(call: Callable[[], T]) -> T:
-    """``call()``, tried again while another connection holds the lock it needs."""
+async def _when_unlocked(call: Callable[[], T], *, in_thread: bool = False) -> T:
+    """``call()``, tried again while another connection holds the lock it needs;
+    ``in_thread``: run it in a worker thread (a commit waits for the disk's fsync)."""
     pause, deadline = FIRST_PAUSE_SECONDS, None
     while True:
         try:
-            return call()
+            return await asyncio.to_thread(call) if in_thread else call()
         except sqlite3.OperationalError as error:
             if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
                 raise
@@ -117,15 +119,20 @@ class InlineCursor:
 
 
 class InlineConnection:
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, *, commit_in_thread: bool) -> None:
         self._conn = connection
         self._connection: sqlite3.Connection | None = connection  # None once closed
+        self._commit_in_thread = commit_in_thread
 
     def cursor(self) -> InlineCursor:
         return InlineCursor(self._live().cursor())
 
     async def commit(self) -> None:
-        await _when_unlocked(self._live().commit)
+        # The connection is this transaction's alone until the commit returns (pool of 1).
+        # Nothing written (sqlite3 began no transaction): nothing to wait for.
+        connection = self._live()
+        in_thread = self._commit_in_thread and connection.in_transaction
+        await _when_unlocked(connection.commit, in_thread=in_thread)
 
     async def rollback(self) -> None:
         self._live().rollback()
@@ -156,12 +163,15 @@ class InlineConnection:
         return self._connection
 
 
-def connector(path: Path) -> Callable[[], Any]:
+def connector(path: Path, *, commit_in_thread: bool = True) -> Callable[[], Any]:
     """The engine's ``async_creator``: a new connection to the file at ``path``."""
 
     async def connect() -> InlineConnection:
-        # check_same_thread off: the pool may close a connection from a finaliser.
-        # timeout 0: SQLite's own busy wait would sleep on the loop's thread.
-        return InlineConnection(sqlite3.connect(path, timeout=0, check_same_thread=False))
+        # check_same_thread off: the pool may close a connection from a finaliser (and a
+        # commit may run in a thread). timeout 0: SQLite's busy wait would block the loop.
+        return InlineConnection(
+            sqlite3.connect(path, timeout=0, check_same_thread=False),
+            commit_in_thread=commit_in_thread,
+        )
 
     return connect
