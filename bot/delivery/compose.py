@@ -20,9 +20,13 @@ ICLOUD_SIZE_LIMIT = DEFAULT_SIZE_LIMIT  # what smtp.mail.me.com advertises in EH
 @dataclass(frozen=True)
 class Composed:
     message: EmailMessage
+    data: bytes  # the message's bytes, as sent
     summary: str  # "Test session", "12 messages from #incidents"
     messages: int = 1  # how many Slack messages the email carries (the policy counts them)
-    size: int = 0  # bytes, as sent
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
 
 
 class SessionComposer(Protocol):
@@ -78,4 +82,4 @@ async def compose_test(
             revoke_hint=preset.revoke_hint,
         ),
     )
-    return Composed(message=rendered.message, summary=TEST_SUMMARY, size=rendered.size)
+    return Composed(message=rendered.message, data=rendered.data, summary=TEST_SUMMARY)

@@ -86,9 +86,9 @@ class SlackSessionComposer:
         )
         return Composed(
             message=rendered.message,
+            data=rendered.data,
             summary=summary(conversation, rendered),
             messages=len(conversation.messages),
-            size=rendered.size,
         )
 
     async def read(self, delivery: Delivery, request: SendRequest) -> Conversation:

@@ -184,7 +184,10 @@ class DeliveryStep:
     ) -> tuple[SmtpConnection, SendReceipt]:
         try:
             receipt = await connection.send(
-                composed.message, sender=destination.from_address, recipients=destination.recipients
+                composed.message,
+                sender=destination.from_address,
+                recipients=destination.recipients,
+                data=composed.data,
             )
         except SendFailure as failure:
             await connection.close()
@@ -193,7 +196,10 @@ class DeliveryStep:
             # An idle connection the server closed: one fresh try, then report.
             connection = await self._services.mailer.open(connection.account)
             receipt = await connection.send(
-                composed.message, sender=destination.from_address, recipients=destination.recipients
+                composed.message,
+                sender=destination.from_address,
+                recipients=destination.recipients,
+                data=composed.data,
             )
         return connection, receipt
 

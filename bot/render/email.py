@@ -67,9 +67,9 @@ def render_email(
     limit = int(size_limit * (1 - SIZE_MARGIN))
     builder = Builder(env)
     layout = fit_assets(fit_text(layout, builder, limit), builder, limit)
-    message, size = builder.build(layout)
+    message, data = builder.build(layout)
     attached, linked = counts(layout)
-    return RenderedEmail(message, size, attached, linked, layout.omitted)
+    return RenderedEmail(message, data, attached, linked, layout.omitted)
 
 
 def _guides(conversation: Conversation) -> tuple[Section, ...]:

@@ -95,20 +95,21 @@ class Builder:
 
     def __init__(self, env: Envelope) -> None:
         self.env = env
-        self._last: tuple[tuple[object, ...], Layout, EmailMessage, int] | None = None
+        self._last: tuple[tuple[object, ...], Layout, EmailMessage, bytes] | None = None
 
-    def build(self, layout: Layout) -> tuple[EmailMessage, int]:
+    def build(self, layout: Layout) -> tuple[EmailMessage, bytes]:
+        """The message and its bytes (what is sent: SMTP gets these, not a new flattening)."""
         # Within one render only the items, the omitted count and the included parts vary
         # (the assets are computed once), so they identify what a build produces.
         key = (tuple(id(item) for item in layout.items), layout.omitted, layout.included)
         if self._last is None or self._last[0] != key:
             message = _build(layout, self.env)
             # ``layout`` is kept so the ids in ``key`` stay those of live items.
-            self._last = (key, layout, message, len(message.as_bytes()))
+            self._last = (key, layout, message, message.as_bytes())
         return self._last[2], self._last[3]
 
     def size(self, layout: Layout) -> int:
-        return self.build(layout)[1]
+        return len(self.build(layout)[1])
 
 
 # ---------------------------------------------------------------- fitting into the size limit

@@ -125,7 +125,11 @@ class RenderedEmail:
     """The finished message plus what happened to the files."""
 
     message: email.message.EmailMessage
-    size: int  # len(message.as_bytes())
+    data: bytes  # message.as_bytes(): measured against the size limit, then sent as is
     attached_files: int
     linked_files: int  # files left as links (size limit or missing content)
     trimmed_messages: int  # messages left out because of the size limit
+
+    @property
+    def size(self) -> int:
+        return len(self.data)

@@ -9,6 +9,7 @@ import base64
 import socket
 import ssl
 from email.message import EmailMessage
+from email.policy import SMTP
 from typing import Any
 
 import pytest
@@ -316,3 +317,36 @@ def test_a_temporary_refusal_says_whether_it_is_retried(is_test: bool, retried: 
     text = words(failed, is_test=is_test, retried=retried)
     assert ("it will be retried" in text) is retried
     assert ("A test is not retried" in text) is is_test
+
+
+async def test_the_rendered_bytes_arrive_as_they_are(
+    ca: trustme.CA, icloud: ICloudLikeServer
+) -> None:
+    """What the renderer measured against the size limit is what the server gets."""
+    message = email()
+    data = message.as_bytes(policy=SMTP)  # as the renderer flattens: CRLF line ends
+    mailer = Mailer(guard=GUARD, timeout=5, tls_context=trusting(ca))
+    connection = await mailer.open(account(icloud))
+    try:
+        await connection.send(message, sender=JANE_LOGIN, recipients=["x@example.com"], data=data)
+    finally:
+        await connection.close()
+    [arrived] = await icloud.wait_for_messages(1)
+    assert arrived.raw == data and arrived.rcpt_tos == ["x@example.com"]
+
+
+async def test_a_utf8_local_part_is_sent_with_smtputf8(
+    ca: trustme.CA, icloud: ICloudLikeServer
+) -> None:
+    message = email()
+    mailer = Mailer(guard=GUARD, timeout=5, tls_context=trusting(ca))
+    connection = await mailer.open(account(icloud))
+    try:
+        receipt = await connection.send(
+            message, sender=JANE_LOGIN, recipients=["zoë@example.com"], data=message.as_bytes()
+        )
+    finally:
+        await connection.close()
+    [arrived] = await icloud.wait_for_messages(1)
+    assert receipt.accepted == ("zoë@example.com",) and arrived.rcpt_tos == ["zoë@example.com"]
+    assert "SMTPUTF8" in arrived.mail_options

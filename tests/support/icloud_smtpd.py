@@ -76,6 +76,7 @@ class ReceivedMessage:
     raw: bytes
     login: str | None
     message: EmailMessage
+    mail_options: list[str]  # MAIL FROM's parameters: SMTPUTF8, BODY=8BITMIME, SIZE=…
 
 
 class ICloudLikeServer:
@@ -233,7 +234,14 @@ class ICloudLikeServer:
         assert envelope.mail_from is not None
         rcpt_tos = list(envelope.rcpt_tos)
         self.received.append(
-            ReceivedMessage(envelope.mail_from, rcpt_tos, raw, account.login, message)
+            ReceivedMessage(
+                envelope.mail_from,
+                rcpt_tos,
+                raw,
+                account.login,
+                message,
+                list(envelope.mail_options),
+            )
         )
         self._sent[account.login.lower()] += 1
         async with self._arrived:
