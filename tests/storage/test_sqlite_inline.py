@@ -19,10 +19,14 @@ def draft(user: str) -> Draft:
     return Draft(id=new_id(), team_id="T1", user_id=user, payload_json="{}")
 
 
-async def test_a_writer_waits_for_a_suspended_writer_on_the_same_loop(tmp_path: Path) -> None:
+@pytest.mark.parametrize("commit_in_thread", [True, False], ids=["bot", "worker"])
+async def test_a_writer_waits_for_a_suspended_writer_on_the_same_loop(
+    tmp_path: Path, commit_in_thread: bool
+) -> None:
     """The holder needs the loop to finish: SQLite's own busy wait would block it."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
-    first, second = create_engine(url), create_engine(url)
+    first = create_engine(url, commit_in_thread=commit_in_thread)
+    second = create_engine(url, commit_in_thread=commit_in_thread)
     await upgrade(first)
     holding, order = asyncio.Event(), []
     try:
