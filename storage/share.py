@@ -59,9 +59,13 @@ async def count_keys(*, db: AsyncSession, owner: Owner) -> int:
     return int((await db.exec(query)).one())
 
 
+async def _owned_key(db: AsyncSession, owner: Owner, key_id: str) -> ShareKey | None:
+    return (await db.exec(owned(ShareKey, owner).where(ShareKey.id == key_id))).first()
+
+
 async def revoke_key(*, db: AsyncSession, owner: Owner, key_id: str) -> ShareKeyPublic:
     """Delete the owner's key; ``NotFound`` when it is not theirs (or already gone)."""
-    found = (await db.exec(owned(ShareKey, owner).where(ShareKey.id == key_id))).first()
+    found = await _owned_key(db, owner, key_id)
     if found is None:
         raise NotFound(key_id)
     await db.delete(found)
@@ -81,7 +85,7 @@ async def key_for_upload(*, db: AsyncSession, key_id: str) -> ShareKey | None:
 
 
 async def mark_key_used(*, db: AsyncSession, owner: Owner, key_id: str, at: datetime) -> None:
-    found = (await db.exec(owned(ShareKey, owner).where(ShareKey.id == key_id))).first()
+    found = await _owned_key(db, owner, key_id)
     if found is not None:
         found.last_used_at = at
         db.add(found)
