@@ -182,25 +182,23 @@ class DeliveryStep:
         destination: DestinationPublic,
         composed: Composed,
     ) -> tuple[SmtpConnection, SendReceipt]:
-        try:
-            receipt = await connection.send(
+        async def send_over(connection: SmtpConnection) -> SendReceipt:
+            return await connection.send(
                 composed.message,
                 sender=destination.from_address,
                 recipients=destination.recipients,
                 data=composed.data,
             )
+
+        try:
+            receipt = await send_over(connection)
         except SendFailure as failure:
             await connection.close()
             if not (reused and failure.transient and failure.code is None):
                 raise
             # An idle connection the server closed: one fresh try, then report.
             connection = await self._services.mailer.open(connection.account)
-            receipt = await connection.send(
-                composed.message,
-                sender=destination.from_address,
-                recipients=destination.recipients,
-                data=composed.data,
-            )
+            receipt = await send_over(connection)
         return connection, receipt
 
 
